@@ -1,0 +1,34 @@
+# Two entry points for people: `make demo` and `make test`. Both build the environment first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: demo test env assets clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,postgres]"
+	touch $(STAMP)
+
+env: $(STAMP) assets
+
+# bpmn-js (viewer + modeler) from npm, served from web/static/vendor (not committed).
+assets: web/static/vendor/.stamp
+
+web/static/vendor/.stamp: web/assets/package.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm --prefix web/assets ci --no-audit --no-fund --loglevel=error && \
+		$(BIN)/python web/assets/install_vendor.py && touch $@; \
+	else echo "npm not found: the BPMN viewer/editor pages will be unavailable"; fi
+
+demo: env
+	$(BIN)/sealtrail demo
+
+test: env
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) web/assets/node_modules web/static/vendor

@@ -1,0 +1,79 @@
+"""Configuration from the environment (documented in docs/configuration.md)."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def var_dir() -> Path:
+    """The directory for local state (SQLite file, generated secrets, checkpoints)."""
+    path = Path(os.environ.get("SEALTRAIL_VAR_DIR", "var")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _secret_from_env_or_file(env_name: str, file_name: str, generate) -> str:
+    """Read a secret from ``ENV``, ``ENV_FILE`` or ``var/<file_name>`` (generated on first use)."""
+    value = os.environ.get(env_name)
+    if value:
+        return value
+    file_path = os.environ.get(f"{env_name}_FILE")
+    if file_path:
+        return Path(file_path).read_text().strip()
+    path = var_dir() / file_name
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(generate())
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable; built once per process by :func:`load_settings`."""
+
+    database_url: str
+    secret_key: str
+    totp_key: str  # Fernet key for TOTP secrets at rest
+    var_dir: Path
+    checkpoint_key_path: Path  # Ed25519 private key (PEM), outside the database
+    checkpoint_every: int = 1000
+    signing_idle_seconds: int = 900
+    signing_lockout_failures: int = 5
+    signing_lockout_seconds: int = 900
+    session_idle_seconds: int = 1800
+    upload_max_bytes: int = 2 * 1024 * 1024
+    extra: dict = field(default_factory=dict)
+
+
+def _fernet_key() -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def load_settings(**overrides) -> Settings:
+    """Build settings from ``SEALTRAIL_*`` environment variables, then ``overrides``."""
+    vd = var_dir()
+    default_db = f"sqlite:///{vd / 'sealtrail.db'}"
+    values = dict(
+        database_url=os.environ.get("SEALTRAIL_DATABASE_URL", default_db),
+        secret_key=_secret_from_env_or_file(
+            "SEALTRAIL_SECRET_KEY", "secret_key", lambda: secrets.token_hex(32)
+        ),
+        totp_key=_secret_from_env_or_file("SEALTRAIL_TOTP_KEY", "totp_key", _fernet_key),
+        var_dir=vd,
+        checkpoint_key_path=Path(
+            os.environ.get("SEALTRAIL_CHECKPOINT_KEY_FILE", vd / "checkpoint_ed25519.pem")
+        ),
+        checkpoint_every=int(os.environ.get("SEALTRAIL_CHECKPOINT_EVERY", "1000")),
+        signing_idle_seconds=int(os.environ.get("SEALTRAIL_SIGNING_IDLE_SECONDS", "900")),
+        signing_lockout_failures=int(os.environ.get("SEALTRAIL_SIGNING_LOCKOUT_FAILURES", "5")),
+        signing_lockout_seconds=int(os.environ.get("SEALTRAIL_SIGNING_LOCKOUT_SECONDS", "900")),
+        session_idle_seconds=int(os.environ.get("SEALTRAIL_SESSION_IDLE_SECONDS", "1800")),
+        upload_max_bytes=int(os.environ.get("SEALTRAIL_UPLOAD_MAX_BYTES", str(2 * 1024 * 1024))),
+    )
+    values.update(overrides)
+    return Settings(**values)

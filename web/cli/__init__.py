@@ -1,0 +1,33 @@
+"""The ``sealtrail`` command: Flask's click CLI with one module per area.
+
+Each module in this package defines ``register(cli)``; they are loaded in ``_AREAS`` order.
+"""
+from __future__ import annotations
+
+import importlib
+
+import click
+from flask.cli import FlaskGroup
+
+_AREAS = ("setup",)
+
+
+def _create_app():
+    from web.app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+             help="Sealtrail: BPMN-driven compliance engine for medical-device manufacturing.")
+def cli() -> None:
+    pass
+
+
+for _area in _AREAS:
+    importlib.import_module(f"web.cli.{_area}").register(cli)
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="sealtrail")
