@@ -1,0 +1,53 @@
+"""Typed domain errors. web/ maps them to HTTP in one place (pages and RFC 9457 problems)."""
+from __future__ import annotations
+
+
+class SealtrailError(Exception):
+    """Base of every domain error; ``status`` is the HTTP status web/ answers with."""
+
+    status = 400
+    title = "Request refused"
+
+    def __init__(self, message: str, *, field: str | None = None, obj: str | None = None,
+                 details: list[dict] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.obj = obj
+        self.details = details or ([{"field": field, "message": message}] if field else [])
+
+
+class NotFound(SealtrailError):
+    status = 404
+    title = "Not found"
+
+
+class Forbidden(SealtrailError):
+    status = 403
+    title = "Forbidden"
+
+
+class Conflict(SealtrailError):
+    """The object changed underneath the caller (raced completion, stale version)."""
+
+    status = 409
+    title = "Conflict"
+
+
+class ValidationFailed(SealtrailError):
+    """Input is wrong; ``details`` lists ``{"field": ..., "message": ...}`` per problem."""
+
+    status = 422
+    title = "Validation failed"
+
+
+class RevisionRuleViolation(ValidationFailed):
+    """A master-data revision rule was broken (edit of a released revision, second effective…)."""
+
+
+class UnitError(ValidationFailed):
+    """A quantity's unit is unknown or not convertible to the item's unit."""
+
+
+class CycleError(ValidationFailed):
+    """A BOM would contain itself."""
