@@ -1,0 +1,194 @@
+"""Appending to the hash chain, in the caller's transaction.
+
+Serialisation: on PostgreSQL every append takes ``pg_advisory_xact_lock(CHAIN_LOCK_KEY)``
+before reading the head; the lock is transaction-scoped (released at commit/rollback, so it
+survives transaction-pooling proxies) and is held through commit, so the next writer reads the
+committed head. SERIALIZABLE is deliberately not used: it collapses into retries under
+contention. On SQLite, engine/db.py starts every transaction with ``BEGIN IMMEDIATE``, so the
+head is read under the database write lock. ``UNIQUE(seq)`` and ``UNIQUE(prev_hash)`` remain as a
+backstop: a fork can never be committed, whatever a caller does.
+
+The entry is flushed in the caller's transaction: if the business change rolls back, the entry
+goes with it; if the entry cannot be written, the exception propagates and the caller's
+transaction (and the business change) rolls back.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from audit import Actor
+from audit.canonical import canonical_text, entry_bytes, genesis_hash, iso_utc, link_hash
+from audit.errors import AuditValueError, ChainConflict
+from audit.models import AuditEntry, AuditInstallation
+
+# A fixed 64-bit key for pg_advisory_xact_lock, derived from a name so it is unlikely to
+# collide with another application's advisory locks in the same database.
+CHAIN_LOCK_KEY = int.from_bytes(hashlib.sha256(b"sealtrail.audit.chain").digest()[:8], "big", signed=True)
+
+ACTOR_KINDS = ("user", "api", "system")
+_LIMITS = {"action": 100, "object_type": 100, "object_id": 200}
+
+
+class Appended(NamedTuple):
+    """What :func:`append_many` wrote for one entry."""
+
+    seq: int
+    event_id: str
+    hash: str
+
+
+def append(session: Session, actor: Actor, action: str, object_type: str, object_id, *,
+           reason: str | None = None, before=None, after=None, payload=None) -> AuditEntry:
+    """Append one entry to the chain in the caller's transaction and flush it.
+
+    ``before``/``after``/``payload`` are JSON-able data (see ``audit.canonical.normalize``);
+    a change that has a ``before`` value (modification or removal) must give a ``reason``.
+    Raises ``AuditValueError`` (naming the field) for bad input, ``ChainConflict`` if a
+    concurrent fork was refused by the unique constraints.
+    """
+    fields = _prepare(actor, action, object_type, object_id, reason, before, after, payload)
+    lock_chain(session)
+    seq, prev = _head_for_append(session)
+    entry = AuditEntry(**_link(fields, seq + 1, prev))
+    session.add(entry)
+    _flush(session)
+    return entry
+
+
+def append_many(session: Session, records: Iterable[Mapping]) -> list[Appended]:
+    """Append many entries under one lock in one multi-row INSERT (for imports and batches).
+
+    Each record is a mapping with the keyword arguments of :func:`append`
+    (``actor``, ``action``, ``object_type``, ``object_id``, optional ``reason``, ``before``,
+    ``after``, ``payload``). All are validated before anything is written.
+    """
+    prepared = []
+    for i, record in enumerate(records):
+        unknown = set(record) - {"actor", "action", "object_type", "object_id", "reason",
+                                 "before", "after", "payload"}
+        if unknown:
+            raise AuditValueError(f"records[{i}]", f"unknown keys {sorted(unknown)}")
+        try:
+            prepared.append(_prepare(record.get("actor"), record.get("action"),
+                                     record.get("object_type"), record.get("object_id"),
+                                     record.get("reason"), record.get("before"),
+                                     record.get("after"), record.get("payload")))
+        except AuditValueError as exc:
+            raise AuditValueError(f"records[{i}].{exc.field}", str(exc).split(": ", 1)[1]) from exc
+    if not prepared:
+        return []
+    lock_chain(session)
+    seq, prev = _head_for_append(session)
+    rows = []
+    for fields in prepared:
+        seq += 1
+        row = _link(fields, seq, prev)
+        prev = row["hash"]
+        rows.append(row)
+    session.execute(insert(AuditEntry.__table__), rows)
+    return [Appended(r["seq"], r["event_id"], r["hash"]) for r in rows]
+
+
+def lock_chain(session: Session) -> None:
+    """Serialise chain writers until the end of the current transaction (no-op on SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Transaction-scoped: released at commit/rollback, safe behind PgBouncer.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+
+
+def head(session: Session) -> tuple[int, str] | None:
+    """``(seq, hash)`` of the last entry, or None when the chain is empty."""
+    row = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    return None if row is None else (row.seq, row.hash)
+
+
+def find_installation(session: Session) -> AuditInstallation | None:
+    """The installation row (None before the first entry or checkpoint)."""
+    return session.get(AuditInstallation, 1)
+
+
+def ensure_installation(session: Session) -> AuditInstallation:
+    """The installation row, created with a fresh id and genesis hash on first use."""
+    found = find_installation(session)
+    if found is not None:
+        return found
+    lock_chain(session)
+    found = session.get(AuditInstallation, 1, populate_existing=True)
+    if found is not None:
+        return found
+    installation_id = str(uuid.uuid4())
+    created_at = iso_utc(dt.datetime.now(dt.timezone.utc))
+    row = AuditInstallation(id=1, installation_id=installation_id, created_at=created_at,
+                            genesis_hash=genesis_hash(installation_id, created_at))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _head_for_append(session: Session) -> tuple[int, str]:
+    found = head(session)
+    if found is not None:
+        return found
+    return 0, ensure_installation(session).genesis_hash
+
+
+def _link(fields: dict, seq: int, prev_hash: str) -> dict:
+    """Complete prepared fields with seq, event id, server time and the link hash."""
+    row = dict(fields, seq=seq, event_id=str(uuid.uuid4()),
+               recorded_at=iso_utc(dt.datetime.now(dt.timezone.utc)), prev_hash=prev_hash)
+    row["hash"] = link_hash(prev_hash, entry_bytes(
+        seq, row["event_id"], row["recorded_at"], row["actor_kind"], row["actor_id"],
+        row["actor_name"], row["action"], row["object_type"], row["object_id"], row["reason"],
+        row["before"], row["after"], row["payload"]))
+    return row
+
+
+def _prepare(actor, action, object_type, object_id, reason, before, after, payload) -> dict:
+    """Validate and canonicalise everything that does not depend on the chain head."""
+    if not isinstance(actor, Actor):
+        raise AuditValueError("actor", f"must be an audit.Actor, got {type(actor).__name__}")
+    if actor.kind not in ACTOR_KINDS:
+        raise AuditValueError("actor.kind", f"must be one of {', '.join(ACTOR_KINDS)}, got {actor.kind!r}")
+    for name, value in (("actor.id", actor.id), ("actor.name", actor.name)):
+        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+            raise AuditValueError(name, "must be non-empty text of at most 200 characters")
+    if isinstance(object_id, int) and not isinstance(object_id, bool):
+        object_id = str(object_id)
+    values = {"action": action, "object_type": object_type, "object_id": object_id}
+    for name, value in values.items():
+        if not isinstance(value, str) or not value.strip():
+            raise AuditValueError(name, "is required (non-empty text)")
+        if len(value) > _LIMITS[name]:
+            raise AuditValueError(name, f"is longer than {_LIMITS[name]} characters")
+    if reason is not None and (not isinstance(reason, str) or not reason.strip()):
+        raise AuditValueError("reason", "must be non-empty text when given")
+    if before is not None and reason is None:
+        raise AuditValueError("reason", "is required for a change to an existing record "
+                              "(a 'before' value was given; 21 CFR 11.10(e), Annex 11 §9)")
+    fields = dict(actor_kind=actor.kind, actor_id=actor.id, actor_name=actor.name, reason=reason,
+                  before=canonical_text(before, "before"), after=canonical_text(after, "after"),
+                  payload=canonical_text(payload, "payload"), **values)
+    for name in ("actor_id", "actor_name", "action", "object_type", "object_id", "reason"):
+        if fields[name] is not None:
+            canonical_text(fields[name], name)  # refuses lone surrogates
+    return fields
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if "audit_entry" in str(exc.orig):
+            raise ChainConflict("the audit chain head moved during the append; the transaction "
+                                "must be retried") from exc
+        raise
