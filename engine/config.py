@@ -45,6 +45,8 @@ class Settings:
     signing_lockout_seconds: int = 900
     session_idle_seconds: int = 1800
     upload_max_bytes: int = 2 * 1024 * 1024
+    log_format: str | None = None  # "json" or "text"; None leaves logging to the host (tests)
+    log_level: str = "INFO"
     extra: dict = field(default_factory=dict)
 
 
@@ -74,6 +76,8 @@ def load_settings(**overrides) -> Settings:
         signing_lockout_seconds=int(os.environ.get("SEALTRAIL_SIGNING_LOCKOUT_SECONDS", "900")),
         session_idle_seconds=int(os.environ.get("SEALTRAIL_SESSION_IDLE_SECONDS", "1800")),
         upload_max_bytes=int(os.environ.get("SEALTRAIL_UPLOAD_MAX_BYTES", str(2 * 1024 * 1024))),
+        log_format=os.environ.get("SEALTRAIL_LOG_FORMAT") or None,
+        log_level=os.environ.get("SEALTRAIL_LOG_LEVEL", "INFO").upper(),
     )
     values.update(overrides)
     return Settings(**values)

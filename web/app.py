@@ -30,7 +30,11 @@ def create_app(config: dict | None = None, settings: Settings | None = None) -> 
         if session is not None:
             session.close()
 
-    from web import home
+    from web import home, observability, ops
 
+    if settings.log_format:
+        observability.configure_logging(settings.log_format, settings.log_level)
+    observability.install(app)
+    ops.install(app)
     app.register_blueprint(home.bp)
     return app

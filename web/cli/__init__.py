@@ -9,7 +9,7 @@ import importlib
 import click
 from flask.cli import FlaskGroup
 
-_AREAS = ("setup",)
+_AREAS = ("setup", "ops")
 
 
 def _create_app():

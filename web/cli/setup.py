@@ -25,7 +25,26 @@ def init() -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--production", is_flag=True,
+              help="gunicorn with several workers and JSON logs (see docs/deployment.md).")
+@click.option("--workers", type=int, default=None,
+              help="[production] worker processes (default 2 x cores + 1, at most 9).")
+@click.option("--threads", type=int, default=4, show_default=True,
+              help="[production] threads per worker.")
+@click.option("--timeout", type=int, default=60, show_default=True,
+              help="[production] seconds before a silent worker is restarted.")
+@click.option("--proxies", type=int, default=0, show_default=True,
+              help="[production] trusted reverse proxies in front (X-Forwarded-* headers).")
+@click.option("--skip-readiness-check", is_flag=True,
+              help="[production] start even if the database is unreachable or not migrated.")
 @with_appcontext
-def serve(host: str, port: int) -> None:
-    """Serve the web application (development server; see docs/deployment.md for production)."""
+def serve(host: str, port: int, production: bool, workers: int | None, threads: int,
+          timeout: int, proxies: int, skip_readiness_check: bool) -> None:
+    """Serve the web application (development server unless --production)."""
+    if production:
+        from web.cli.ops import serve_production
+
+        serve_production(host=host, port=port, workers=workers, threads=threads,
+                         timeout=timeout, proxies=proxies, check=not skip_readiness_check)
+        return
     current_app.run(host=host, port=port, use_reloader=False, threaded=True)
