@@ -1,0 +1,112 @@
+"""Users, their roles and their training records.
+
+A user name is never reused or reassigned (21 CFR Part 11 §11.100(a)): users are deactivated,
+never deleted, and ``username`` is unique across active and inactive users alike.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.db import Base, UTCDateTime, utcnow
+
+ROLES = (
+    "operator",
+    "process_engineer",
+    "production_manager",
+    "qa_engineer",
+    "qa_manager",
+    "regulatory",
+    "auditor",
+    "admin",
+)
+LOCALES = ("zh_CN", "en")
+
+_ROLE_LIST = ", ".join(f"'{r}'" for r in ROLES)
+_LOCALE_LIST = ", ".join(f"'{loc}'" for loc in LOCALES)
+
+
+class User(Base):
+    """A person who signs in and signs; ``printed_name`` is what a signature manifests."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(f"locale IN ({_LOCALE_LIST})", name="locale"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    printed_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str] = mapped_column(String(8), default="zh_CN")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    role_rows: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin",
+        order_by="UserRole.role",
+    )
+    training_records: Mapped[list[TrainingRecord]] = relationship(
+        back_populates="user", foreign_keys="TrainingRecord.user_id", order_by="TrainingRecord.trained_on",
+    )
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The role names this user holds."""
+        return frozenset(r.role for r in self.role_rows)
+
+    # flask-login protocol; kept here so web/ needs no wrapper class
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.username!r}>"
+
+
+class UserRole(Base):
+    """One role a user holds."""
+
+    __tablename__ = "user_roles"
+    __table_args__ = (CheckConstraint(f"role IN ({_ROLE_LIST})", name="role"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class TrainingRecord(Base):
+    """``user`` was trained on ``document_revision`` on ``trained_on`` (ISO 13485 §6.2)."""
+
+    __tablename__ = "training_records"
+    __table_args__ = (UniqueConstraint("user_id", "document_revision_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    document_revision_id: Mapped[int] = mapped_column(ForeignKey("document_revisions.id"), index=True)
+    trained_on: Mapped[date] = mapped_column(Date)
+    trainer: Mapped[str] = mapped_column(String(200), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    user: Mapped[User] = relationship(back_populates="training_records", foreign_keys=[user_id])
+    document_revision: Mapped["DocumentRevision"] = relationship()  # noqa: F821
