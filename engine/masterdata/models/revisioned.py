@@ -134,7 +134,7 @@ def _check_child(child: RevisionChild, verb: str) -> None:
         return
     state = committed_state(rev)
     if state is None:
-        state = rev.state
+        state = rev.state or "draft"
     if state != "draft":
         raise RevisionRuleViolation(
             f"{rev.describe()} is {state}: cannot {verb} its {type(child).__name__} rows; "
@@ -148,7 +148,7 @@ def _guard_revisions(session: Session, _ctx, _instances) -> None:
     """Refuse edits of non-draft revisions and their rows before anything reaches the database."""
     with session.no_autoflush:
         for obj in session.new:
-            if isinstance(obj, RevisionMixin) and obj.state != "draft":
+            if isinstance(obj, RevisionMixin) and obj.state not in (None, "draft"):
                 raise RevisionRuleViolation(
                     f"{obj.describe()}: a new revision starts as draft, not {obj.state}",
                     field="state", obj=obj.describe(),
