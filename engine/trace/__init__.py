@@ -1,0 +1,1 @@
+"""Traceability: genealogy, the Device History Record, KPIs, GS1 identifiers and data import."""
