@@ -1,0 +1,1 @@
+"""Data import: read CSV/Excel, cleanse (dry run with a report), apply as draft revisions."""

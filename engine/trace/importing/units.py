@@ -1,0 +1,46 @@
+"""Unit spelling normalised with pint: ``millimetre``, ``MM`` and ``mm`` are the same unit."""
+from __future__ import annotations
+
+import functools
+
+import pint
+
+# Count units the plant uses that pint lacks; "pc" is not an alias because pint reads it as parsec.
+_ALIASES = {"pc": "pcs", "pce": "pcs", "each": "pcs", "ea": "pcs", "pieces": "pcs",
+            "unit": "pcs", "units": "pcs", "ml": "mL", "l": "L", "℃": "°C", "deg c": "°C", "degc": "°C",
+            "celsius": "°C", "percent": "%"}
+
+
+@functools.lru_cache(maxsize=1)
+def registry() -> pint.UnitRegistry:
+    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    ureg.define("piece = [count] = pcs")
+    return ureg
+
+
+def parse_unit(text: str) -> pint.Unit:
+    """The pint unit for ``text``; raises ``pint.errors.UndefinedUnitError`` / ValueError."""
+    cleaned = text.strip()
+    cleaned = _ALIASES.get(cleaned.lower(), cleaned)
+    return registry().Unit(cleaned)
+
+
+def canonical(text: str) -> str:
+    """The short symbol of the unit: ``millimetre`` → ``mm``, ``degC`` → ``°C``, ``pieces`` → ``pcs``."""
+    unit = parse_unit(text)
+    symbol = f"{unit:~P}"
+    return {"degC": "°C", "percent": "%", "ml": "mL", "l": "L"}.get(symbol, symbol)
+
+
+def compatible(a: str, b: str) -> bool:
+    return parse_unit(a).dimensionality == parse_unit(b).dimensionality
+
+
+def convert(value: float, from_unit: str, to_unit: str) -> float:
+    """``value`` in ``from_unit`` expressed in ``to_unit`` (offset units such as °C handled)."""
+    ureg = registry()
+    return ureg.Quantity(value, parse_unit(from_unit)).to(parse_unit(to_unit)).magnitude
+
+
+def is_temperature(unit: str) -> bool:
+    return parse_unit(unit).dimensionality == registry().Unit("K").dimensionality
