@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test env assets clean
+.PHONY: demo test env assets translations clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -13,16 +13,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev,postgres]"
 	touch $(STAMP)
 
-env: $(STAMP) assets
+env: $(STAMP) assets translations
 
 # bpmn-js (viewer + modeler) from npm, served from web/static/vendor (not committed).
 assets: web/static/vendor/.stamp
 
-web/static/vendor/.stamp: web/assets/package.json
+web/static/vendor/.stamp: web/assets/package.json web/assets/package-lock.json web/assets/install_vendor.py
 	@if command -v npm >/dev/null 2>&1; then \
 		npm --prefix web/assets ci --no-audit --no-fund --loglevel=error && \
 		$(BIN)/python web/assets/install_vendor.py && touch $@; \
 	else echo "npm not found: the BPMN viewer/editor pages will be unavailable"; fi
+
+# UI translations (zh_CN): the compiled .mo files are committed; this rebuilds them from the .po files.
+translations: $(STAMP)
+	$(BIN)/pybabel -q compile -d web/translations
 
 demo: env
 	$(BIN)/sealtrail demo

@@ -1,10 +1,16 @@
 """The application factory: all wiring happens here, nothing at import time."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask, g
 
 from engine.config import Settings, load_settings
 from engine.db import make_engine, make_session_factory
+from web.security import cookie_secure_default
+
+# Page blueprints, one module per area (web/<name>.py exposes ``bp``). Other areas add theirs here.
+_BLUEPRINTS = ("home", "auth")
 
 
 def create_app(config: dict | None = None, settings: Settings | None = None) -> Flask:
@@ -15,7 +21,13 @@ def create_app(config: dict | None = None, settings: Settings | None = None) -> 
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.upload_max_bytes,
         SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=cookie_secure_default(),
+        SESSION_COOKIE_NAME="sealtrail_session",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (idle-limited) session
         SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
     )
     if config:
         app.config.update(config)
@@ -30,11 +42,20 @@ def create_app(config: dict | None = None, settings: Settings | None = None) -> 
         if session is not None:
             session.close()
 
-    from web import home, observability, ops
+    from web import errors, home, i18n, login, nav, observability, ops, security
 
     if settings.log_format:
         observability.configure_logging(settings.log_format, settings.log_level)
     observability.install(app)
+    security.init_security(app)
+    i18n.init_i18n(app)
+    login.init_login(app)
+    nav.init_nav(app)
+    errors.register_error_handlers(app)
     ops.install(app)
-    app.register_blueprint(home.bp)
+
+    import importlib
+
+    for name in _BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(f"web.{name}").bp)
     return app

@@ -1,0 +1,96 @@
+"""Languages (zh_CN, en) and time zones: from the user's profile, then the browser.
+
+Dates are shown in the user's time zone; signatures and audit entries also show UTC
+(``utc`` filter) because that is what the record holds.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Flask, request, session
+from flask_babel import Babel, format_datetime, get_locale, get_timezone
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+LANGUAGES = {"en": "English", "zh_CN": "中文"}
+# Babel expands zh_CN to zh_Hans_CN (likely subtags) and gettext then looks for zh_Hans_CN or zh,
+# so the catalog lives in translations/zh_Hans_CN.
+DEFAULT_TIMEZONE = "UTC"
+
+babel = Babel()
+
+
+def select_locale() -> str:
+    """Profile locale, then an explicit choice stored in the session, then Accept-Language."""
+    if current_user and current_user.is_authenticated:
+        locale = getattr(current_user, "locale", None)
+        if locale in LANGUAGES:
+            return locale
+    chosen = session.get("locale")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(list(LANGUAGES), default="en")
+
+
+def current_language() -> str:
+    """The request's language as one of :data:`LANGUAGES` (Babel spells zh_CN ``zh_Hans_CN``)."""
+    locale = get_locale()
+    return "zh_CN" if locale is not None and locale.language == "zh" else "en"
+
+
+def select_timezone() -> str:
+    if current_user and current_user.is_authenticated:
+        tz = getattr(current_user, "timezone", None)
+        if tz:
+            return tz
+    return DEFAULT_TIMEZONE
+
+
+def _aware(value: datetime) -> datetime:
+    # The database returns naive datetimes on SQLite; every stored time is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def local_dt(value: datetime | None, fmt: str = "medium") -> str:
+    """``value`` in the user's time zone and language."""
+    if value is None:
+        return ""
+    return format_datetime(_aware(value), fmt)
+
+
+def utc_dt(value: datetime | None) -> str:
+    """``value`` as an unambiguous UTC timestamp, e.g. ``2026-11-26 15:04:05 UTC``."""
+    if value is None:
+        return ""
+    return _aware(value).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def init_i18n(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.filters["dt"] = local_dt
+    app.jinja_env.filters["utc"] = utc_dt
+    app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals["current_locale"] = current_language
+    app.jinja_env.globals["state_label"] = state_label
+    app.jinja_env.globals["current_timezone"] = lambda: str(get_timezone())
+
+
+_STATES = {
+    "draft": _l("draft"), "in_review": _l("in review"), "released": _l("released"),
+    "obsolete": _l("obsolete"), "open": _l("open"), "ready": _l("ready"), "running": _l("running"),
+    "completed": _l("completed"), "cancelled": _l("cancelled"), "closed": _l("closed"),
+    "approved": _l("approved"), "rejected": _l("rejected"), "on_hold": _l("on hold"),
+    "quarantine": _l("quarantine"), "passed": _l("passed"), "failed": _l("failed"),
+    "overdue": _l("overdue"), "error": _l("error"), "claimed": _l("claimed"),
+    "unclaimed": _l("unclaimed"), "in_progress": _l("in progress"), "planned": _l("planned"),
+    "due": _l("due"), "valid": _l("valid"), "expired": _l("expired"),
+}
+
+
+def state_label(state) -> str:
+    """A state name in the user's language (unknown states are shown as stored)."""
+    key = str(state)
+    label = _STATES.get(key)
+    return str(label) if label is not None else key.replace("_", " ")

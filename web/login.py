@@ -1,0 +1,92 @@
+"""Flask-Login wiring, the sign-in guard on every page, and the login rate limiter.
+
+Every view requires a signed-in user unless it is marked :func:`public`. The JSON API under
+``/api/`` authenticates its own clients (tokens) and is not redirected to the sign-in page.
+Users who must change their password or enrol TOTP are held on those pages until they do.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, UserMixin, current_user
+
+from web.db import db_session
+
+login_manager = LoginManager()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+# Endpoints a user with a pending first-login step may still reach.
+_ONBOARDING = {"auth.change_password", "auth.enroll_totp", "auth.logout", "auth.language",
+               "static"}
+
+
+# Blueprints that answer without a session: health probes (web/ops.py).
+PUBLIC_BLUEPRINTS = {"ops"}
+
+
+def public(view):
+    """Mark a view as reachable without signing in."""
+    view._sealtrail_public = True
+    return view
+
+
+@dataclass
+class SignedInUser(UserMixin):
+    """What a request knows about its user (loaded once per request from ``users``)."""
+
+    id: int
+    username: str
+    printed_name: str
+    role_names: frozenset[str]
+    locale: str | None
+    timezone: str | None
+    must_change_password: bool
+    totp_enrolled: bool
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.role_names
+
+
+def _load_user(user_id: str):
+    from web.accounts import signed_in_user
+
+    try:
+        return signed_in_user(db_session(), int(user_id))
+    except ValueError:
+        return None
+
+
+def _guard():
+    if request.endpoint is None or request.path.startswith("/api/"):
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "_sealtrail_public", False) or request.endpoint == "static" \
+            or request.blueprint in PUBLIC_BLUEPRINTS:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if request.endpoint in _ONBOARDING:
+        return None
+    if current_user.must_change_password:
+        return redirect(url_for("auth.change_password"))
+    if not current_user.totp_enrolled:
+        return redirect(url_for("auth.enroll_totp"))
+    return None
+
+
+def init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to continue.")
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(_load_user)
+    limiter.init_app(app)
+    app.before_request(_guard)

@@ -1,0 +1,47 @@
+"""The main navigation: areas register their entries, the base layout shows those the user may use."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object  # a lazy gettext string
+    roles: tuple[str, ...] = ()  # empty = every signed-in user
+    key: str = ""  # the ``active_nav`` value that highlights this entry
+    order: int = 100
+
+
+_DEFAULT = (
+    NavItem("inbox.index", _l("Inbox"), key="inbox", order=10),
+    NavItem("instances.index", _l("Processes"), key="instances", order=20),
+    NavItem("lots.index", _l("Lots"), key="lots", order=30),
+    NavItem("masterdata.index", _l("Master data"), key="masterdata", order=40),
+    NavItem("editor.index", _l("BPMN editor"), roles=("process_engineer",), key="editor", order=60),
+    NavItem("auditor.index", _l("Audit trail"), roles=("auditor", "qa_manager"), key="auditor",
+            order=70),
+)
+
+
+def add_nav(app: Flask, item: NavItem) -> None:
+    """Add an entry to the main navigation (other areas call this from their ``init``)."""
+    app.extensions.setdefault("sealtrail.nav", list(_DEFAULT)).append(item)
+
+
+def visible_items() -> list[NavItem]:
+    """Entries whose endpoint exists and whose roles the current user holds."""
+    from web.security import has_role
+
+    items = current_app.extensions.get("sealtrail.nav", list(_DEFAULT))
+    endpoints = current_app.view_functions
+    return [i for i in sorted(items, key=lambda i: i.order)
+            if i.endpoint in endpoints and (not i.roles or has_role(*i.roles))]
+
+
+def init_nav(app: Flask) -> None:
+    app.extensions.setdefault("sealtrail.nav", list(_DEFAULT))
+    app.jinja_env.globals["nav_items"] = visible_items
