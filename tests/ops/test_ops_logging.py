@@ -9,6 +9,7 @@ import pytest
 
 from tests.ops.conftest import make_app
 from web import observability
+from web.login import public
 
 
 @pytest.fixture()
@@ -30,6 +31,7 @@ def app_with_logging_view(tmp_path):
     app = make_app(f"sqlite:///{tmp_path / 'log.db'}")
 
     @app.get("/work")
+    @public  # pages require a signed-in user unless marked public
     def work():
         logging.getLogger("engine.something").warning("did %s", "work", extra={"lot": "L-1"})
         return "ok"
