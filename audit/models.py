@@ -1,4 +1,4 @@
-"""Audit tables: the hash-chained entries and the installation's genesis.
+"""Audit tables: the hash chain, e-signatures, TOTP credentials, signing sessions, alerts.
 
 ``AuditBase`` has its own MetaData (audit/ depends on nothing of ours) with the same naming
 convention as ``engine.db.Base`` so constraint names agree on both dialects.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, MetaData, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -87,3 +87,104 @@ class AuditEntry(AuditBase):
 
     def __repr__(self) -> str:
         return f"<AuditEntry #{self.seq} {self.action} {self.object_type}:{self.object_id}>"
+
+
+class SigningAccount(AuditBase):
+    """Per-user signing state: consecutive failures, lockout, last accepted TOTP time-step."""
+
+    __tablename__ = "signing_account"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[str | None] = mapped_column(String(32))
+    last_timecode: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class TotpCredential(AuditBase):
+    """A user's authenticator secret (Fernet-encrypted): pending → active → revoked."""
+
+    __tablename__ = "totp_credential"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'active', 'revoked', 'superseded')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(String(32))
+    permit_id: Mapped[int | None] = mapped_column(ForeignKey("enrollment_permit.id"))
+    confirmed_at: Mapped[str | None] = mapped_column(String(32))
+    revoked_at: Mapped[str | None] = mapped_column(String(32))
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class EnrollmentPermit(AuditBase):
+    """A one-time permission, issued by an administrator, for the user to enroll again."""
+
+    __tablename__ = "enrollment_permit"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    issued_by: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    used_at: Mapped[str | None] = mapped_column(String(32))
+
+
+class SigningSession(AuditBase):
+    """A continuous period of controlled access (§11.200(a)(1)): login until logout or idle."""
+
+    __tablename__ = "signing_session"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[str] = mapped_column(String(32))
+    first_signed_at: Mapped[str | None] = mapped_column(String(32))
+    last_signed_at: Mapped[str | None] = mapped_column(String(32))
+    ended_at: Mapped[str | None] = mapped_column(String(32))
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class Signature(AuditBase):
+    """A Part 11 signature: manifestation bound to the SHA-256 of the signed record content."""
+
+    __tablename__ = "signature"
+    __table_args__ = (Index("ix_signature_record", "record_type", "record_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    signature_id: Mapped[str] = mapped_column(String(36), unique=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    username: Mapped[str] = mapped_column(String(200))
+    printed_name: Mapped[str] = mapped_column(String(200))
+    meaning: Mapped[str] = mapped_column(String(32))
+    signed_at: Mapped[str] = mapped_column(String(32))  # ISO 8601 UTC = the audit entry's time
+    record_type: Mapped[str] = mapped_column(String(100))
+    record_id: Mapped[str] = mapped_column(String(200))
+    record_sha256: Mapped[str] = mapped_column(String(64))
+    components: Mapped[str] = mapped_column(String(32))  # "password+totp" or "totp"
+    signing_session_id: Mapped[str | None] = mapped_column(String(36))
+    totp_timecode: Mapped[int] = mapped_column(BigInteger)
+    audit_entry_id: Mapped[int] = mapped_column(ForeignKey("audit_entry.id"), unique=True)
+
+    def manifestation(self) -> str:
+        """The §11.50 manifestation line: printed name, UTC date/time and meaning."""
+        when = self.signed_at.replace("T", " ")[:19] + " UTC"
+        return f"{self.printed_name} — {self.meaning} — {when}"
+
+
+class SecurityAlert(AuditBase):
+    """An event security must see at once (§11.300(d)); open until an admin acknowledges it."""
+
+    __tablename__ = "security_alert"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    raised_at: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    audit_entry_id: Mapped[int] = mapped_column(ForeignKey("audit_entry.id"))
+    acknowledged_at: Mapped[str | None] = mapped_column(String(32))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))

@@ -1,0 +1,177 @@
+"""Failed signing attempts, lockout, security alerts, and TOTP time-step consumption.
+
+A refused signature raises a :class:`~audit.errors.SignatureError` whose ``failure`` describes
+the attempt. The caller's transaction rolls back (nothing was signed), so the failure must be
+recorded in a *new* transaction: :func:`signing_transaction` does exactly that and is how the
+outermost caller should run anything that signs::
+
+    with signing_transaction(sessions, policy) as session:
+        complete_task(session, ...)          # calls audit.signatures.sign(...)
+
+After ``policy.lockout_failures`` consecutive failures the user's signing is locked for
+``policy.lockout_seconds``; the lockout is written to the audit chain and a SecurityAlert is
+raised at once (§11.300(d)).
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, attributes
+
+from audit import Actor
+from audit.canonical import iso_utc
+from audit.chain import append
+from audit.errors import SignatureError, SigningLocked
+from audit.models import SecurityAlert, SigningAccount
+from audit.policy import Signer, SigningPolicy, parse_time
+
+log = logging.getLogger("sealtrail.security")
+
+# Kinds of failure that count towards the lockout (a locked or disabled user is refused
+# without counting, but still audited).
+COUNTING = {"wrong_password", "wrong_code", "replayed_code"}
+
+
+@dataclass(frozen=True)
+class FailedAttempt:
+    """What was attempted when a signing or enrollment step was refused."""
+
+    user_id: str
+    printed_name: str
+    kind: str  # the SignatureError.code
+    operation: str  # "sign" | "enroll"
+    record_type: str | None = None
+    record_id: str | None = None
+    meaning: str | None = None
+    signing_session_id: str | None = None
+
+
+def refuse(error: SignatureError, signer: Signer, operation: str, **context) -> SignatureError:
+    """``error`` with its :class:`FailedAttempt` attached, ready to raise."""
+    error.failure = FailedAttempt(signer.user_id, signer.printed_name, error.code, operation, **context)
+    return error
+
+
+def locked_account(session: Session, user_id: str) -> SigningAccount:
+    """The user's signing account, created if missing, locked until the end of the transaction."""
+    table = SigningAccount.__table__
+    dialect = session.get_bind().dialect.name
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert_(table).values(user_id=user_id, failed_attempts=0)
+                    .on_conflict_do_nothing(index_elements=["user_id"]))
+    # FOR UPDATE serialises concurrent attempts by one user on PostgreSQL (SQLite: BEGIN IMMEDIATE).
+    return session.scalars(select(SigningAccount).where(SigningAccount.user_id == user_id)
+                           .with_for_update().execution_options(populate_existing=True)).one()
+
+
+def locked_until(account: SigningAccount, now: dt.datetime) -> dt.datetime | None:
+    """The end of the account's lockout, or None if signing is not locked at ``now``."""
+    until = parse_time(account.locked_until)
+    return until if until is not None and until > now else None
+
+
+def consume_timecode(session: Session, account: SigningAccount, timecode: int) -> bool:
+    """Atomically accept ``timecode`` once per user: False if it (or a later one) was used."""
+    table = SigningAccount.__table__
+    result = session.execute(
+        update(table)
+        .where(table.c.user_id == account.user_id,
+               or_(table.c.last_timecode.is_(None), table.c.last_timecode < timecode))
+        .values(last_timecode=timecode))
+    if result.rowcount != 1:
+        return False
+    attributes.set_committed_value(account, "last_timecode", timecode)
+    return True
+
+
+def record_failed_attempt(session: Session, failure: FailedAttempt,
+                          policy: SigningPolicy) -> SecurityAlert | None:
+    """Count and audit a refused attempt; lock out and alert at the limit (returns the alert)."""
+    now = policy.clock()
+    account = locked_account(session, failure.user_id)
+    actor = Actor("user", failure.user_id, failure.printed_name)
+    counts = failure.kind in COUNTING and locked_until(account, now) is None
+    if counts:
+        account.failed_attempts += 1
+    append(session, actor, f"{failure.operation}.refused", "user", failure.user_id,
+           payload={"kind": failure.kind, "consecutive_failures": account.failed_attempts,
+                    "record_type": failure.record_type, "record_id": failure.record_id,
+                    "meaning": failure.meaning, "signing_session_id": failure.signing_session_id})
+    if not counts or account.failed_attempts < policy.lockout_failures:
+        return None
+    until = iso_utc(now + dt.timedelta(seconds=policy.lockout_seconds))
+    failures, account.failed_attempts, account.locked_until = account.failed_attempts, 0, until
+    entry = append(session, actor, "signing.locked", "user", failure.user_id,
+                   payload={"consecutive_failures": failures, "locked_until": until})
+    message = (f"Signing locked for {failure.printed_name} (user {failure.user_id}) after "
+               f"{failures} consecutive failed attempts; locked until {until}.")
+    return raise_alert(session, "signing_lockout", message, entry.id, policy, user_id=failure.user_id)
+
+
+def raise_alert(session: Session, kind: str, message: str, audit_entry_id: int,
+                policy: SigningPolicy, *, user_id: str | None = None) -> SecurityAlert:
+    """Store an open SecurityAlert, log it as CRITICAL and call ``policy.on_alert``."""
+    alert = SecurityAlert(raised_at=iso_utc(policy.clock()), kind=kind, user_id=user_id,
+                          message=message, audit_entry_id=audit_entry_id)
+    session.add(alert)
+    session.flush()
+    log.critical("SECURITY ALERT %s: %s", kind, message)
+    if policy.on_alert is not None:
+        policy.on_alert(alert)
+    return alert
+
+
+def open_alerts(session: Session) -> list[SecurityAlert]:
+    """Alerts no administrator has acknowledged yet, newest first."""
+    return list(session.scalars(select(SecurityAlert).where(SecurityAlert.acknowledged_at.is_(None))
+                                .order_by(SecurityAlert.id.desc())))
+
+
+def acknowledge_alert(session: Session, admin: Actor, alert_id: int, *, note: str) -> SecurityAlert:
+    """Mark an alert as seen by ``admin`` (audited with the note)."""
+    alert = session.get(SecurityAlert, alert_id)
+    if alert is None:
+        raise LookupError(f"security alert {alert_id} does not exist")
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = iso_utc(dt.datetime.now(dt.timezone.utc))
+        alert.acknowledged_by = admin.id
+        append(session, admin, "security_alert.acknowledged", "security_alert", alert_id,
+               reason=note, before={"acknowledged": False}, after={"acknowledged": True})
+    return alert
+
+
+def unlock_signing(session: Session, admin: Actor, user_id: str, *, reason: str) -> None:
+    """End a user's signing lockout early (an administrator's audited decision)."""
+    account = locked_account(session, str(user_id))
+    before = {"locked_until": account.locked_until, "failed_attempts": account.failed_attempts}
+    account.locked_until, account.failed_attempts = None, 0
+    append(session, admin, "signing.unlocked", "user", str(user_id), reason=reason,
+           before=before, after={"locked_until": None, "failed_attempts": 0})
+
+
+@contextlib.contextmanager
+def signing_transaction(sessions, policy: SigningPolicy):
+    """``sessions.begin()`` that records a refused signature in a new transaction afterwards.
+
+    On a :class:`SignatureError` the work rolls back; its failure is then counted and audited
+    in its own transaction. If that failure locked the user out, :class:`SigningLocked` is
+    raised (chained to the original error), otherwise the original error.
+    """
+    try:
+        with sessions.begin() as session:
+            yield session
+    except SignatureError as exc:
+        failure = getattr(exc, "failure", None)
+        if failure is None:
+            raise
+        with sessions.begin() as session:
+            alert = record_failed_attempt(session, failure, policy)
+            until = None if alert is None else locked_account(session, failure.user_id).locked_until
+        if until is not None:
+            raise SigningLocked(until) from exc
+        raise

@@ -1,0 +1,193 @@
+"""Part 11 electronic signatures backed by password + TOTP.
+
+A signature is the manifestation (printed name, UTC date/time, meaning — §11.50) bound to the
+SHA-256 of the canonical content of the record it signs, together with the record's type and
+id (§11.70: it cannot be copied onto another record). It is stored in ``signature`` and written
+to the audit chain in the caller's transaction.
+
+Components (§11.200(a)(1)): within a continuous signing session the first signing needs the
+password and a TOTP code, later ones a TOTP code; the window ends at logout
+(:func:`end_signing_session`) or after ``policy.idle_seconds`` without a signing. Outside a
+session every signing needs both. A TOTP time-step is accepted at most once per user.
+
+Refusals raise distinct :mod:`audit.errors` types; run signing inside
+:func:`audit.lockout.signing_transaction` so failures are counted even though the signing
+transaction rolls back.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Mapping
+
+import rfc8785
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit.canonical import iso_utc, normalize
+from audit.chain import append
+from audit.errors import (AuditValueError, BadMeaning, NotEnrolled, PasswordRequired, ReplayedCode,
+                          SessionExpired, SigningLocked, UserDisabled, WrongCode, WrongPassword)
+from audit.lockout import consume_timecode, locked_account, locked_until, refuse
+from audit.models import Signature, SigningSession, TotpCredential
+from audit.passwords import verify_password
+from audit.policy import MEANINGS, Signer, SigningPolicy, parse_time, signer_of
+from audit.totp import decrypt_secret, matching_timecode
+
+PASSWORD_AND_TOTP = "password+totp"
+TOTP_ONLY = "totp"
+
+
+def sign(session: Session, user, *, password: str | None, totp_code: str, meaning: str,
+         record_type: str, record_id, record: Mapping, policy: SigningPolicy,
+         signing_session_id: str | None = None, comment: str | None = None) -> Signature:
+    """Sign ``record`` as ``user`` with ``meaning``; returns the stored :class:`Signature`.
+
+    Exact contract (the engine's ``complete_task`` calls this)::
+
+        sign(session, user, *, password, totp_code, meaning, record_type, record_id, record,
+             policy, signing_session_id=None, comment=None) -> Signature
+
+    - ``user``: any object with ``id, username, printed_name, password_hash, active``.
+    - ``password``: the presented password, or None for a later signing in a live session.
+    - ``totp_code``: the 6-digit authenticator code (always required).
+    - ``meaning``: a key of ``audit.policy.MEANINGS`` (approved, reviewed, released, …).
+    - ``record_type``/``record_id``/``record``: what is signed; ``record`` is JSON-able content
+      whose RFC 8785 SHA-256 (with type and id) is stored as ``record_sha256``.
+    - ``policy``: ``SigningPolicy.from_settings(settings)``.
+    - ``signing_session_id``: from :func:`open_signing_session` at login; None = outside a
+      continuous session (all components every time).
+    - ``comment``: optional free text, recorded as the audit entry's reason.
+
+    Raises ``UserDisabled``, ``SigningLocked``, ``NotEnrolled``, ``SessionExpired``,
+    ``PasswordRequired``, ``WrongPassword``, ``WrongCode``, ``ReplayedCode``, ``BadMeaning``
+    (all ``SignatureError``), or ``AuditValueError`` for unusable record content.
+    """
+    signer = signer_of(user)
+    record_id = str(record_id)
+    if meaning not in MEANINGS:
+        raise BadMeaning(f"unknown signature meaning {meaning!r}; use one of {', '.join(MEANINGS)}")
+    digest = record_digest(record_type, record_id, record)
+    context = dict(record_type=record_type, record_id=record_id, meaning=meaning,
+                   signing_session_id=signing_session_id)
+    now = policy.clock()
+    if not signer.active:
+        raise refuse(UserDisabled(), signer, "signature", **context)
+    account = locked_account(session, signer.user_id)
+    until = locked_until(account, now)
+    if until is not None:
+        raise refuse(SigningLocked(iso_utc(until)), signer, "signature", **context)
+    credential = active_credential(session, signer.user_id)
+    if credential is None:
+        raise NotEnrolled()
+    live = _session_for(session, signing_session_id, signer, now, policy, password is not None)
+    if live is None or live.first_signed_at is None or _idle(live, now, policy):
+        if password is None:
+            raise PasswordRequired()
+    if password is not None and not verify_password(signer.password_hash, password):
+        raise refuse(WrongPassword(), signer, "signature", **context)
+    timecode = matching_timecode(decrypt_secret(policy.totp_key, credential.secret_encrypted), totp_code, now)
+    if timecode is None:
+        raise refuse(WrongCode(), signer, "signature", **context)
+    if not consume_timecode(session, account, timecode):
+        raise refuse(ReplayedCode(), signer, "signature", **context)
+    account.failed_attempts = 0
+    components = PASSWORD_AND_TOTP if password is not None else TOTP_ONLY
+    signature = apply_signature(session, signer, meaning=meaning, record_type=record_type,
+                                record_id=record_id, digest=digest, components=components,
+                                signing_session_id=signing_session_id, timecode=timecode,
+                                comment=comment)
+    if live is not None:
+        live.first_signed_at = live.first_signed_at or iso_utc(now)
+        live.last_signed_at = iso_utc(now)
+    return signature
+
+
+def record_digest(record_type: str, record_id, record: Mapping) -> str:
+    """SHA-256 (hex) of RFC 8785 ``{"content": record, "id": record_id, "type": record_type}``."""
+    if not isinstance(record_type, str) or not record_type.strip():
+        raise AuditValueError("record_type", "is required (non-empty text)")
+    if not isinstance(record, Mapping):
+        raise AuditValueError("record", f"must be a mapping of the signed content, got {type(record).__name__}")
+    document = {"content": normalize(dict(record), "record"), "id": str(record_id), "type": record_type}
+    return hashlib.sha256(rfc8785.dumps(document)).hexdigest()
+
+
+def signature_matches(signature: Signature, record: Mapping) -> bool:
+    """True when ``record`` is still exactly the content ``signature`` was applied to."""
+    return record_digest(signature.record_type, signature.record_id, record) == signature.record_sha256
+
+
+def signatures_for(session: Session, record_type: str, record_id) -> list[Signature]:
+    """Every signature applied to a record, oldest first."""
+    return list(session.scalars(select(Signature).where(Signature.record_type == record_type,
+                                                        Signature.record_id == str(record_id))
+                                .order_by(Signature.id)))
+
+
+def apply_signature(session: Session, signer: Signer, *, meaning: str, record_type: str,
+                    record_id: str, digest: str, components: str, signing_session_id: str | None,
+                    timecode: int, comment: str | None = None) -> Signature:
+    """Write the signature's audit entry and row (credentials already checked)."""
+    signature_id = str(uuid.uuid4())
+    entry = append(session, signer.actor, "signature.applied", record_type, record_id, reason=comment,
+                   payload={"signature_id": signature_id, "username": signer.username,
+                            "printed_name": signer.printed_name, "meaning": meaning,
+                            "meaning_text": MEANINGS[meaning], "record_sha256": digest,
+                            "components": components, "signing_session_id": signing_session_id,
+                            "totp_timecode": timecode})
+    signature = Signature(signature_id=signature_id, user_id=signer.user_id, username=signer.username,
+                          printed_name=signer.printed_name, meaning=meaning, signed_at=entry.recorded_at,
+                          record_type=record_type, record_id=record_id, record_sha256=digest,
+                          components=components, signing_session_id=signing_session_id,
+                          totp_timecode=timecode, audit_entry_id=entry.id)
+    session.add(signature)
+    session.flush()
+    return signature
+
+
+def active_credential(session: Session, user_id: str) -> TotpCredential | None:
+    """The user's confirmed authenticator, if any."""
+    return session.scalars(select(TotpCredential).where(TotpCredential.user_id == str(user_id),
+                                                        TotpCredential.status == "active")).first()
+
+
+def open_signing_session(session: Session, user, *, policy: SigningPolicy) -> str:
+    """Start a continuous signing session (call at login); returns its id."""
+    signer = signer_of(user)
+    row = SigningSession(id=str(uuid.uuid4()), user_id=signer.user_id, started_at=iso_utc(policy.clock()))
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def end_signing_session(session: Session, signing_session_id: str, *, reason: str = "logout",
+                        policy: SigningPolicy | None = None) -> None:
+    """End a signing session (logout, lock screen); later signings need all components."""
+    row = session.get(SigningSession, signing_session_id)
+    if row is not None and row.ended_at is None:
+        now = policy.clock() if policy else dt.datetime.now(dt.timezone.utc)
+        row.ended_at, row.end_reason = iso_utc(now), reason
+        session.flush()
+
+
+def _session_for(session: Session, signing_session_id: str | None, signer: Signer,
+                 now: dt.datetime, policy: SigningPolicy, has_password: bool) -> SigningSession | None:
+    """The live signing session, or None when signing outside one. Raises SessionExpired."""
+    if signing_session_id is None:
+        return None
+    row = session.get(SigningSession, signing_session_id, with_for_update=True)
+    if row is None or row.user_id != signer.user_id or row.ended_at is not None:
+        raise SessionExpired()
+    if _idle(row, now, policy):
+        if not has_password:
+            raise SessionExpired()
+        row.first_signed_at = None  # all components given: a new continuous period starts
+    return row
+
+
+def _idle(row: SigningSession, now: dt.datetime, policy: SigningPolicy) -> bool:
+    """True when the session's signing window has lapsed for lack of activity."""
+    last = parse_time(row.last_signed_at or row.started_at)
+    return (now - last).total_seconds() > policy.idle_seconds
