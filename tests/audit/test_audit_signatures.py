@@ -14,7 +14,7 @@ from audit.lockout import open_alerts, signing_transaction, unlock_signing
 from audit.models import AuditEntry, SecurityAlert, Signature, SigningAccount, TotpCredential
 from audit.signatures import (end_signing_session, open_signing_session, record_digest, sign,
                               signature_matches, signatures_for)
-from tests.audit.conftest import PASSWORD, code_at, enroll
+from tests.audit.signing_helpers import PASSWORD, code_at, enroll
 
 RECORD = {"change_request": "ECO-0042", "decision": "approve", "items": ["P-100 rev B"]}
 
