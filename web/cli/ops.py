@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -13,6 +14,8 @@ from engine import health
 
 def register(cli: click.Group) -> None:
     cli.add_command(ready)
+    cli.add_command(backup)
+    cli.add_command(restore)
 
 
 def _settings():
@@ -60,3 +63,91 @@ def serve_production(*, host: str, port: int, workers: int | None, threads: int,
         workers=workers or production.default_workers(), threads=threads, timeout=timeout,
         log_level=settings.log_level)
     production.run(options, proxies=proxies)
+
+
+
+@click.command()
+@click.option("--output", "output_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Directory to write the backup into (default: <var>/backups).")
+@click.option("--no-checkpoint", is_flag=True,
+              help="Do not sign a new audit checkpoint at the head before the backup.")
+@with_appcontext
+def backup(output_dir: Path | None, no_checkpoint: bool) -> None:
+    """Back up the database: data file + signed manifest (row counts, audit head, checkpoint)."""
+    from engine import backup as bk
+
+    settings = _settings()
+    output_dir = output_dir or settings.var_dir / "backups"
+    try:
+        path = bk.create_backup(settings.database_url, output_dir, _signing_key(settings),
+                                checkpoint=None if no_checkpoint else _checkpointer(settings))
+    except bk.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    manifest = json.loads((path / "manifest.json").read_text())
+    counts = manifest["row_counts"]
+    click.echo(f"backup written: {path}")
+    click.echo(f"  {len(counts)} tables, {sum(counts.values())} rows; "
+               f"audit head {_head_text(manifest['audit_head'])}")
+
+
+@click.command()
+@click.argument("backup_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--database-url", default=None,
+              help="Target database (default: SEALTRAIL_DATABASE_URL). It must be empty.")
+@click.option("--public-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="PEM public key the manifest must be signed with "
+                                 "(default: the installation's checkpoint key).")
+@click.option("--json", "as_json", is_flag=True, help="Print the verification report as JSON.")
+@with_appcontext
+def restore(backup_dir: Path, database_url: str | None, public_key: Path | None,
+            as_json: bool) -> None:
+    """Restore a backup into an EMPTY database, then verify chain, head and row counts.
+
+    Exit status: 0 restored and verified; 1 refused (nothing written); 2 restored but the
+    verification failed (do not use that database).
+    """
+    from engine import backup as bk
+    from engine.backup import manifest as mf
+
+    settings = _settings()
+    target = database_url or settings.database_url
+    try:
+        trusted = (mf.load_public_key(public_key) if public_key
+                   else _signing_key(settings).public_key())
+        report = bk.restore_backup(backup_dir, target, trusted)
+    except bk.RestoreVerificationFailed as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from exc
+    except (bk.BackupError, OSError) as exc:
+        click.echo(f"error: restore refused: {exc}", err=True)
+        raise SystemExit(1) from exc
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(f"restored {backup_dir.name} and verified:")
+    click.echo(f"  row counts match the manifest: {report['tables']} tables, {report['rows']} rows")
+    click.echo(f"  audit head matches the manifest: {_head_text(report['audit_head'])}")
+    click.echo(f"  audit chain verifies: {report['chain']['summary']}")
+    if report["checkpoint"]:
+        click.echo(f"  signed checkpoint at #{report['checkpoint']['seq']} matches the chain")
+
+
+def _head_text(head: dict | None) -> str:
+    return "(empty chain)" if head is None else f"#{head['seq']} {head['hash'][:16]}…"
+
+
+def _signing_key(settings):
+    """The installation's Ed25519 key (the audit checkpoint key): signs backup manifests."""
+    from engine.backup import manifest as mf
+
+    path = settings.checkpoint_key_path
+    if not path.is_file():
+        raise click.ClickException(
+            f"no signing key at {path}: set SEALTRAIL_CHECKPOINT_KEY_FILE to the installation's "
+            "Ed25519 key (see docs/deployment.md)")
+    return mf.load_private_key(path)
+
+
+def _checkpointer(settings):
+    """None until audit checkpoints exist; then a callable committing one at the head."""
+    return None

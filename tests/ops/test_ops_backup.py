@@ -1,0 +1,163 @@
+"""Backup → restore → automatic verification, on SQLite and PostgreSQL (Annex 11 §7)."""
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import uuid
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select, text
+
+from audit import SYSTEM, chain
+from audit.models import AuditEntry
+from engine import backup as bk
+from engine.backup import manifest as mf
+from engine.backup.state import database_state
+from tests import conftest as shared
+from tests.conftest import ON_POSTGRES
+
+pytestmark = [
+    pytest.mark.requirement("Annex11-7", "21CFR11.10(c)", "ISO13485-4.2.5"),
+    pytest.mark.skipif(ON_POSTGRES and not shutil.which("pg_dump"),
+                       reason="pg_dump/pg_restore not installed (apt-get install postgresql-client)"),
+]
+
+
+@pytest.fixture()
+def key():
+    return Ed25519PrivateKey.generate()
+
+
+def _append(db, n: int, start: int = 0) -> None:
+    with db.sessions.begin() as session:
+        for i in range(start, start + n):
+            chain.append(session, SYSTEM, "test.record", "lot", f"L-{i}",
+                         after={"i": i, "note": "数据备份"})
+
+
+@pytest.fixture()
+def populated(fresh_db):
+    _append(fresh_db, 25)
+    return fresh_db
+
+
+@pytest.fixture()
+def empty_target(db_server):
+    name = f"{db_server.prefix}_r{uuid.uuid4().hex[:8]}"
+    url = db_server.create_empty(name)
+    db = shared.TestDatabase(url)
+    yield db
+    db.engine.dispose()
+    db_server.drop(name)
+
+
+def _entries(db) -> list[tuple]:
+    with db.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(
+            select(AuditEntry.seq, AuditEntry.event_id, AuditEntry.hash, AuditEntry.after)
+            .order_by(AuditEntry.seq))]
+
+
+def test_backup_restore_verify_roundtrip(populated, empty_target, key, tmp_path):
+    path = bk.create_backup(populated.url, tmp_path, key)
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["format"] == "sealtrail-backup/1"
+    assert manifest["dialect"] == ("postgresql" if ON_POSTGRES else "sqlite")
+    assert manifest["row_counts"]["audit_entry"] == 25
+    assert manifest["audit_head"]["seq"] == 25
+    assert manifest["migration_heads"]
+    assert "password" not in manifest["source"]
+    mf.check_signature(manifest, key.public_key())  # signed by the installation key
+
+    report = bk.restore_backup(path, empty_target.url, key.public_key())
+    assert report["ok"] and report["problems"] == []
+    assert report["chain"]["ok"]
+    assert report["audit_head"] == manifest["audit_head"]
+    assert _entries(empty_target) == _entries(populated)
+    # the restored database is a working Sealtrail database: the chain continues from the head
+    _append(empty_target, 1, start=100)
+    assert _entries(empty_target)[-1][0] == 26
+
+
+def test_restore_refuses_a_database_that_is_not_empty(populated, fresh_db, key, tmp_path):
+    path = bk.create_backup(populated.url, tmp_path, key)
+    with fresh_db.engine.connect() as conn:
+        before = database_state(conn)
+    with pytest.raises(bk.RestoreRefused, match="not empty"):
+        bk.restore_backup(path, fresh_db.url, key.public_key())
+    with fresh_db.engine.connect() as conn:
+        assert database_state(conn) == before  # nothing written
+
+
+def test_restore_refuses_an_altered_manifest(populated, empty_target, key, tmp_path):
+    path = bk.create_backup(populated.url, tmp_path, key)
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["row_counts"]["audit_entry"] = 24
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(bk.RestoreRefused, match="manifest was altered"):
+        bk.restore_backup(path, empty_target.url, key.public_key())
+
+
+def test_restore_refuses_a_damaged_data_file(populated, empty_target, key, tmp_path):
+    path = bk.create_backup(populated.url, tmp_path, key)
+    data = path / json.loads((path / "manifest.json").read_text())["data_file"]["name"]
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    data.write_bytes(bytes(raw))
+    with pytest.raises(bk.RestoreRefused, match="does not match the SHA-256"):
+        bk.restore_backup(path, empty_target.url, key.public_key())
+
+
+def test_restore_refuses_a_manifest_signed_by_another_key(populated, empty_target, key, tmp_path):
+    path = bk.create_backup(populated.url, tmp_path, Ed25519PrivateKey.generate())
+    with pytest.raises(bk.RestoreRefused, match="not by the trusted key"):
+        bk.restore_backup(path, empty_target.url, key.public_key())
+
+
+def test_verification_catches_missing_rows_and_a_different_head(populated, key, tmp_path):
+    path = bk.create_backup(populated.url, tmp_path, key)
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert bk.verify_database(populated.url, manifest)["ok"]
+    _append(populated, 2, start=50)  # the live database moved on after the backup
+    problems = bk.verify_database(populated.url, manifest)["problems"]
+    assert any("audit_entry: 27 rows, manifest says 25" in p for p in problems)
+    assert any(p.startswith("audit head") for p in problems)
+
+
+def test_backup_taken_while_writers_append_is_one_consistent_snapshot(populated, empty_target,
+                                                                     key, tmp_path):
+    stop = threading.Event()
+    written = []
+
+    def writer():
+        i = 1000
+        while not stop.is_set():
+            _append(populated, 1, start=i)
+            written.append(i)
+            i += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        while len(written) < 5:
+            stop.wait(0.01)
+        path = bk.create_backup(populated.url, tmp_path, key)
+        after = len(written)
+    finally:
+        stop.set()
+        thread.join()
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert 25 < manifest["audit_head"]["seq"] <= 25 + after + 1
+    report = bk.restore_backup(path, empty_target.url, key.public_key())
+    assert report["ok"], report["problems"]
+    assert report["audit_head"] == manifest["audit_head"]
+
+
+def test_a_failed_backup_leaves_no_directory_that_looks_complete(tmp_path, key):
+    missing = ("postgresql+psycopg://postgres@127.0.0.1:9/nowhere" if ON_POSTGRES
+               else f"sqlite:///{tmp_path / 'absent.db'}")
+    with pytest.raises(Exception):
+        bk.create_backup(missing, tmp_path / "out", key)
+    assert list((tmp_path / "out").glob("sealtrail-*")) == []
