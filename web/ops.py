@@ -75,11 +75,11 @@ def database_unavailable(error: Exception):
         detail = ("The database could not complete the request (busy or conflicting). "
                   "Nothing from this request was saved; try again.")
     if _wants_json():
-        response = jsonify({
-            "type": "about:blank#database-unavailable", "title": "Service unavailable",
-            "status": 503, "detail": detail, "retry_after": RETRY_AFTER_SECONDS,
-        })
-        response.mimetype = "application/problem+json"
+        from web.errors import PROBLEM_TYPE, problem
+
+        response = problem(503, "Service unavailable", detail,
+                           type_=PROBLEM_TYPE + "database-unavailable",
+                           retry_after=RETRY_AFTER_SECONDS)
     else:
         response = current_app.make_response(
             render_template("ops/unavailable.html", detail=detail,
