@@ -18,6 +18,9 @@ from engine.backup.state import database_state
 from tests import conftest as shared
 from tests.conftest import ON_POSTGRES
 
+# Restore verification runs audit.verify.verify_chain (issue 3); until it is on main these skip.
+pytest.importorskip("audit.verify", reason="audit.verify (chain verification) not on main yet")
+
 pytestmark = [
     pytest.mark.requirement("Annex11-7", "21CFR11.10(c)", "ISO13485-4.2.5"),
     pytest.mark.skipif(ON_POSTGRES and not shutil.which("pg_dump"),
