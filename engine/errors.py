@@ -51,3 +51,17 @@ class UnitError(ValidationFailed):
 
 class CycleError(ValidationFailed):
     """A BOM would contain itself."""
+
+
+class Unauthenticated(SealtrailError):
+    """No valid credentials (missing, unknown, revoked or expired API token)."""
+
+    status = 401
+    title = "Unauthenticated"
+
+
+class PayloadMismatch(SealtrailError):
+    """An idempotency key or event id was reused with a different payload."""
+
+    status = 422
+    title = "Idempotency key reused with a different payload"

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask, g
+from flask_openapi3 import Info, OpenAPI
 
 from engine.config import Settings, load_settings
 from engine.db import make_engine, make_session_factory
@@ -16,7 +17,15 @@ _BLUEPRINTS = ("home", "auth")
 def create_app(config: dict | None = None, settings: Settings | None = None) -> Flask:
     """Build the Flask app; ``config`` overrides Flask config, ``settings`` the Sealtrail settings."""
     settings = settings or load_settings()
-    app = Flask(__name__)
+    # flask-openapi3's Flask subclass: it collects the JSON API's routes (web/api) into the
+    # OpenAPI 3.1 document at /api/v1/openapi.json; request validation errors become problems.
+    from web import errors
+    from web.api.common import SECURITY_SCHEMES
+
+    app = OpenAPI(__name__, info=Info(title="Sealtrail API", version="1"),
+                  security_schemes=SECURITY_SCHEMES, doc_prefix="/api/v1", doc_url="/openapi.json",
+                  validation_error_model=errors.Problem,
+                  validation_error_callback=errors.validation_problem)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.upload_max_bytes,
@@ -58,4 +67,8 @@ def create_app(config: dict | None = None, settings: Settings | None = None) -> 
 
     for name in _BLUEPRINTS:
         app.register_blueprint(importlib.import_module(f"web.{name}").bp)
+
+    from web import api
+
+    api.register(app)
     return app

@@ -8,6 +8,9 @@
 - Anything else is a 500: logged with a random reference that the page shows, nothing more.
 
 The JSON API (web/api) uses :func:`problem` for its own errors so both agree on one format.
+Field-level details in the API are ``{"field": "source.equipment", "pointer": "/source/equipment",
+"detail": "Field required"}`` (a JSON Pointer, RFC 6901, into the request), whether they come from
+request validation (pydantic, :func:`validation_problem`) or from a domain error's ``details``.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import SealtrailError
@@ -46,6 +50,53 @@ def problem(status: int, title: str, detail: str | None = None, *, type_: str | 
     response.status_code = status
     response.mimetype = "application/problem+json"
     return response
+
+
+class FieldProblem(BaseModel):
+    """One field-level problem of an API request."""
+
+    field: str = Field(description="Dotted name of the offending field ('' for the whole request).")
+    pointer: str = Field(description="JSON Pointer (RFC 6901) to it.")
+    detail: str = Field(description="What is wrong with it.")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document (the schema of every API error in the OpenAPI document)."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = Field("about:blank", description="URI reference identifying the problem type.")
+    title: str = Field(description="Short, human-readable summary of the problem type.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str | None = Field(None, description="Explanation specific to this occurrence.")
+    instance: str | None = Field(None, description="URI reference of this occurrence.")
+    errors: list[FieldProblem] | None = Field(None, description="Field-level details.")
+
+
+def _pointer(parts) -> str:
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts) if parts else ""
+
+
+def field_errors(details: list[dict]) -> list[dict]:
+    """Domain-error details (``{"field", "message"}``) as API field problems."""
+    out = []
+    for item in details:
+        name = str(item.get("field") or "")
+        out.append({"field": name, "pointer": _pointer(name.split(".") if name else ()),
+                    "detail": str(item.get("message") or item.get("detail") or "")})
+    return out
+
+
+def validation_problem(exc: ValidationError):
+    """Request validation failed (flask-openapi3's validation_error_callback): 422 with each field."""
+    errors = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = tuple(err.get("loc", ()))
+        errors.append({"field": ".".join(str(p) for p in loc), "pointer": _pointer(loc),
+                       "detail": err.get("msg", "invalid")})
+    names = ", ".join(sorted({e["field"] or "request" for e in errors}))
+    return problem(422, "Validation failed", f"Invalid request: {names}",
+                   type_=PROBLEM_TYPE + "ValidationFailed", errors=errors)
 
 
 _GENERIC = {
@@ -77,8 +128,11 @@ def _page(status: int, detail: str | None = None, errors: list[dict] | None = No
 
 def handle_domain_error(exc: SealtrailError):
     if wants_problem():
-        return problem(exc.status, exc.title, exc.message,
-                       type_=PROBLEM_TYPE + type(exc).__name__, errors=exc.details or None)
+        response = problem(exc.status, exc.title, exc.message, type_=PROBLEM_TYPE + type(exc).__name__,
+                           errors=field_errors(exc.details) or None)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="sealtrail"'
+        return response
     # 403/404 pages say nothing about the object; other domain messages help the user fix input.
     detail = None if exc.status in (403, 404) else exc.message
     return _page(exc.status, detail, exc.details)
@@ -92,8 +146,15 @@ def handle_csrf(exc: CSRFError):
 
 def handle_http(exc: HTTPException):
     status = exc.code or 500
+    if exc.response is not None and exc.response.mimetype == "application/problem+json":
+        return exc.response  # already a problem (request validation in the API)
     if wants_problem():
-        return problem(status, exc.name, exc.description)
+        response = problem(status, exc.name, exc.description)
+        if status == 405 and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        if status == 415:
+            response.headers["Accept-Post"] = "application/json"
+        return response
     response = _page(status)
     if status == 405 and exc.valid_methods:
         return response[0], status, {"Allow": ", ".join(exc.valid_methods)}

@@ -1,0 +1,114 @@
+"""Alarm ingestion: store each event once, apply the alarm rules, escalate, audit.
+
+Exactly once: ``INSERT … ON CONFLICT (source, event_id) DO NOTHING`` in the transaction that
+also escalates, so a re-sent event (OPC UA ConditionRefresh, MQTT QoS 1 redelivery, an HTTP
+retry) finds the stored row and is answered as a duplicate; on PostgreSQL a concurrent insert
+of the same event waits on the unique index and then sees the committed row.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from audit import Actor
+from engine.db import is_postgres
+from engine.errors import PayloadMismatch, ValidationFailed
+from engine.ingest import escalation, rules
+from engine.ingest.fingerprint import fingerprint
+from engine.ingest.models import Alarm
+from engine.ingest.schemas import AlarmIn
+from engine.ingest.trail import record
+
+ACTION_OUTCOME = {"ignore": "ignored", "log": "logged"}
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What happened to one alarm: ``created`` is False for a duplicate of a stored event."""
+
+    alarm: Alarm
+    created: bool
+
+    def as_dict(self) -> dict:
+        a = self.alarm
+        return {
+            "alarm_id": a.id, "status": "created" if self.created else "duplicate",
+            "source": a.source, "event_id": a.event_id, "code": a.code, "severity": a.severity,
+            "outcome": a.outcome, "deviation_id": a.deviation_id, "rule_id": a.rule_id,
+            "lot": a.lot_number, "received_at": a.received_at.isoformat(),
+        }
+
+
+def ingest_alarm(session: Session, actor: Actor, alarm: AlarmIn, *, event_id: str | None = None,
+                 client_id: str | None = None, channel: str = "http") -> IngestResult:
+    """Store ``alarm`` once per (source, event id) and act on it as the alarm rules say."""
+    event_id = alarm.event_id or event_id
+    if not event_id:
+        raise ValidationFailed("an alarm needs an event_id or an Idempotency-Key", field="event_id")
+    payload = alarm.model_copy(update={"event_id": event_id}).canonical()
+    digest = fingerprint(payload)
+    source = f"{alarm.source.line}/{alarm.source.equipment}"
+    rule = rules.match(rules.list_rules(session), code=alarm.code, line=alarm.source.line,
+                       equipment=alarm.source.equipment, severity=alarm.severity)
+    action = rule.action if rule else rules.DEFAULT_ACTION
+    values = dict(
+        source=source, event_id=event_id, line=alarm.source.line, equipment=alarm.source.equipment,
+        code=alarm.code, severity=alarm.severity, message=alarm.message, occurred_at=alarm.occurred_at,
+        received_at=datetime.now(UTC), lot_number=alarm.lot, operation=alarm.operation,
+        parameter=alarm.parameter, value=alarm.value, unit=alarm.unit, payload_sha256=digest,
+        client_id=client_id or actor.id, channel=channel, rule_id=rule.id if rule else None,
+        rule_version=rule.version if rule else None,
+        outcome=ACTION_OUTCOME.get(action, "deviation_opened"),
+    )
+    new_id = _insert_once(session, values)
+    if new_id is None:
+        existing = session.scalars(select(Alarm).where(Alarm.source == source, Alarm.event_id == event_id)).one()
+        if existing.payload_sha256 != digest:
+            raise PayloadMismatch(f"event {event_id!r} from {source} was already received with a different "
+                                  "payload", field="event_id")
+        return IngestResult(existing, created=False)
+    stored = session.get(Alarm, new_id)
+    if action in ("deviation", "hold"):
+        outcome = escalation.escalate(session, actor, escalation.Signal(
+            source=source, code=alarm.code, lot_number=alarm.lot, operation=alarm.operation,
+            parameter=alarm.parameter, value=alarm.value, unit=alarm.unit, severity=alarm.severity,
+            description=_describe(alarm, source)), hold=action == "hold",
+            window_minutes=rule.attach_window_minutes if rule else 0, exclude_alarm_id=stored.id)
+        stored.outcome, stored.deviation_id = outcome.outcome, outcome.deviation_id
+        session.flush()
+    record(session, actor, "alarm.received", "alarm", stored.id,
+           after=payload | {"outcome": stored.outcome, "deviation_id": stored.deviation_id,
+                            "rule_id": stored.rule_id, "rule_version": stored.rule_version,
+                            "channel": channel})
+    return IngestResult(stored, created=True)
+
+
+def _insert_once(session: Session, values: dict) -> int | None:
+    """INSERT … ON CONFLICT (source, event_id) DO NOTHING RETURNING id; None when it existed."""
+    dialect_insert = postgresql.insert if is_postgres(session) else sqlite.insert
+    stmt = (dialect_insert(Alarm).values(**values)
+            .on_conflict_do_nothing(index_elements=["source", "event_id"]).returning(Alarm.id))
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def _describe(alarm: AlarmIn, source: str) -> str:
+    text = f"Alarm {alarm.code} (severity {alarm.severity}) from {source} at {alarm.occurred_at.isoformat()}"
+    if alarm.parameter is not None:
+        text += f"; {alarm.parameter} = {alarm.value} {alarm.unit or ''}".rstrip()
+    if alarm.message:
+        text += f": {alarm.message}"
+    return text
+
+
+def get_alarm(session: Session, alarm_id: int) -> Alarm:
+    """The alarm ``alarm_id``; raises NotFound."""
+    from engine.errors import NotFound
+
+    alarm = session.get(Alarm, alarm_id)
+    if alarm is None:
+        raise NotFound(f"no alarm {alarm_id}", field="alarm_id")
+    return alarm

@@ -1,0 +1,61 @@
+"""The shapes of incoming production signals (pydantic): one definition serves the JSON API
+(request validation and the OpenAPI document) and the MQTT bridge."""
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+Code = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/\-]*$")
+
+
+class AlarmSource(BaseModel):
+    """Where the alarm comes from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    line: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$",
+                      examples=["L1"])
+    equipment: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$",
+                           examples=["SEALER-01"])
+
+
+class AlarmIn(BaseModel):
+    """One alarm event (OPC UA A&C / ISA-18.2 shaped)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: AlarmSource
+    event_id: str | None = Field(None, min_length=1, max_length=255,
+                                 description="The source's unique id of this event (OPC UA EventId); "
+                                             "defaults to the Idempotency-Key.")
+    code: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/\-]*$",
+                      examples=["TEMP_HIGH"])
+    severity: int = Field(ge=1, le=1000, description="OPC UA severity, 1 (lowest) to 1000.")
+    occurred_at: AwareDatetime = Field(description="When the condition occurred (RFC 3339 with offset).")
+    message: str = Field("", max_length=1000)
+    lot: str | None = Field(None, min_length=1, max_length=64, description="Lot number affected.")
+    operation: str | None = Field(None, min_length=1, max_length=64, description="Routing operation code.")
+    parameter: str | None = Field(None, min_length=1, max_length=100)
+    value: float | None = None
+    unit: str | None = Field(None, min_length=1, max_length=32)
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _plausible_time(cls, value: datetime) -> datetime:
+        value = value.astimezone(UTC)
+        if value.year < 2000 or value.year > 9000:
+            raise ValueError("must be a plausible timestamp")
+        return value
+
+    def canonical(self) -> dict:
+        """The payload as plain JSON values, for fingerprints and audit entries."""
+        return self.model_dump(mode="json", exclude_none=True)

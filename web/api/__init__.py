@@ -1,0 +1,29 @@
+"""The JSON API under ``/api/v1`` (flask-openapi3): the pydantic models that validate each
+request also generate the OpenAPI 3.1 document at ``/api/v1/openapi.json``; the browsable docs
+are at ``/api/v1/swagger``. Routes stay thin: they parse, call one engine use case, answer.
+"""
+from __future__ import annotations
+
+from flask_openapi3 import APIBlueprint, OpenAPI
+
+from web.api import auth
+from web.api.common import PROBLEM_RESPONSES, SECURITY
+
+PREFIX = "/api/v1"
+DEFAULT_MAX_BODY = 1024 * 1024
+
+
+def register(app: OpenAPI) -> None:
+    """Build a fresh blueprint (one per app) and register it."""
+    from web.api import alarms, system
+
+    app.config.setdefault("API_MAX_BODY_BYTES", DEFAULT_MAX_BODY)
+    api = APIBlueprint("api", __name__, url_prefix=PREFIX, abp_security=SECURITY,
+                       abp_responses=PROBLEM_RESPONSES)
+    api.before_request(auth.guard)
+    for module in (system, alarms):
+        module.routes(api)
+    app.register_api(api)
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:  # the API checks CSRF itself, for cookie sessions only (web/api/auth.py)
+        csrf.exempt(api)

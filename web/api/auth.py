@@ -1,0 +1,123 @@
+"""Who is calling: an API token (``Authorization: Bearer stk_…``) or a signed-in browser session.
+
+Token requests are machine requests: no cookies, so no CSRF check. Session requests that change
+something must carry the CSRF token in ``X-CSRFToken`` (the API blueprint is exempt from the
+page-level CSRF protection only because this check replaces it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, g, request
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+from audit import Actor
+from engine.access import tokens
+from engine.errors import Forbidden, Unauthenticated
+from web.db import db_session
+
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+# What a signed-in person may do through the API, by role (tokens carry explicit scopes).
+ROLE_SCOPES = {
+    "operator": {tokens.READ, tokens.ALARMS_WRITE, tokens.MEASUREMENTS_WRITE, tokens.WORKFLOWS_START},
+    "process_engineer": {tokens.READ, tokens.MEASUREMENTS_WRITE, tokens.WORKFLOWS_START},
+    "production_manager": {tokens.READ, tokens.ALARMS_WRITE, tokens.MEASUREMENTS_WRITE,
+                           tokens.WORKFLOWS_START},
+    "qa_engineer": {tokens.READ, tokens.WORKFLOWS_START},
+    "qa_manager": {tokens.READ, tokens.WORKFLOWS_START},
+    "regulatory": {tokens.READ},
+    "auditor": {tokens.READ},
+    "admin": {tokens.READ},
+}
+
+
+@dataclass(frozen=True)
+class Client:
+    """The authenticated caller of one API request."""
+
+    actor: Actor
+    scopes: frozenset[str]
+    via: str  # "token" | "session"
+    user: object | None = None
+
+    @property
+    def client_id(self) -> str:
+        return self.actor.id if self.actor.id.startswith("token:") else f"{self.actor.kind}:{self.actor.id}"
+
+
+def current_client() -> Client:
+    """The caller of this request (set by :func:`guard`)."""
+    return g.api_client
+
+
+def guard():
+    """before_request of the API: authenticate, authorize, then check the body's envelope."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None:
+        return None
+    if not getattr(view, "public", False):
+        client = _authenticate()
+        needed = getattr(view, "required_scope", tokens.READ)
+        if needed not in client.scopes:
+            raise Forbidden(f"this operation needs the scope {needed!r}", field="scope")
+        if client.via == "session" and request.method in UNSAFE:
+            _check_csrf()
+        g.api_client = client
+    if request.method in ("POST", "PUT", "PATCH"):
+        _check_body()
+    return None
+
+
+def _authenticate() -> Client:
+    header = request.headers.get("Authorization", "")
+    if header:
+        kind, _, credential = header.partition(" ")
+        if kind.lower() != "bearer" or not credential.strip():
+            raise Unauthenticated("use 'Authorization: Bearer <API token>'")
+        session = db_session()
+        with session.begin():
+            token = tokens.authenticate(session, credential.strip())
+            return Client(actor=tokens.actor_for_token(token), scopes=token.scope_set, via="token")
+    client = _session_client()
+    if client is None:
+        raise Unauthenticated("an API token or a signed-in session is required")
+    return client
+
+
+def _session_client() -> Client | None:
+    if getattr(current_app, "login_manager", None) is None:
+        return None
+    from flask_login import current_user
+
+    if not current_user or not current_user.is_authenticated:
+        return None
+    from engine.users import actor_for
+
+    scopes: set[str] = set()
+    for role in getattr(current_user, "roles", ()) or ():
+        scopes |= ROLE_SCOPES.get(getattr(role, "name", role), set())
+    return Client(actor=actor_for(current_user), scopes=frozenset(scopes), via="session",
+                  user=current_user)
+
+
+def _check_csrf() -> None:
+    from flask_wtf.csrf import validate_csrf
+    from wtforms import ValidationError
+
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken") or request.headers.get("X-CSRF-Token"))
+    except ValidationError as exc:
+        raise Forbidden(f"CSRF check failed: {exc}", field="X-CSRFToken") from exc
+
+
+def _check_body() -> None:
+    request.max_content_length = current_app.config["API_MAX_BODY_BYTES"]
+    if not request.is_json:
+        exc = UnsupportedMediaType(
+            f"send the body as application/json (got {request.mimetype or 'no content type'})")
+        raise exc
+    request.get_data(cache=True)  # 413 here when the body is larger than the limit
+    try:
+        request.get_json()
+    except BadRequest as exc:
+        raise BadRequest("the body is not valid JSON") from exc
