@@ -65,3 +65,10 @@ class PayloadMismatch(SealtrailError):
 
     status = 422
     title = "Idempotency key reused with a different payload"
+
+
+class BadRequest(SealtrailError):
+    """The request cannot be processed as sent (e.g. neither Idempotency-Key nor event id)."""
+
+    status = 400
+    title = "Bad request"

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audit import Actor
+from audit import Actor, chain
 from engine.access.models import ApiToken
 from engine.errors import NotFound, Unauthenticated, ValidationFailed
 
@@ -134,6 +134,4 @@ def _public_view(token: ApiToken) -> dict:
 
 
 def _audit(session: Session, actor: Actor, action: str, token: ApiToken, **kwargs) -> None:
-    from engine.ingest.journal import record
-
-    record(session, actor, action, "api_token", token.public_id, **kwargs)
+    chain.append(session, actor, action, "api_token", token.public_id, **kwargs)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from audit import Actor
 from engine.db import is_postgres
-from engine.errors import PayloadMismatch, ValidationFailed
+from engine.errors import BadRequest, PayloadMismatch
 from engine.ingest import escalation, rules
 from engine.ingest.fingerprint import fingerprint
 from engine.ingest.models import Alarm
@@ -48,7 +48,7 @@ def ingest_alarm(session: Session, actor: Actor, alarm: AlarmIn, *, event_id: st
     """Store ``alarm`` once per (source, event id) and act on it as the alarm rules say."""
     event_id = alarm.event_id or event_id
     if not event_id:
-        raise ValidationFailed("an alarm needs an event_id or an Idempotency-Key", field="event_id")
+        raise BadRequest("an alarm needs an Idempotency-Key header or an event_id", field="Idempotency-Key")
     payload = alarm.model_copy(update={"event_id": event_id}).canonical()
     digest = fingerprint(payload)
     source = f"{alarm.source.line}/{alarm.source.equipment}"

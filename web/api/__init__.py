@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask_openapi3 import APIBlueprint, OpenAPI
 
 from web.api import auth
-from web.api.common import PROBLEM_RESPONSES, SECURITY
+from web.api.common import PROBLEM_RESPONSES
 
 PREFIX = "/api/v1"
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -18,8 +18,7 @@ def register(app: OpenAPI) -> None:
     from web.api import alarms, system
 
     app.config.setdefault("API_MAX_BODY_BYTES", DEFAULT_MAX_BODY)
-    api = APIBlueprint("api", __name__, url_prefix=PREFIX, abp_security=SECURITY,
-                       abp_responses=PROBLEM_RESPONSES)
+    api = APIBlueprint("api", __name__, url_prefix=PREFIX, abp_responses=PROBLEM_RESPONSES)
     api.before_request(auth.guard)
     for module in (system, alarms):
         module.routes(api)

@@ -9,7 +9,7 @@ from engine.ingest import alarms, idempotency
 from engine.ingest.fingerprint import fingerprint
 from engine.ingest.schemas import AlarmIn
 from web.api.auth import current_client
-from web.api.common import json_response, scope
+from web.api.common import SECURITY, json_response, scope
 from web.db import db_session
 
 TAG = Tag(name="alarms", description="Production alarms: stored once, turned into deviations by rules")
@@ -41,7 +41,7 @@ class AlarmOut(BaseModel):
 
 
 def routes(api: APIBlueprint) -> None:
-    @api.post("/alarms", tags=[TAG], responses={200: AlarmOut, 201: AlarmOut},
+    @api.post("/alarms", tags=[TAG], security=SECURITY, responses={200: AlarmOut, 201: AlarmOut},
               summary="Report an alarm (exactly once per source and event id)",
               description="201 when the alarm is new, 200 when it is a duplicate of a stored "
                           "event (the body says `status: duplicate`). Needs `alarms:write`.")
@@ -66,7 +66,7 @@ def routes(api: APIBlueprint) -> None:
                 idempotency.complete(session, claim, status=status, body=answer)
         return json_response(answer, status)
 
-    @api.get("/alarms/<int:alarm_id>", tags=[TAG], responses={200: AlarmOut}, summary="One alarm")
+    @api.get("/alarms/<int:alarm_id>", tags=[TAG], security=SECURITY, responses={200: AlarmOut}, summary="One alarm")
     @scope(READ)
     def get_alarm(path: AlarmPath):
         session = db_session()

@@ -1,31 +1,34 @@
 """Health."""
 from __future__ import annotations
 
+from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel
-from sqlalchemy import text
 
+from engine import health
 from web.api.common import json_response, public
-from web.db import db_session
-from web.errors import problem
 
 TAG = Tag(name="system", description="Service health")
 
 
-class Health(BaseModel):
+class CheckOut(BaseModel):
+    ok: bool
+    detail: str
+    duration_ms: float
+
+
+class HealthOut(BaseModel):
     status: str
-    database: str
+    version: str
+    checks: dict[str, CheckOut]
 
 
 def routes(api: APIBlueprint) -> None:
-    @api.get("/health", tags=[TAG], security=[], responses={200: Health},
-             summary="Liveness and database reachability (no credentials needed)")
+    @api.get("/health", tags=[TAG], responses={200: HealthOut, 503: HealthOut},
+             summary="Readiness: database reachable and schema at the expected migration heads "
+                     "(no credentials needed)")
     @public
-    def health():
-        try:
-            session = db_session()
-            with session.begin():
-                session.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001 - any database failure means "unhealthy"
-            return problem(503, detail=f"database unreachable: {type(exc).__name__}")
-        return json_response({"status": "ok", "database": "ok"})
+    def health_check():
+        result = health.check_readiness(current_app.extensions["sealtrail.engine"])
+        body = result.as_dict() | {"version": health.software_version()}
+        return json_response(body, 200 if result.ready else 503, {"Cache-Control": "no-store"})

@@ -9,7 +9,7 @@ import importlib
 import click
 from flask.cli import FlaskGroup
 
-_AREAS = ("setup", "ops")
+_AREAS = ("setup", "ops", "api")
 
 
 def _create_app():

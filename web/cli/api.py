@@ -1,0 +1,136 @@
+"""API administration: ``tokens create/list/revoke``, ``alarm-rules list/add/set``, ``mqtt-bridge``."""
+from __future__ import annotations
+
+import json
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from audit import Actor
+from engine.access import tokens as token_registry
+from engine.errors import SealtrailError
+from engine.ingest import rules as alarm_rules
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(tokens)
+    cli.add_command(alarm_rules_group)
+    from web.cli.mqtt import mqtt_bridge
+
+    cli.add_command(mqtt_bridge)
+
+
+def _sessions():
+    return current_app.extensions["sealtrail.sessions"]
+
+
+def _admin(username: str) -> Actor:
+    return Actor(kind="user", id=username, name=username)
+
+
+def _run(work):
+    """Run ``work(session)`` in one transaction; domain errors become a clean CLI error."""
+    try:
+        with _sessions().begin() as session:
+            return work(session)
+    except SealtrailError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@click.group()
+def tokens() -> None:
+    """API tokens for machines (MES, SCADA, LIMS): created by an admin, shown once, stored hashed."""
+
+
+@tokens.command("create")
+@click.option("--name", required=True, help="Who uses it, e.g. 'Line 1 SCADA'.")
+@click.option("--scope", "scopes", multiple=True, required=True,
+              type=click.Choice(token_registry.SCOPES), help="Repeat for several scopes.")
+@click.option("--expires-days", type=int, default=None, help="Expire after this many days.")
+@click.option("--by", "by", required=True, help="The administrator creating it (username).")
+@with_appcontext
+def create(name: str, scopes: tuple[str, ...], expires_days: int | None, by: str) -> None:
+    """Create a token and print it once."""
+    issued = _run(lambda s: token_registry.create_token(s, _admin(by), name=name, scopes=list(scopes),
+                                                        expires_in_days=expires_days))
+    click.echo(f"token {issued.token.public_id} ({issued.token.name}; {issued.token.scopes})")
+    click.echo("Store it now; it is not shown again:")
+    click.echo(issued.secret)
+
+
+@tokens.command("list")
+@with_appcontext
+def list_() -> None:
+    """List tokens (never their secrets)."""
+    def rows(session):
+        return [(t.public_id, t.name, t.scopes, t.created_at, t.created_by,
+                 "revoked" if t.revoked_at else "active", t.last_used_at)
+                for t in token_registry.list_tokens(session)]
+
+    for public_id, name, scopes, created, by, state, used in _run(rows):
+        last = f"last used {used:%Y-%m-%d %H:%M}" if used else "never used"
+        click.echo(f"{public_id}  {state:<7}  {name}  [{scopes}]  created {created:%Y-%m-%d %H:%M} "
+                   f"by {by}  {last}")
+
+
+@tokens.command("revoke")
+@click.argument("public_id")
+@click.option("--reason", required=True)
+@click.option("--by", "by", required=True, help="The administrator revoking it (username).")
+@with_appcontext
+def revoke(public_id: str, reason: str, by: str) -> None:
+    """Revoke a token at once."""
+    _run(lambda s: token_registry.revoke_token(s, _admin(by), public_id, reason=reason))
+    click.echo(f"token {public_id} revoked")
+
+
+@click.group("alarm-rules")
+def alarm_rules_group() -> None:
+    """Alarm rules: per code/severity/equipment → ignore, log, deviation or hold (audited)."""
+
+
+@alarm_rules_group.command("list")
+@with_appcontext
+def rules_list() -> None:
+    """Show the rules in evaluation order."""
+    def rows(session):
+        return [alarm_rules._snapshot(r) | {"id": r.id} for r in alarm_rules.list_rules(session)]
+
+    for row in _run(rows):
+        click.echo(json.dumps(row, sort_keys=True))
+
+
+@alarm_rules_group.command("add")
+@click.argument("rule_json")
+@click.option("--reason", required=True)
+@click.option("--by", "by", required=True, help="QA user making the change (username).")
+@with_appcontext
+def rules_add(rule_json: str, reason: str, by: str) -> None:
+    """Add a rule given as JSON, e.g. '{"name": "temp", "code": "TEMP_HIGH", "action": "deviation"}'."""
+    data = _parse(rule_json)
+    rule = _run(lambda s: alarm_rules.create_rule(s, _admin(by), data, reason=reason))
+    click.echo(f"alarm rule {rule.id} created")
+
+
+@alarm_rules_group.command("set")
+@click.argument("rule_id", type=int)
+@click.argument("changes_json")
+@click.option("--reason", required=True)
+@click.option("--by", "by", required=True, help="QA user making the change (username).")
+@with_appcontext
+def rules_set(rule_id: int, changes_json: str, reason: str, by: str) -> None:
+    """Change fields of a rule, e.g. '{"action": "hold"}'."""
+    data = _parse(changes_json)
+    rule = _run(lambda s: alarm_rules.update_rule(s, _admin(by), rule_id, data, reason=reason))
+    click.echo(f"alarm rule {rule.id} now at version {rule.version}")
+
+
+def _parse(text: str) -> dict:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise click.BadParameter("give a JSON object")
+    return data
