@@ -22,6 +22,8 @@ def test_openapi_document_is_3_1_and_describes_the_api(client):
 def test_browsable_docs_page(client):
     response = client.get("/api/v1/swagger")
     assert response.status_code == 200 and b"swagger-ui" in response.data
+    nonce = response.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+    assert f'<script nonce="{nonce}">'.encode() in response.data  # the inline bootstrap may run
     with client.get("/api/v1/swagger/js/swagger-ui-bundle.js") as asset:  # served locally, no CDN
         assert asset.status_code == 200
 

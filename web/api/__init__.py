@@ -13,11 +13,20 @@ PREFIX = "/api/v1"
 DEFAULT_MAX_BODY = 1024 * 1024
 
 
+def _swagger_page() -> str:
+    """Swagger UI's page with our CSP nonce on its inline script and style (web/security.py)."""
+    from flask_openapi3_swagger.templates import swagger_html_string
+
+    nonce = ' nonce="{{ csp_nonce() }}"'
+    return swagger_html_string.replace("<script>", f"<script{nonce}>").replace("<style>", f"<style{nonce}>")
+
+
 def register(app: OpenAPI) -> None:
     """Build a fresh blueprint (one per app) and register it."""
     from web.api import alarms, system
 
     app.config.setdefault("API_MAX_BODY_BYTES", DEFAULT_MAX_BODY)
+    app.config.setdefault("SWAGGER_HTML_STRING", _swagger_page())
     api = APIBlueprint("api", __name__, url_prefix=PREFIX, abp_responses=PROBLEM_RESPONSES)
     api.before_request(auth.guard)
     for module in (system, alarms):

@@ -91,13 +91,11 @@ def _session_client() -> Client | None:
 
     if not current_user or not current_user.is_authenticated:
         return None
-    from engine.users import actor_for
-
     scopes: set[str] = set()
-    for role in getattr(current_user, "roles", ()) or ():
-        scopes |= ROLE_SCOPES.get(getattr(role, "name", role), set())
-    return Client(actor=actor_for(current_user), scopes=frozenset(scopes), via="session",
-                  user=current_user)
+    for role in current_user.role_names:
+        scopes |= ROLE_SCOPES.get(role, set())
+    actor = Actor(kind="user", id=current_user.username, name=current_user.printed_name)
+    return Client(actor=actor, scopes=frozenset(scopes), via="session", user=current_user)
 
 
 def _check_csrf() -> None:
