@@ -16,6 +16,7 @@ def register(cli: click.Group) -> None:
     cli.add_command(ready)
     cli.add_command(backup)
     cli.add_command(restore)
+    cli.add_command(db_grants)
 
 
 def _settings():
@@ -151,3 +152,33 @@ def _signing_key(settings):
 def _checkpointer(settings):
     """None until audit checkpoints exist; then a callable committing one at the head."""
     return None
+
+
+@click.command("db-grants")
+@click.option("--app-role", required=True, help="Role the app servers and workers connect as.")
+@click.option("--readonly-role", default=None,
+              help="Role for auditors and reports (SELECT only), e.g. on a streaming replica.")
+@click.option("--apply", "apply_", is_flag=True,
+              help="Execute the statements (connect as the schema owner); default: print them.")
+@with_appcontext
+def db_grants(app_role: str, readonly_role: str | None, apply_: bool) -> None:
+    """PostgreSQL privileges: the app role gets no UPDATE/DELETE/TRUNCATE on append-only tables.
+
+    Re-run after every `sealtrail init` that adds tables.
+    """
+    from sqlalchemy import text
+
+    from engine import dbroles
+
+    db_engine = current_app.extensions["sealtrail.engine"]
+    if db_engine.dialect.name != "postgresql":
+        raise click.ClickException("db-grants applies to PostgreSQL only (SQLite has no roles)")
+    with db_engine.begin() as conn:
+        statements = dbroles.grant_statements(conn, app_role, readonly_role)
+        if apply_:
+            for statement in statements:
+                conn.execute(text(statement))
+    for statement in statements:
+        click.echo(statement + ";")
+    if apply_:
+        click.echo(f"-- applied {len(statements)} statements", err=True)
