@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-ALWAYS_APPEND_ONLY = ("audit_entry", "audit_installation", "audit_checkpoint")
+ALWAYS_APPEND_ONLY = ("audit_entry", "audit_installation", "audit_checkpoint", "signature")
 
 _GUARDED = text("""
 SELECT DISTINCT c.relname
@@ -39,7 +39,7 @@ def grant_statements(conn: Connection, app_role: str, readonly_role: str | None 
     schema = quote(conn.execute(text("SELECT current_schema()")).scalar_one())
     tables = list(conn.execute(_TABLES).scalars())
     append_only = append_only_tables(conn)
-    writable = [t for t in tables if t not in append_only]
+    writable = [t for t in tables if t not in append_only and t != "alembic_version"]
     app = quote(app_role)
     statements = [
         f"GRANT USAGE ON SCHEMA {schema} TO {app}",
@@ -51,6 +51,8 @@ def grant_statements(conn: Connection, app_role: str, readonly_role: str | None 
     if append_only:
         statements.append(f"GRANT SELECT, INSERT ON {', '.join(quote(t) for t in append_only)} "
                           f"TO {app}")
+    if "alembic_version" in tables:  # readiness reads it; only the schema owner migrates
+        statements.append(f"GRANT SELECT ON alembic_version TO {app}")
     statements.append(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {app}")
     if readonly_role:
         ro = quote(readonly_role)

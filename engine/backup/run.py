@@ -45,7 +45,8 @@ def create_backup(url: str, output_dir: Path, private_key, *, checkpoint=None) -
     if final.exists():
         raise BackupError(f"{final} already exists")
     partial = final.with_name(final.name + ".partial")
-    partial.mkdir(parents=True)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.mkdir(mode=0o700)  # a backup holds password hashes and encrypted TOTP secrets
     try:
         # The checkpoint is committed first, so the snapshot below contains it.
         signed_checkpoint = checkpoint(url) if checkpoint else None
@@ -75,6 +76,7 @@ def create_backup(url: str, output_dir: Path, private_key, *, checkpoint=None) -
 
 def _fsync_dir(path: Path) -> None:
     for child in path.iterdir():
+        child.chmod(0o600)
         with child.open("rb") as fh:
             os.fsync(fh.fileno())
 
