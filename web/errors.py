@@ -95,6 +95,12 @@ def validation_problem(exc: ValidationError):
         errors.append({"field": ".".join(str(p) for p in loc), "pointer": _pointer(loc),
                        "detail": err.get("msg", "invalid")})
     names = ", ".join(sorted({e["field"] or "request" for e in errors}))
+    # draft-ietf-httpapi-idempotency-key-header: a missing key on an endpoint that requires one is 400
+    missing_key = any(e.get("type") == "missing" and tuple(e.get("loc", ()))[:1] == ("Idempotency-Key",)
+                      for e in exc.errors(include_url=False, include_input=False))
+    if missing_key:
+        return problem(400, "Idempotency-Key required", "this operation needs an Idempotency-Key header",
+                       type_=PROBLEM_TYPE + "IdempotencyKeyMissing", errors=errors)
     return problem(422, "Validation failed", f"Invalid request: {names}",
                    type_=PROBLEM_TYPE + "ValidationFailed", errors=errors)
 

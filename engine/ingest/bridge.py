@@ -68,6 +68,7 @@ class AlarmBridge:
         self.actor = Actor(kind="api", id=f"mqtt:{client_id}", name=f"MQTT bridge {client_id}")
         self.retry_initial, self.retry_max = retry_initial, retry_max
         self._stop = threading.Event()
+        self.subscribed = threading.Event()  # set once the broker granted the subscription
         self._client = None
         self.counts = {"created": 0, "duplicate": 0, "rejected": 0}
 
@@ -146,6 +147,7 @@ class AlarmBridge:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         self._client = client
         delay = 1.0
         while not self._stop.is_set():
@@ -175,7 +177,14 @@ class AlarmBridge:
                  self.topic)
         client.subscribe(self.topic, qos=1)
 
+    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties):
+        if all(not code.is_failure for code in reason_codes):
+            self.subscribed.set()
+        else:
+            log.error("broker refused the subscription to %s: %s", self.topic, reason_codes)
+
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties):
+        self.subscribed.clear()
         if not self._stop.is_set():
             log.warning("disconnected from broker (%s); reconnecting with backoff", reason_code)
 

@@ -50,11 +50,11 @@ class AlarmIn(BaseModel):
 
     @field_validator("occurred_at")
     @classmethod
-    def _plausible_time(cls, value: datetime) -> datetime:
-        value = value.astimezone(UTC)
-        if value.year < 2000 or value.year > 9000:
-            raise ValueError("must be a plausible timestamp")
-        return value
+    def _utc(cls, value: datetime) -> datetime:
+        try:
+            return value.astimezone(UTC)
+        except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+05:00 has no UTC equivalent
+            raise ValueError("is outside the representable time range") from exc
 
     def canonical(self) -> dict:
         """The payload as plain JSON values, for fingerprints and audit entries."""

@@ -1,4 +1,4 @@
-"""API fixtures: an app on a database of its own per module, tokens with chosen scopes."""
+"""API fixtures: one app on a database of its own for the API tests (they use unique ids), tokens."""
 from __future__ import annotations
 
 import uuid
@@ -13,7 +13,7 @@ from tests.conftest import TestDatabase
 ADMIN = Actor(kind="user", id="admin", name="Ada Admin")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def api_db(db_server, template_db):
     name = f"{db_server.prefix}_api_{uuid.uuid4().hex[:8]}"
     db = TestDatabase(db_server.clone(template_db, name))
@@ -22,7 +22,7 @@ def api_db(db_server, template_db):
     db_server.drop(name)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def app(api_db):
     from web.app import create_app
 
@@ -36,7 +36,7 @@ def client(app):
     return app.test_client()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def make_token(api_db):
     def make(*scopes: str, name: str = "test client") -> str:
         with api_db.sessions.begin() as session:
@@ -44,7 +44,7 @@ def make_token(api_db):
     return make
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def full_token(make_token):
     return make_token(*tokens.SCOPES, name="all scopes")
 

@@ -69,19 +69,19 @@ def test_same_event_id_under_another_key_is_a_duplicate(client, full_token, make
     # ConditionRefresh from another gateway with its own token: same EventId, same content.
     other = make_token("alarms:write", name="second gateway")
     second = _post(client, other, body, str(uuid.uuid4()))
-    third = _post(client, full_token, body)  # no key at all: the event id dedupes
+    third = _post(client, full_token, body, str(uuid.uuid4()))  # a fresh key: the event id dedupes
     assert first.status_code == 201
     assert second.status_code == 200 and second.get_json()["status"] == "duplicate"
     assert third.status_code == 200 and third.get_json()["alarm_id"] == first.get_json()["alarm_id"]
-    conflicting = _post(client, full_token, alarm_body(event_id=event, severity=1))
+    conflicting = _post(client, full_token, alarm_body(event_id=event, severity=1), str(uuid.uuid4()))
     assert conflicting.status_code == 422 and conflicting.get_json()["errors"][0]["field"] == "event_id"
     assert _count(api_db, event_id=event) == 1
 
 
-def test_neither_key_nor_event_id_is_400(client, full_token):
-    response = _post(client, full_token, alarm_body())
+def test_missing_idempotency_key_is_400(client, full_token):
+    response = _post(client, full_token, alarm_body(event_id=str(uuid.uuid4())))
     assert response.status_code == 400
-    assert "Idempotency-Key" in response.get_json()["detail"]
+    assert response.get_json()["errors"][0]["field"] == "Idempotency-Key"
 
 
 def test_concurrent_posts_of_one_event_store_it_once(app, full_token, api_db):
@@ -90,7 +90,7 @@ def test_concurrent_posts_of_one_event_store_it_once(app, full_token, api_db):
 
     def post():
         with app.test_client() as own:
-            statuses.append(_post(own, full_token, alarm_body(event_id=event)).status_code)
+            statuses.append(_post(own, full_token, alarm_body(event_id=event), str(uuid.uuid4())).status_code)
 
     threads = [threading.Thread(target=post) for _ in range(6)]
     for t in threads:

@@ -16,10 +16,11 @@ TAG = Tag(name="alarms", description="Production alarms: stored once, turned int
 
 
 class IdempotencyHeader(BaseModel):
-    idempotency_key: str | None = Field(
-        None, alias="Idempotency-Key", min_length=1, max_length=255,
-        description="Unique per request (e.g. a UUID). Same key and payload → the first answer; "
-                    "same key, other payload → 422; first request still in flight → 409.")
+    idempotency_key: str = Field(
+        alias="Idempotency-Key", min_length=1, max_length=255,
+        description="Required (missing → 400). Unique per request, e.g. a UUID or the source's "
+                    "event id. Same key and payload → the first answer; same key, other payload → "
+                    "422; first request still in flight → 409.")
 
 
 class AlarmPath(BaseModel):
@@ -51,19 +52,16 @@ def routes(api: APIBlueprint) -> None:
         key = header.idempotency_key
         session = db_session()
         with session.begin():
-            claim = None
-            if key:
-                claim = idempotency.claim(session, client_id=client.client_id, key=key,
-                                          endpoint="POST /alarms", fingerprint=fingerprint(body.canonical()))
-                if claim.replay is not None:
-                    replayed = dict(claim.replay.response_body, status="duplicate")
-                    return json_response(replayed, 200, {"Idempotent-Replayed": "true"})
+            claim = idempotency.claim(session, client_id=client.client_id, key=key,
+                                      endpoint="POST /alarms", fingerprint=fingerprint(body.canonical()))
+            if claim.replay is not None:
+                replayed = dict(claim.replay.response_body, status="duplicate")
+                return json_response(replayed, 200, {"Idempotent-Replayed": "true"})
             result = alarms.ingest_alarm(session, client.actor, body, event_id=key,
                                          client_id=client.client_id)
             answer = result.as_dict()
             status = 201 if result.created else 200
-            if claim is not None:
-                idempotency.complete(session, claim, status=status, body=answer)
+            idempotency.complete(session, claim, status=status, body=answer)
         return json_response(answer, status)
 
     @api.get("/alarms/<int:alarm_id>", tags=[TAG], security=SECURITY, responses={200: AlarmOut}, summary="One alarm")
