@@ -17,6 +17,7 @@ def register(cli: click.Group) -> None:
     cli.add_command(backup)
     cli.add_command(restore)
     cli.add_command(db_grants)
+    cli.add_command(validation_report)
 
 
 def _settings():
@@ -182,3 +183,50 @@ def db_grants(app_role: str, readonly_role: str | None, apply_: bool) -> None:
         click.echo(statement + ";")
     if apply_:
         click.echo(f"-- applied {len(statements)} statements", err=True)
+
+
+@click.command("validation-report")
+@click.option("--output", "output_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Where to write the report (default: <var>/validation).")
+@click.option("--source", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="Sealtrail source tree holding tests/ and docs/validation/.")
+@click.option("--tests", "tests_path", default="tests", show_default=True,
+              help="Test directory or file, relative to --source.")
+@click.option("--test-database-url", default=None,
+              help="Run the tests on this PostgreSQL server (default: SQLite, or "
+                   "SEALTRAIL_TEST_DATABASE_URL).")
+@click.option("--pytest-arg", "pytest_args", multiple=True,
+              help="Extra argument for pytest (repeatable), e.g. --pytest-arg=-x.")
+@click.option("--verify", "verify_path", type=click.Path(exists=True, path_type=Path),
+              default=None, help="Check a written report (its SHA256SUMS file or directory).")
+@with_appcontext
+def validation_report(output_dir, source, tests_path, test_database_url, pytest_args,
+                      verify_path) -> None:
+    """Run the requirement-tagged tests; write a dated, signed traceability matrix (HTML/PDF/JSON)."""
+    from web.validation import run as validation
+
+    settings = _settings()
+    key = _signing_key(settings)
+    if verify_path:
+        problems = validation.verify_written(verify_path, key.public_key())
+        for problem in problems:
+            click.echo(f"FAIL {problem}")
+        if problems:
+            raise SystemExit(1)
+        click.echo("report intact: every file matches SHA256SUMS and the signatures verify")
+        return
+    try:
+        matrix, files = validation.produce(
+            source=source, tests_path=tests_path, output_dir=output_dir or settings.var_dir
+            / "validation", private_key=key, test_database_url=test_database_url,
+            pytest_args=list(pytest_args))
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    totals = matrix["totals"]
+    click.echo(f"verdict: {matrix['verdict']} — {totals['pass']} pass, {totals['fail']} fail, "
+               f"{totals['not run']} not run, {totals['not covered']} not covered "
+               f"({len(matrix['requirements'])} requirements)")
+    for kind in ("html", "pdf", "json", "sums"):
+        click.echo(f"  {files[kind]}")
+    if matrix["verdict"] == "FAIL":
+        raise SystemExit(1)

@@ -1,0 +1,130 @@
+"""The validation kit: requirement list, evidence recording and the signed traceability matrix."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pypdf
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from web.validation import matrix as mx
+from web.validation import run as validation
+
+ROOT = Path(__file__).resolve().parents[2]
+REQUIRED_IDS = (
+    [f"21CFR11.10({c})" for c in "abcdefghijk"]
+    + ["21CFR11.50", "21CFR11.70", "21CFR11.100", "21CFR11.200", "21CFR11.300"]
+    + [f"Annex11-{n}" for n in (4, 7, 8, 9, 12, 14)]
+    + [f"ISO13485-{c}" for c in ("4.2.4", "4.2.5", "7.3.9", "7.5.1", "7.5.8", "7.5.9", "8.3",
+                                 "8.5.2")]
+)
+
+
+def test_requirement_list_has_every_clause_the_kit_promises():
+    requirements = mx.load_requirements(ROOT / validation.REQUIREMENTS)
+    assert [r["id"] for r in requirements] == REQUIRED_IDS
+    assert all(r["features"] for r in requirements)
+
+
+def test_matrix_statuses_and_verdict():
+    reqs = [{"id": i, "source": "s", "clause": "c", "requirement": "r", "features": ["f"]}
+            for i in ("A", "B", "C", "D")]
+    tests = [
+        {"nodeid": "t1", "requirements": ["A"], "outcome": "passed", "duration_s": 0.1,
+         "message": "", "doc": ""},
+        {"nodeid": "t2", "requirements": ["A", "B"], "outcome": "failed", "duration_s": 0.1,
+         "message": "assert 1 == 2", "doc": ""},
+        {"nodeid": "t3", "requirements": ["C"], "outcome": "skipped", "duration_s": 0.0,
+         "message": "postgres only", "doc": ""},
+    ]
+    m = mx.build(reqs, tests, {}, exitstatus=1)
+    assert [r["status"] for r in m["requirements"]] == ["fail", "fail", "not run", "not covered"]
+    assert m["verdict"] == "FAIL"
+    tests[1]["outcome"] = "passed"
+    m = mx.build(reqs, tests, {}, exitstatus=0)
+    assert [r["status"] for r in m["requirements"]] == ["pass", "pass", "not run", "not covered"]
+    assert m["verdict"] == "PASS WITH GAPS"
+    tests.append({"nodeid": "t4", "requirements": ["Z-typo"], "outcome": "passed",
+                  "duration_s": 0.0, "message": "", "doc": ""})
+    m = mx.build(reqs, tests, {}, exitstatus=0)
+    assert m["unknown_requirement_ids"] == ["Z-typo"] and m["verdict"] == "FAIL"
+
+
+def test_duplicate_requirement_ids_are_refused(tmp_path):
+    toml = tmp_path / "r.toml"
+    entry = '[[requirement]]\nid = "X"\nsource = "s"\nclause = "c"\nrequirement = "r"\n'
+    toml.write_text(entry + entry)
+    with pytest.raises(ValueError, match="appears twice"):
+        mx.load_requirements(toml)
+
+
+@pytest.mark.slow
+@pytest.mark.requirement("21CFR11.10(a)", "Annex11-4")
+def test_report_runs_tagged_tests_and_writes_a_signed_matrix(tmp_path):
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_sample.py").write_text(textwrap.dedent('''
+        import pytest
+
+        @pytest.mark.requirement("21CFR11.10(a)")
+        def test_passes():
+            """Detects an altered record."""
+            assert True
+
+        @pytest.mark.requirement("Annex11-7", "21CFR11.10(a)")
+        def test_fails():
+            assert 1 == 2
+
+        @pytest.mark.requirement("ISO13485-8.3")
+        def test_skipped():
+            pytest.skip("needs PostgreSQL")
+
+        def test_untagged_is_not_run():
+            raise AssertionError("must be deselected")
+    '''))
+    key = Ed25519PrivateKey.generate()
+    matrix, files = validation.produce(
+        source=ROOT, tests_path=str(suite), output_dir=tmp_path / "out", private_key=key,
+        test_database_url=None, pytest_args=["-c", str(ROOT / "pyproject.toml"),
+                                             "--rootdir", str(suite)])
+    rows = {r["id"]: r for r in matrix["requirements"]}
+    assert rows["21CFR11.10(a)"]["status"] == "fail"  # one of its two tests failed
+    assert rows["Annex11-7"]["status"] == "fail"
+    assert rows["ISO13485-8.3"]["status"] == "not run"
+    assert rows["21CFR11.50"]["status"] == "not covered"
+    assert matrix["test_outcomes"] == {"passed": 1, "failed": 1, "error": 0, "skipped": 1}
+    assert matrix["verdict"] == "FAIL"
+    assert matrix["environment"]["software_version"]
+    assert "SQLite" in matrix["environment"]["database"]
+
+    html = files["html"].read_text()
+    assert "21CFR11.10(a)" in html and "test_passes" in html and "Verdict" in html
+    pdf_text = "".join(page.extract_text() for page in pypdf.PdfReader(files["pdf"]).pages)
+    assert "Sealtrail requirements traceability matrix" in pdf_text and "ISO13485-8.3" in pdf_text
+    assert json.loads(files["json"].read_text())["verdict"] == "FAIL"
+
+    assert validation.verify_written(tmp_path / "out", key.public_key()) == []
+    files["html"].write_text(html.replace("FAIL", "PASS"))
+    assert validation.verify_written(tmp_path / "out", key.public_key()) == [
+        f"{files['html'].name}: altered (SHA-256 differs)"]
+    other = Ed25519PrivateKey.generate().public_key()
+    assert any("signature" in p for p in validation.verify_written(tmp_path / "out", other))
+
+
+@pytest.mark.slow
+def test_every_requirement_marker_in_the_suite_names_a_known_requirement(tmp_path):
+    out = tmp_path / "collected.jsonl"
+    subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "requirement",
+                    "-p", "web.validation.plugin", "-p", "no:cacheprovider", "tests"],
+                   cwd=ROOT, env={**__import__("os").environ, "SEALTRAIL_VALIDATION_OUT": str(out)},
+                   capture_output=True, check=False, timeout=120)
+    collected = json.loads(out.read_text().splitlines()[0])["collected"]
+    known = {r["id"] for r in mx.load_requirements(ROOT / validation.REQUIREMENTS)}
+    cited = {rid: nodeid for nodeid, ids in collected.items() for rid in ids}
+    assert cited, "no test carries the requirement marker"
+    unknown = {rid: nodeid for rid, nodeid in cited.items() if rid not in known}
+    assert not unknown, f"requirement ids not in docs/validation/requirements.toml: {unknown}"
