@@ -11,6 +11,7 @@ import pypdf
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from tests.conftest import ON_POSTGRES
 from web.validation import matrix as mx
 from web.validation import run as validation
 
@@ -99,7 +100,7 @@ def test_report_runs_tagged_tests_and_writes_a_signed_matrix(tmp_path):
     assert matrix["test_outcomes"] == {"passed": 1, "failed": 1, "error": 0, "skipped": 1}
     assert matrix["verdict"] == "FAIL"
     assert matrix["environment"]["software_version"]
-    assert "SQLite" in matrix["environment"]["database"]
+    assert ("PostgreSQL" if ON_POSTGRES else "SQLite") in matrix["environment"]["database"]
 
     html = files["html"].read_text()
     assert "21CFR11.10(a)" in html and "test_passes" in html and "Verdict" in html
