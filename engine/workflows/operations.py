@@ -1,0 +1,205 @@
+"""Named, typed operations that BPMN service tasks call, and read-only helpers scripts may call.
+
+A service task names an operation (``spiffworkflow:serviceTaskOperator id="hold_lot"``) and
+passes parameters (each a Python expression over task data, checked by the script policy).
+Operations are plain functions registered with ``@operation("name")``; they receive an
+:class:`OperationContext` (session, actor, instance) and keyword parameters checked against
+their annotations, and return JSON-able data stored in the task's result variable. They write
+through the engine, in the caller's transaction, and record what they did with ``ctx.audit``.
+
+Helpers (``@helper("lot_status")``) are read-only functions scripts and conditions may call;
+they receive the same context first.
+"""
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from engine.errors import ValidationFailed
+
+
+class OperationError(ValidationFailed):
+    """A service task named an unknown operation or passed wrong parameters."""
+
+
+@dataclass
+class OperationContext:
+    """What an operation or helper may use: the transaction, who acts, and the instance."""
+
+    session: Any
+    actor: Any
+    instance: Any = None  # engine.workflows.models.ProcessInstance (None at validation time)
+    task_name: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def audit(self, action: str, object_type: str, object_id, *, reason=None, before=None,
+              after=None, payload=None):
+        """Append an audit entry for a change this operation made (same transaction)."""
+        from audit import chain
+
+        return chain.append(self.session, self.actor, action, object_type, str(object_id),
+                            reason=reason, before=before, after=after, payload=payload)
+
+
+@dataclass(frozen=True)
+class Registered:
+    name: str
+    func: Callable
+    params: dict[str, inspect.Parameter]
+    hints: dict[str, Any]
+    description: str
+
+    def required(self) -> set[str]:
+        return {n for n, p in self.params.items() if p.default is inspect.Parameter.empty}
+
+
+_OPERATIONS: dict[str, Registered] = {}
+_HELPERS: dict[str, Registered] = {}
+
+
+def _register(table: dict, name: str, func: Callable, kind: str) -> Callable:
+    if name in table and table[name].func is not func:
+        raise ValueError(f"{kind} {name!r} is already registered by {table[name].func.__module__}")
+    sig = inspect.signature(func)
+    params = list(sig.parameters.values())
+    if not params:
+        raise TypeError(f"{kind} {name!r} must take the OperationContext as first parameter")
+    rest = {p.name: p for p in params[1:]}
+    hints = typing.get_type_hints(func)
+    table[name] = Registered(name, func, rest, hints, (inspect.getdoc(func) or "").split("\n")[0])
+    return func
+
+
+def operation(name: str) -> Callable[[Callable], Callable]:
+    """Register ``func(ctx, **params) -> JSON-able`` as the service operation ``name``."""
+    return lambda func: _register(_OPERATIONS, name, func, "operation")
+
+
+def helper(name: str) -> Callable[[Callable], Callable]:
+    """Register ``func(ctx, *args)`` as a read-only helper callable from scripts as ``name``."""
+    return lambda func: _register(_HELPERS, name, func, "helper")
+
+
+_LOADED = False
+
+
+def _load_domain_modules() -> None:
+    """Import the modules that register domain operations (processes/ adds its own), once."""
+    global _LOADED
+    if _LOADED:
+        return
+    _LOADED = True
+    import importlib
+    import pkgutil
+
+    import engine
+
+    for info in pkgutil.walk_packages(engine.__path__, prefix="engine."):
+        if info.name.rsplit(".", 1)[-1] in ("operations", "helpers") and info.name != __name__:
+            importlib.import_module(info.name)
+
+
+def registered_operations() -> dict[str, Registered]:
+    """Every registered operation by name."""
+    _load_domain_modules()
+    return dict(_OPERATIONS)
+
+
+def registered_helpers() -> dict[str, Registered]:
+    """Every registered helper by name."""
+    _load_domain_modules()
+    return dict(_HELPERS)
+
+
+def helper_names() -> frozenset[str]:
+    return frozenset(registered_helpers())
+
+
+def get_operation(name: str) -> Registered:
+    """The operation ``name``; OperationError naming it when unknown."""
+    ops = registered_operations()
+    if name not in ops:
+        raise OperationError(f"unknown service operation {name!r} (registered: {', '.join(sorted(ops)) or 'none'})")
+    return ops[name]
+
+
+def _type_ok(value, hint) -> bool:
+    if hint is Any or hint is inspect.Parameter.empty:
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if origin is not None:
+        hint = origin
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def check_params(op: Registered, names: set[str]) -> list[str]:
+    """Problems with the parameter *names* a service task passes (used at deploy time)."""
+    problems = []
+    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in op.params.values())
+    for missing in sorted(op.required() - names):
+        problems.append(f"operation {op.name!r} needs parameter {missing!r}")
+    if not accepts_any:
+        for unknown in sorted(names - set(op.params)):
+            problems.append(f"operation {op.name!r} has no parameter {unknown!r}")
+    return problems
+
+
+def call(ctx: OperationContext, name: str, params: dict) -> Any:
+    """Call operation ``name`` with ``params`` after checking names and types against its signature."""
+    op = get_operation(name)
+    problems = check_params(op, set(params))
+    details = [{"field": name, "message": p} for p in problems]
+    for pname, value in params.items():
+        hint = op.hints.get(pname, inspect.Parameter.empty)
+        if pname in op.params and not _type_ok(value, hint):
+            details.append({"field": f"{name}.{pname}",
+                            "message": f"expected {getattr(hint, '__name__', hint)}, got {type(value).__name__}"})
+    if details:
+        raise OperationError(f"bad parameters for operation {name!r}: "
+                             + "; ".join(d["message"] for d in details), details=details)
+    return op.func(ctx, **params)
+
+
+# --- generic operations -------------------------------------------------------------------
+
+@operation("set_business_key")
+def set_business_key(ctx: OperationContext, *, key: str) -> dict:
+    """Set the instance's business key (CAPA number, lot number…) shown in the inbox."""
+    if not key or len(key) > 120:
+        raise OperationError("business key must be 1–120 characters", field="key")
+    inst = ctx.instance
+    before = inst.business_key
+    inst.business_key = key
+    ctx.audit("workflow.business_key_set", "process_instance", inst.id,
+              reason=f"set by service task {ctx.task_name}",
+              before={"business_key": before}, after={"business_key": key})
+    return {"business_key": key}
+
+
+@operation("utc_now")
+def utc_now(ctx: OperationContext) -> dict:
+    """The current UTC time (server clock), e.g. to stamp a decision date into task data."""
+    return {"utc": datetime.now(timezone.utc).isoformat()}
+
+
+@operation("start_process")
+def start_process_operation(ctx: OperationContext, *, process_id: str, data: dict | None = None,
+                            business_key: str | None = None) -> dict:
+    """Start another process (latest version) as the current actor, e.g. raise a CAPA."""
+    from engine.workflows.instances import start_instance
+
+    child = start_instance(ctx.session, ctx.actor, process_id, data=data or {},
+                           business_key=business_key, _roles=None)
+    return {"instance_id": child.id, "process_id": process_id}

@@ -1,0 +1,120 @@
+"""From BPMN bytes to SpiffWorkflow specs: safe XML, our lint pass, SpiffWorkflow's parser.
+
+``validate(documents)`` never raises for a bad document: it returns every problem found (file,
+element id, line number, reason) and, when there are none, the parsed specs of each executable
+process, ready to be deployed.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from engine.workflows import xmlsafe
+from engine.workflows.lint import NS, lint
+from engine.workflows.xmlsafe import Problem, XmlRefused
+
+
+@dataclass(frozen=True)
+class Document:
+    """One BPMN file to validate or deploy."""
+
+    file_name: str
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+@dataclass
+class ParsedProcess:
+    """An executable process parsed from a document, with the specs of what it calls."""
+
+    process_id: str
+    name: str
+    document: Document
+    spec: object  # BpmnProcessSpec
+    subprocess_specs: dict
+
+
+@dataclass
+class Validation:
+    """The outcome of validating documents: problems, or the parsed processes."""
+
+    problems: list[Problem] = field(default_factory=list)
+    processes: dict[str, ParsedProcess] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _process_ids(root) -> list[tuple[str, str, bool]]:
+    return [(p.get("id"), p.get("name") or p.get("id"), p.get("isExecutable") == "true")
+            for p in root.xpath(".//bpmn:process", namespaces=NS)]
+
+
+def _spiff_problem(exc: Exception, file_name: str, lines: dict[str, int]) -> Problem:
+    if isinstance(exc, ValidationException):
+        ident = exc.id or None
+        line = exc.line_number if isinstance(exc.line_number, int) and exc.line_number else lines.get(ident or "")
+        return Problem(exc.file_name or file_name, ident, line, str(exc.args[0]) if exc.args else str(exc))
+    return Problem(file_name, None, None, f"{type(exc).__name__}: {exc}")
+
+
+def validate(documents: list[Document], *, known: dict[str, Document] | None = None,
+             max_bytes: int = xmlsafe.DEFAULT_MAX_BYTES) -> Validation:
+    """Validate ``documents``; ``known`` maps already deployed process ids to their documents
+    (used to resolve call activities into processes of other files)."""
+    result = Validation()
+    known = dict(known or {})
+    roots: list[tuple[Document, etree._Element]] = []
+    own_ids: set[str] = set()
+    for doc in documents:
+        try:
+            root = xmlsafe.parse(doc.content, doc.file_name, max_bytes=max_bytes)
+        except XmlRefused as exc:
+            result.problems.append(exc.problem)
+            continue
+        roots.append((doc, root))
+        own_ids.update(pid for pid, _, _ in _process_ids(root))
+    for pid in own_ids:
+        known.pop(pid, None)
+    known_ids = own_ids | set(known)
+    for doc, root in roots:
+        result.problems.extend(lint(root, doc.file_name, known_ids))
+    if result.problems:
+        return result
+
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    lines: dict[str, dict[str, int]] = {}
+    try:
+        for doc, root in roots:
+            lines[doc.file_name] = xmlsafe.line_index(root)
+            parser.add_bpmn_xml(root, doc.file_name)
+        for dep in {d.file_name: d for d in known.values()}.values():
+            parser.add_bpmn_xml(xmlsafe.parse(dep.content, dep.file_name, max_bytes=max_bytes), dep.file_name)
+    except (SpiffWorkflowException, TypeError, ValueError, KeyError, AttributeError) as exc:
+        file_name = getattr(exc, "file_name", "") or (roots[0][0].file_name if roots else "")
+        result.problems.append(_spiff_problem(exc, file_name, lines.get(file_name, {})))
+        return result
+    for doc, root in roots:
+        for pid, name, executable in _process_ids(root):
+            if not executable:
+                continue
+            try:
+                spec = parser.get_spec(pid)
+                subprocess_specs = parser.get_subprocess_specs(pid)
+            except (SpiffWorkflowException, TypeError, ValueError, KeyError, AttributeError) as exc:
+                result.problems.append(_spiff_problem(exc, doc.file_name, lines.get(doc.file_name, {})))
+                continue
+            result.processes[pid] = ParsedProcess(pid, name, doc, spec, subprocess_specs)
+    if not result.problems and not result.processes:
+        result.problems.append(Problem(documents[0].file_name if documents else "", None, None,
+                                       "no executable process (isExecutable=\"true\") found"))
+    return result
