@@ -72,3 +72,18 @@ class BadRequest(SealtrailError):
 
     status = 400
     title = "Bad request"
+
+
+class TaskNotReady(Conflict):
+    """The task was completed, cancelled or moved on by someone else: reload and retry."""
+
+
+class WorkflowFailed(SealtrailError):
+    """Running the workflow forward failed (script, condition, service operation); nothing was saved."""
+
+    status = 422
+    title = "Workflow step failed"
+
+
+class DeploymentRefused(ValidationFailed):
+    """A BPMN file failed validation; ``details`` lists file, element id, line and reason."""

@@ -1,0 +1,36 @@
+"""Workflow runtime on SpiffWorkflow 3.2: deploy, run, persist, sign and audit.
+
+The public API (what web/, the API, the worker and processes/ call)::
+
+    validate_documents(session, documents) -> specs.Validation
+    deploy(session, actor, documents, *, comment=None, skip_unchanged=False) -> DeployResult
+    deploy_all_shipped(session, actor, directory=None) -> DeployResult
+    start_instance(session, actor, process_id, *, data=None, business_key=None, user=None) -> ProcessInstance
+    complete_task(session, *, user, task_id, data, totp_code, policy, password=None,
+                  signing_session_id=None, comment=None, expected_instance_version=None) -> Completion
+    claim / unclaim / reassign, inbox(session, user), get_task, open_tasks
+    send_message(session, actor, name, payload, *, instance_id=None, business_key=None)
+    run_due_timers(sessions, actor, *, now=None), fire_timers(session, actor, instance, now)
+    instance_history(session, instance_id), migrate_instances(...)
+    operations.operation("name") / operations.helper("name") to register domain code
+"""
+from engine.workflows.deploy import (DeployResult, deploy, deploy_all_shipped, get_latest_version,
+                                     latest_version, list_versions, validate_documents)
+from engine.workflows.events import due_instances, fire_timers, run_due_timers, send_message
+from engine.workflows.instances import (actor_of, get_instance, instance_history, open_tasks,
+                                        start_instance, workflow_data)
+from engine.workflows.models import (InstanceEvent, MessageWait, ProcessInstance, ProcessVersion,
+                                     WorkflowTask)
+from engine.workflows.operations import OperationContext, helper, operation
+from engine.workflows.specs import Document
+from engine.workflows.tasks import Completion, claim, complete_task, get_task, inbox, reassign, unclaim
+from engine.workflows.xmlsafe import Problem
+
+__all__ = [
+    "Completion", "DeployResult", "Document", "InstanceEvent", "MessageWait", "OperationContext", "Problem",
+    "ProcessInstance", "ProcessVersion", "WorkflowTask", "actor_of", "claim", "complete_task", "deploy",
+    "deploy_all_shipped", "due_instances", "fire_timers", "get_instance", "get_latest_version", "get_task",
+    "helper", "inbox", "instance_history", "latest_version", "list_versions", "open_tasks", "operation",
+    "reassign", "run_due_timers", "send_message", "start_instance", "unclaim", "validate_documents",
+    "workflow_data",
+]

@@ -1,0 +1,109 @@
+"""Starting instances, reading them, and their history."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from audit import Actor, chain
+from engine.db import utcnow
+from engine.errors import Forbidden, NotFound, ValidationFailed
+from engine.workflows import runtime, serializer
+from engine.workflows.deploy import get_latest_version
+from engine.workflows.models import InstanceEvent, ProcessInstance, ProcessVersion, WorkflowTask
+
+
+def actor_of(user) -> Actor:
+    """The audit actor for a signed-in user."""
+    return Actor(kind="user", id=str(user.id), name=user.printed_name)
+
+
+def get_instance(session, instance_id: int) -> ProcessInstance:
+    """The instance ``instance_id``; NotFound when there is none."""
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"process instance {instance_id} not found", obj=str(instance_id))
+    return instance
+
+
+def _start_lane(spec) -> str | None:
+    for task_spec in spec.task_specs.values():
+        if type(task_spec).__name__ == "StartEvent":
+            return task_spec.lane
+    return None
+
+
+def start_instance(session, actor: Actor, process_id: str, *, data: dict | None = None,
+                   business_key: str | None = None, user=None, version: ProcessVersion | None = None,
+                   **_ignored) -> ProcessInstance:
+    """Start ``process_id`` (its latest version unless ``version``) with ``data``; run it until it
+    waits; persist and audit. With ``user``, the user must hold the start event's lane role."""
+    if data is not None and not isinstance(data, dict):
+        raise ValidationFailed("start data must be an object", field="data")
+    try:
+        json.dumps(data or {})
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(f"start data is not JSON: {exc}", field="data") from None
+    version = version or get_latest_version(session, process_id)
+    spec, subprocess_specs = serializer.SPECS.get(version.id, version.spec_json)
+    lane = _start_lane(spec)
+    if user is not None and lane and lane not in user.roles:
+        raise Forbidden(f"starting {process_id!r} needs the role {lane!r}")
+    now = utcnow()
+    instance = ProcessInstance(
+        process_version_id=version.id, process_id=version.process_id, business_key=business_key,
+        status="running", state_json="{}", spiff_version=serializer.SPIFF_VERSION,
+        serializer_version=serializer.SERIALIZER_VERSION, started_at=now, started_by_id=actor.id,
+        started_by_name=actor.name, updated_at=now)
+    session.add(instance)
+    session.flush()
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=runtime.script_engine(session, actor, instance))
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(data or {})
+    runtime.run_guarded(workflow.do_engine_steps, f"starting {process_id}")
+    runtime.save(session, instance, workflow, now)
+    chain.append(session, actor, "workflow.instance_started", "process_instance", instance.id,
+                 after={"process_id": version.process_id, "version": version.version,
+                        "business_key": instance.business_key, "data": data or {}, "status": instance.status})
+    runtime.record_event(session, instance, actor, "started", now=now,
+                         detail={"version": version.version, "business_key": business_key})
+    session.flush()
+    return instance
+
+
+def instance_history(session, instance_id: int) -> list[dict]:
+    """Every event of an instance, oldest first; completed tasks carry who, when, data, signature."""
+    get_instance(session, instance_id)
+    events = session.scalars(select(InstanceEvent).where(InstanceEvent.instance_id == instance_id)
+                             .order_by(InstanceEvent.at, InstanceEvent.id))
+    tasks = {t.id: t for t in session.scalars(select(WorkflowTask).where(WorkflowTask.instance_id == instance_id))}
+    out = []
+    for ev in events:
+        item = {"at": ev.at, "kind": ev.kind, "actor_id": ev.actor_id, "actor_name": ev.actor_name,
+                "task_id": ev.task_id, "detail": json.loads(ev.detail_json) if ev.detail_json else {}}
+        task = tasks.get(ev.task_id) if ev.task_id else None
+        if task is not None and ev.kind == "task_completed":
+            item.update(task=task.spec_name, title=task.title, lane=task.lane,
+                        data=json.loads(task.payload_json) if task.payload_json else None,
+                        payload_sha256=task.payload_sha256, meaning=task.meaning,
+                        signature_id=task.signature_id, audit_seq=task.audit_seq)
+        out.append(item)
+    return out
+
+
+def open_tasks(session, instance_id: int) -> list[WorkflowTask]:
+    """The instance's READY user tasks (inbox rows)."""
+    return list(session.scalars(select(WorkflowTask).where(WorkflowTask.instance_id == instance_id,
+                                                           WorkflowTask.state == "ready")
+                                .order_by(WorkflowTask.created_at, WorkflowTask.id)))
+
+
+def workflow_data(session, instance: ProcessInstance) -> dict:
+    """The instance's current workflow data (read-only view; for forms' context fields)."""
+    from audit import SYSTEM
+
+    workflow = runtime.load(session, instance, SYSTEM)
+    last = workflow.last_task
+    return dict(workflow.data) if workflow.is_completed() or last is None else dict(last.data)

@@ -1,0 +1,203 @@
+"""Load, run and save one BpmnWorkflow; keep the inbox task table and the wait indexes in step.
+
+Running a workflow (SpiffWorkflow + our script engine) is kept apart from persisting it: load
+rebuilds the workflow from the instance's spec-less state and its version's spec; save writes
+the state, the status, the next timer due time, the message waits and the task table.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import delete, select
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine.db import utcnow
+from engine.errors import SealtrailError, TaskNotReady, WorkflowFailed
+from engine.workflows import serializer
+from engine.workflows.models import InstanceEvent, MessageWait, ProcessInstance, ProcessVersion, WorkflowTask
+from engine.workflows.operations import OperationContext
+from engine.workflows.script_env import SafeScriptEngine
+from engine.workflows.script_policy import ScriptPolicyError
+
+_TIMER_TYPES = ("DurationTimerEventDefinition", "TimeDateEventDefinition", "CycleTimerEventDefinition")
+
+
+def script_engine(session, actor, instance) -> SafeScriptEngine:
+    """A script engine bound to this run (operations write in ``session`` as ``actor``)."""
+    return SafeScriptEngine(OperationContext(session=session, actor=actor, instance=instance))
+
+
+def specs_of(session, version_id: int):
+    """``(spec, subprocess_specs)`` of a process version (cached; versions are immutable)."""
+    version = session.get(ProcessVersion, version_id)
+    return serializer.SPECS.get(version.id, version.spec_json)
+
+
+def load(session, instance: ProcessInstance, actor):
+    """The instance's workflow, ready to run as ``actor``."""
+    spec, subprocess_specs = specs_of(session, instance.process_version_id)
+    workflow = serializer.load_state(instance.state_json, spec, subprocess_specs)
+    workflow.script_engine = script_engine(session, actor, instance)
+    return workflow
+
+
+def _cause(exc: BaseException) -> BaseException:
+    seen = exc
+    while True:
+        nxt = seen.__cause__ or seen.__context__
+        if nxt is None or nxt is seen:
+            return seen
+        if isinstance(nxt, (SealtrailError, ScriptPolicyError)):
+            return nxt
+        seen = nxt
+
+
+def run_guarded(step, what: str):
+    """Run ``step()``; domain errors pass through, workflow errors become WorkflowFailed."""
+    try:
+        return step()
+    except SealtrailError:
+        raise
+    except SpiffWorkflowException as exc:
+        cause = _cause(exc)
+        if isinstance(cause, SealtrailError):
+            raise cause from exc
+        where = getattr(getattr(exc, "task_spec", None), "bpmn_id", None) or ""
+        line = getattr(exc, "line_number", None)
+        detail = f" at {where}" if where else ""
+        detail += f" (script line {line})" if line else ""
+        raise WorkflowFailed(f"{what} failed{detail}: {exc}", obj=where or None) from exc
+    except ScriptPolicyError as exc:
+        raise WorkflowFailed(f"{what} refused by the script policy: {exc}") from exc
+
+
+def _parse_due(value) -> datetime | None:
+    if isinstance(value, str):
+        try:
+            return TimerEventDefinition.get_datetime(value)
+        except ValueError:
+            return None
+    return None
+
+
+def waits(workflow) -> tuple[datetime | None, set[str]]:
+    """The earliest timer due time and the names of the messages the workflow waits for."""
+    due: list[datetime] = []
+    messages: set[str] = set()
+    for pending in workflow.waiting_events():
+        if pending.event_type in _TIMER_TYPES:
+            when = _parse_due(pending.value)
+            if when is not None:
+                due.append(when)
+        elif pending.event_type == "MessageEventDefinition":
+            messages.add(pending.name)
+    return (min(due) if due else None), messages
+
+
+def _task_props(task) -> dict:
+    return (getattr(task.task_spec, "extensions", None) or {}).get("properties", {}) or {}
+
+
+def _due_at(task, now: datetime) -> datetime | None:
+    due_in = _task_props(task).get("dueIn")
+    if not due_in:
+        return None
+    try:
+        return now + TimerEventDefinition.get_timedelta_from_start(
+            TimerEventDefinition.parse_iso_duration(due_in), now)
+    except Exception:  # noqa: BLE001 - a bad dueIn is reported by lint at deploy time
+        return None
+
+
+def sync_tasks(session, instance: ProcessInstance, workflow, now: datetime) -> list[WorkflowTask]:
+    """Insert rows for newly READY user tasks; cancel open rows whose task is no longer READY."""
+    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    open_rows = {r.id: r for r in session.scalars(
+        select(WorkflowTask).where(WorkflowTask.instance_id == instance.id, WorkflowTask.state == "ready"))}
+    created = []
+    for task_id, task in ready.items():
+        if task_id in open_rows:
+            open_rows[task_id].business_key = instance.business_key
+            continue
+        props = _task_props(task)
+        row = WorkflowTask(
+            id=task_id, instance_id=instance.id, process_id=instance.process_id,
+            process_version_id=instance.process_version_id, spec_name=task.task_spec.bpmn_id or task.task_spec.name,
+            title=task.task_spec.bpmn_name or task.task_spec.bpmn_id or task.task_spec.name,
+            lane=task.task_spec.lane, form=(props.get("formJsonSchemaFilename") or "").removesuffix(".json") or None,
+            state="ready", created_at=now, due_at=_due_at(task, now), business_key=instance.business_key)
+        session.add(row)
+        created.append(row)
+    for task_id, row in open_rows.items():
+        if task_id not in ready:
+            row.state = "cancelled"
+            row.completed_at = now
+    return created
+
+
+def save(session, instance: ProcessInstance, workflow, now: datetime | None = None) -> list[WorkflowTask]:
+    """Persist the workflow into ``instance`` (status, state, timers, message waits, task table)."""
+    now = now or utcnow()
+    instance.state_json = serializer.dump_state(workflow)
+    instance.spiff_version = serializer.SPIFF_VERSION
+    instance.serializer_version = serializer.SERIALIZER_VERSION
+    instance.updated_at = now
+    next_timer, messages = waits(workflow)
+    instance.next_timer_at = next_timer
+    if workflow.is_completed():
+        instance.status = "completed"
+        instance.completed_at = now
+        instance.next_timer_at = None
+    elif workflow.get_tasks(state=TaskState.READY, manual=True) or next_timer or messages:
+        instance.status = "waiting"
+    else:
+        instance.status = "running"
+    session.flush()
+    session.execute(delete(MessageWait).where(MessageWait.instance_id == instance.id))
+    for name in sorted(messages):
+        session.add(MessageWait(instance_id=instance.id, message_name=name))
+    created = sync_tasks(session, instance, workflow, now)
+    session.flush()
+    return created
+
+
+def record_event(session, instance: ProcessInstance, actor, kind: str, *, task_id: str | None = None,
+                 detail: dict | None = None, now: datetime | None = None) -> InstanceEvent:
+    """Append one line to the instance's history (the audit chain has the tamper-evident copy)."""
+    ev = InstanceEvent(instance_id=instance.id, at=now or utcnow(), kind=kind, actor_id=actor.id,
+                       actor_name=actor.name, task_id=task_id,
+                       detail_json=json.dumps(detail, default=str, sort_keys=True) if detail else None)
+    session.add(ev)
+    return ev
+
+
+def find_task(workflow, task_id: str):
+    """The SpiffWorkflow task with ``task_id`` (searching subprocesses); TaskNotReady if gone."""
+    try:
+        task = workflow.get_task_from_id(UUID(task_id))
+    except (SpiffWorkflowException, ValueError, KeyError):
+        task = None
+    if task is None:
+        raise TaskNotReady(f"task {task_id} no longer exists in this instance; reload")
+    return task
+
+
+def fire_due_timers(workflow, now: datetime) -> list[str]:
+    """Mark timers due at ``now`` as fired (our clock decides; SpiffWorkflow has no scheduler)."""
+    fired = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(definition, TimerEventDefinition):
+            continue
+        value = task._get_internal_data("event_value")
+        if isinstance(value, dict):  # cycle timers: SpiffWorkflow counts cycles on its own clock
+            continue
+        when = _parse_due(value)
+        if when is not None and when <= now:
+            task._set_internal_data(event_fired=True)
+            fired.append(task.task_spec.bpmn_id or task.task_spec.name)
+    return fired
