@@ -111,6 +111,7 @@ def send_message(session, actor, name: str, payload: dict | None = None, *, inst
         raise NotFound(f"{who} is not waiting for message {name!r}")
     now = utcnow()
     for instance in targets:
+        instance_id = instance.id
         workflow = runtime.load(session, instance, actor)
 
         def step(wf=workflow):
@@ -121,7 +122,7 @@ def send_message(session, actor, name: str, payload: dict | None = None, *, inst
         try:
             runtime.save(session, instance, workflow, now)
         except StaleDataError:
-            raise Conflict(f"instance {instance.id} changed while the message was delivered; retry") from None
+            raise Conflict(f"instance {instance_id} changed while the message was delivered; retry") from None
         chain.append(session, actor, "workflow.message_received", "process_instance", instance.id,
                      payload={"message": name, "data": payload or {}, "status_after": instance.status})
         runtime.record_event(session, instance, actor, "message_received", now=now,

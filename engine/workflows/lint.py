@@ -8,6 +8,8 @@ with the right parameters; every script, condition and expression passes the scr
 """
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
@@ -19,6 +21,7 @@ from engine.workflows.xmlsafe import Problem
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NS = {"bpmn": BPMN, "spiffworkflow": SPIFF}
+_ISO_LIKE = re.compile(r"^R?\d*/?P[0-9YMWDTHS.]+$")
 
 
 def roles() -> tuple[str, ...]:
@@ -133,7 +136,11 @@ class _Lint:
         except ScriptPolicyError as exc:
             self.add(event, f"timer {kind} expression refused: {exc}")
             return
-        if checked.names - set(script_policy.SAFE_BUILTIN_NAMES) - self.helpers:
+        free = checked.names - set(script_policy.SAFE_BUILTIN_NAMES) - self.helpers
+        if len(free) == 1 and _ISO_LIKE.match(text):
+            self.add(event, f"timer {kind} {text} must be a quoted string expression (\"{text}\")")
+            return
+        if free:
             return  # depends on task data: checked again when it is evaluated
         from engine.workflows.script_env import SafeEnvironment
 
@@ -175,6 +182,7 @@ class _Lint:
             elif lane not in valid_roles:
                 self.add(task, f"lane {lane!r} is not a role ({', '.join(valid_roles)})")
             props = self._properties(task)
+            self._check_task_properties(task, props)
             form = props.get("formJsonSchemaFilename")
             if not form:
                 self.add(task, "user task names no form (spiffworkflow:property formJsonSchemaFilename)")
@@ -183,6 +191,25 @@ class _Lint:
                 forms.check(form)
             except forms.FormError as exc:
                 self.add(task, str(exc))
+
+    def _check_task_properties(self, task, props: dict) -> None:
+        from audit.policy import MEANINGS
+
+        meaning = props.get("signatureMeaning")
+        if meaning and meaning not in MEANINGS:
+            self.add(task, f"signatureMeaning {meaning!r} is not one of {', '.join(MEANINGS)}")
+        if props.get("signatureMeaningExpression"):
+            self._expression(task, props["signatureMeaningExpression"], "signatureMeaningExpression")
+        user_tasks = {t.get("id") for t in self.xp(self.root, ".//bpmn:userTask | .//bpmn:manualTask")}
+        for rule in (props.get("separationOfDuties") or "").split(","):
+            rule = rule.strip()
+            if rule and rule != "initiator" and rule not in user_tasks:
+                self.add(task, f"separationOfDuties names {rule!r}, which is neither 'initiator' nor a user task")
+        if props.get("dueIn"):
+            try:
+                TimerEventDefinition.parse_iso_duration(props["dueIn"])
+            except Exception:  # noqa: BLE001 - SpiffWorkflow raises a bare Exception
+                self.add(task, f"dueIn {props['dueIn']!r} is not an ISO 8601 duration")
 
     def check_service_tasks(self) -> None:
         ops = operations.registered_operations()

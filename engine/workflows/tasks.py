@@ -106,6 +106,16 @@ def _canonical(data: dict) -> bytes:
         raise ValidationFailed(f"task data cannot be canonicalized: {exc}", field="data") from None
 
 
+def signed_record(row: WorkflowTask, payload_json: str | None = None) -> dict:
+    """The content a task completion signs (rebuildable from the completed row for verification:
+    ``audit.signatures.signature_matches(signature, signed_record(row))``)."""
+    payload_json = payload_json if payload_json is not None else row.payload_json
+    return {"process_id": row.process_id, "process_version_id": row.process_version_id,
+            "instance_id": row.instance_id, "task_id": row.id, "task": row.spec_name, "title": row.title,
+            "payload_sha256": hashlib.sha256(payload_json.encode("utf-8")).hexdigest(),
+            "payload": json.loads(payload_json)}
+
+
 def _snapshot(values: dict, keys) -> dict:
     return json.loads(json.dumps({k: values.get(k) for k in keys}, default=str))
 
@@ -138,9 +148,7 @@ def complete_task(session, *, user, task_id: str, data: dict, totp_code: str, po
     payload = _canonical(data)
     payload_sha256 = hashlib.sha256(payload).hexdigest()
     meaning = _meaning(props, data)
-    record = {"process_id": instance.process_id, "instance_id": instance.id, "task_id": row.id,
-              "task": row.spec_name, "title": row.title, "business_key": instance.business_key,
-              "payload_sha256": payload_sha256, "payload": json.loads(payload)}
+    record = signed_record(row, payload.decode("utf-8"))
     signature = sign(session, user, password=password, totp_code=totp_code, meaning=meaning,
                      record_type="workflow_task", record_id=row.id, record=record, policy=policy,
                      signing_session_id=signing_session_id, comment=comment)
@@ -164,11 +172,14 @@ def complete_task(session, *, user, task_id: str, data: dict, totp_code: str, po
     row.payload_sha256 = payload_sha256
     row.meaning = meaning
     row.signature_id = signature.signature_id
+    instance_id = instance.id  # the rollback after a failed flush expires every loaded object
     try:
         new_tasks = runtime.save(session, instance, workflow, now)
     except StaleDataError:
-        raise Conflict(f"instance {instance.id} was changed by someone else at the same time; reload") from None
-    entry = chain.append(session, actor, "workflow.task_completed", "workflow_task", row.id, reason=comment,
+        raise Conflict(f"task {task_id} / instance {instance_id} was completed or changed by someone else "
+                       "at the same time; reload") from None
+    reason = comment or f"task {row.title!r} completed and signed ({meaning})"
+    entry = chain.append(session, actor, "workflow.task_completed", "workflow_task", row.id, reason=reason,
                          before=before, after=json.loads(payload),
                          payload={"instance_id": instance.id, "process_id": instance.process_id,
                                   "task": row.spec_name, "meaning": meaning, "signature_id": signature.signature_id,

@@ -6,11 +6,13 @@ SpiffWorkflow the parsed tree.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lxml import etree
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,10 @@ def parse(content: bytes | str, file_name: str, *, max_bytes: int = DEFAULT_MAX_
         raise XmlRefused(Problem(file_name, None, None, f"file is {len(data)} bytes, above the {max_bytes}-byte limit"))
     if not data.strip():
         raise XmlRefused(Problem(file_name, None, None, "file is empty"))
+    doctype = _DOCTYPE.search(data)
+    if doctype:
+        line = data.count(b"\n", 0, doctype.start()) + 1
+        raise XmlRefused(Problem(file_name, None, line, "DOCTYPE declarations are not allowed in BPMN files"))
     try:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as exc:

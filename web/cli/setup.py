@@ -20,6 +20,23 @@ def init() -> None:
     url = current_app.extensions["sealtrail.settings"].database_url
     migrate.upgrade(url)
     click.echo(f"database ready: {', '.join(sorted(migrate.current_heads(url)))}")
+    _deploy_shipped_processes()
+
+
+def _deploy_shipped_processes() -> None:
+    """Deploy bpmn/*.bpmn (files whose content is already the latest version are skipped)."""
+    from engine.schema import load_models
+    from engine.workflows import deploy_all_shipped
+    from web.cli.bpmn import cli_actor
+
+    load_models()
+    with current_app.extensions["sealtrail.sessions"].begin() as session:
+        result = deploy_all_shipped(session, cli_actor())
+        deployed = [f"{v.process_id} v{v.version}" for v in result.deployed]
+        unchanged = len(result.unchanged)
+    for problem in result.problems:
+        click.echo(f"process NOT deployed: {problem}", err=True)
+    click.echo(f"processes deployed: {', '.join(deployed) or 'none'}; unchanged: {unchanged}")
 
 
 @click.command()

@@ -1,0 +1,39 @@
+"""``sealtrail worker [--once]``: fire due BPMN timers (several workers may run on PostgreSQL)."""
+from __future__ import annotations
+
+import time
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from engine.schema import load_models
+
+from audit import Actor
+from engine.workflows import run_due_timers
+
+WORKER = Actor(kind="system", id="worker", name="Sealtrail timer worker")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(worker)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="One pass over due timers, then exit.")
+@click.option("--interval", default=10.0, show_default=True, help="Seconds between passes.")
+@click.option("--batch", default=50, show_default=True, help="Instances per pass.")
+@with_appcontext
+def worker(once: bool, interval: float, batch: int) -> None:
+    """Fire timers that are due (CAPA effectiveness checks, escalations of overdue reviews)."""
+    load_models()
+    sessions = current_app.extensions["sealtrail.sessions"]
+    while True:
+        stats = run_due_timers(sessions, WORKER, limit=batch)
+        if once or stats["instances"] or stats["failed"]:
+            click.echo(f"timers fired: {stats['fired']} in {stats['instances']} instance(s), "
+                       f"failed: {stats['failed']}")
+        if once:
+            return
+        if stats["instances"] < batch:
+            time.sleep(interval)
