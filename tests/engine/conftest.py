@@ -103,3 +103,21 @@ class World:
 @pytest.fixture()
 def world(session) -> World:
     return World(session)
+
+
+@pytest.fixture()
+def run_cli(fresh_db):
+    """Invoke ``sealtrail ARGS`` against ``fresh_db`` (the app's engine is disposed afterwards)."""
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from web.app import create_app
+    from web.cli import cli
+
+    app = create_app(settings=fresh_db.settings())
+
+    def run(args):
+        return CliRunner().invoke(cli, args, obj=ScriptInfo(create_app=lambda: app), catch_exceptions=False)
+
+    yield run
+    app.extensions["sealtrail.engine"].dispose()

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
 from audit.models import AuditEntry
@@ -65,12 +64,8 @@ def test_intermediate_timer_waits_30_days_from_task_data(timers):
     assert tasks_of(db, instance_id) == [("ut_effectiveness", "ready")]
 
 
-def test_worker_command_once(timers, monkeypatch):
-    db, _, instance_id, _ = timers
-    monkeypatch.setenv("SEALTRAIL_DATABASE_URL", db.url)
-    from web.cli import cli
-
-    result = CliRunner().invoke(cli, ["worker", "--once"], catch_exceptions=False)
+def test_worker_command_once(timers, run_cli):
+    result = run_cli(["worker", "--once"])
     assert result.exit_code == 0 and "timers fired: 0 in 0 instance(s)" in result.output
 
 

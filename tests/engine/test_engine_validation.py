@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
 from engine.errors import DeploymentRefused
 from engine.workflows import Document, list_versions, validate_documents
@@ -172,14 +171,8 @@ def test_a_bad_file_never_becomes_a_version(world, session):
     assert list_versions(session, "t_approval") == []
 
 
-def _cli(args):
-    from web.cli import cli
-
-    return CliRunner().invoke(cli, args, catch_exceptions=False)
-
-
-def test_cli_validate_exit_codes_and_json(tmp_path, fresh_db, monkeypatch):
-    monkeypatch.setenv("SEALTRAIL_DATABASE_URL", fresh_db.url)
+def test_cli_validate_exit_codes_and_json(tmp_path, run_cli):
+    _cli = run_cli
     good = BPMN_DIR / "approval.bpmn"
     bad = tmp_path / "bad.bpmn"
     bad.write_text(APPROVAL.replace('id="set_business_key"', 'id="launch_missiles"').replace('>"PT1H"<', ">x<"))
@@ -195,8 +188,8 @@ def test_cli_validate_exit_codes_and_json(tmp_path, fresh_db, monkeypatch):
     assert body["valid"] is False and body["problems"][0]["element_id"] == "st_key"
 
 
-def test_cli_deploy_validates_first_and_skips_unchanged(tmp_path, fresh_db, monkeypatch):
-    monkeypatch.setenv("SEALTRAIL_DATABASE_URL", fresh_db.url)
+def test_cli_deploy_validates_first_and_skips_unchanged(tmp_path, run_cli, fresh_db):
+    _cli = run_cli
     bad = tmp_path / "approval.bpmn"
     bad.write_text(APPROVAL.replace('id="set_business_key"', 'id="launch_missiles"'))
     refused = _cli(["bpmn", "deploy", str(bad)])
