@@ -9,6 +9,8 @@ Two ways to get a database:
   at the end (savepoints for the code under test). Fast; use it by default.
 - ``fresh_db``: a new database cloned from the migrated template, for tests that commit,
   use several connections, or tamper with rows. Returns a ``TestDatabase``.
+- ``demo_db``: like ``fresh_db`` but with the demo plant loaded (engine/demo); ``demo_db.demo``
+  holds the demo users' passwords and TOTP secrets (``demo_db.demo.credentials()["zhao.min"]``).
 """
 from __future__ import annotations
 
@@ -147,3 +149,28 @@ def session(shared_db) -> Session:
 @pytest.fixture()
 def settings(shared_db):
     return shared_db.settings()
+
+
+@pytest.fixture(scope="session")
+def demo_template(db_server, template_db):
+    """(name, DemoResult) of a migrated template database with the demo plant loaded."""
+    from engine.demo import load_demo
+
+    name = f"{db_server.prefix}_demo_tpl"
+    db = TestDatabase(db_server.clone(template_db, name))
+    with db.sessions.begin() as session:
+        result = load_demo(session, db.settings())
+    db.engine.dispose()  # SQLite: closing the last connection folds the WAL into the file we copy
+    return name, result
+
+
+@pytest.fixture()
+def demo_db(db_server, demo_template):
+    """A new database with the demo plant loaded, for this test alone."""
+    template, result = demo_template
+    name = f"{db_server.prefix}_{uuid.uuid4().hex[:8]}"
+    db = TestDatabase(db_server.clone(template, name))
+    db.demo = result
+    yield db
+    db.engine.dispose()
+    db_server.drop(name)

@@ -52,11 +52,9 @@ def object_type(revision: RevisionMixin) -> str:
 
 def user_id_of(session: Session, actor: Actor) -> int | None:
     """The users.id behind a user actor (None for API clients and the system)."""
-    if actor.kind != "user":
-        return None
-    from engine.users.accounts import find_user
+    from engine.users.accounts import user_for_actor
 
-    user = find_user(session, actor.id)
+    user = user_for_actor(session, actor)
     return user.id if user is not None else None
 
 

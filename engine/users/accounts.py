@@ -16,8 +16,18 @@ USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 
 def actor_for(user: User) -> Actor:
-    """The audit actor of ``user``: its never-reused username and its printed name."""
-    return Actor(kind="user", id=user.username, name=user.printed_name)
+    """The audit actor of ``user``: ``id`` is ``str(user.id)`` (as audit's signatures record it)
+    and ``name`` the printed name."""
+    return Actor(kind="user", id=str(user.id), name=user.printed_name)
+
+
+def user_for_actor(session: Session, actor: Actor) -> User | None:
+    """The user behind a user actor (``id`` is the numeric user id, or a username), else None."""
+    if actor.kind != "user":
+        return None
+    if actor.id.isdigit():
+        return session.get(User, int(actor.id))
+    return find_user(session, actor.id)
 
 
 def has_role(user: User | None, *roles: str) -> bool:
@@ -85,7 +95,7 @@ def create_user(session: Session, actor: Actor, *, username: str, printed_name: 
     user.role_rows = [UserRole(role=r) for r in roles]
     session.add(user)
     session.flush()
-    chain.append(session, actor, "user.create", "user", user.username,
+    chain.append(session, actor, "user.create", "user", str(user.id),
                  after={"username": username, "printed_name": printed_name, "email": email, "roles": roles,
                         "locale": locale, "timezone": timezone, "must_change_password": must_change_password})
     return user
@@ -114,7 +124,7 @@ def disable_user(session: Session, actor: Actor, user: User, *, reason: str) -> 
     user.active = False
     user.disabled_at = utcnow()
     session.flush()
-    chain.append(session, actor, "user.disable", "user", user.username, reason=reason,
+    chain.append(session, actor, "user.disable", "user", str(user.id), reason=reason,
                  before={"active": True}, after={"active": False})
     return user
 
@@ -127,7 +137,7 @@ def enable_user(session: Session, actor: Actor, user: User, *, reason: str) -> U
     user.active = True
     user.disabled_at = None
     session.flush()
-    chain.append(session, actor, "user.enable", "user", user.username, reason=reason,
+    chain.append(session, actor, "user.enable", "user", str(user.id), reason=reason,
                  before={"active": False}, after={"active": True})
     return user
 
@@ -140,7 +150,7 @@ def reset_password(session: Session, actor: Actor, user: User, *, new_password: 
     user.must_change_password = True
     user.password_changed_at = utcnow()
     session.flush()
-    chain.append(session, actor, "user.reset_password", "user", user.username, reason=reason,
+    chain.append(session, actor, "user.reset_password", "user", str(user.id), reason=reason,
                  before={"must_change_password": None}, after={"must_change_password": True})
     return user
 
@@ -156,7 +166,7 @@ def change_password(session: Session, user: User, *, current_password: str, new_
     user.must_change_password = False
     user.password_changed_at = utcnow()
     session.flush()
-    chain.append(session, actor_for(user), "user.change_password", "user", user.username,
+    chain.append(session, actor_for(user), "user.change_password", "user", str(user.id),
                  reason="changed by the user", before={"password": "(previous)"}, after={"password": "(new)"})
     return user
 
@@ -171,7 +181,7 @@ def set_roles(session: Session, actor: Actor, user: User, roles, *, reason: str)
     keep = {r.role: r for r in user.role_rows}
     user.role_rows = [keep.get(r) or UserRole(role=r) for r in roles]
     session.flush()
-    chain.append(session, actor, "user.set_roles", "user", user.username, reason=reason,
+    chain.append(session, actor, "user.set_roles", "user", str(user.id), reason=reason,
                  before={"roles": before}, after={"roles": roles})
     return user
 

@@ -17,9 +17,9 @@ def record_training(session: Session, actor: Actor, user: User, document_revisio
                     trained_on: date, trainer: str = "", notes: str = "",
                     recorded_by: User | None = None) -> TrainingRecord:
     """Record that ``user`` was trained on ``document_revision`` on ``trained_on``."""
-    if document_revision.state not in ("in_review", "released"):
-        raise ValidationFailed(f"{document_revision.describe()} is {document_revision.state}: training is recorded "
-                               "on a revision in review or released", field="document_revision")
+    if document_revision.state == "draft":
+        raise ValidationFailed(f"{document_revision.describe()} is a draft: training is recorded on a revision "
+                               "in review, released or (for history) obsolete", field="document_revision")
     if trained_on > utcnow().date():
         raise ValidationFailed("trained_on is in the future", field="trained_on")
     existing = session.scalars(select(TrainingRecord).where(

@@ -9,7 +9,7 @@ import importlib
 import click
 from flask.cli import FlaskGroup
 
-_AREAS = ("setup", "ops", "api", "bpmn", "worker")
+_AREAS = ("setup", "demo", "users", "ops", "api", "bpmn", "worker")
 
 
 def _create_app():

@@ -1,0 +1,68 @@
+"""The ``sealtrail`` command: every command has help; users and demo commands work end to end."""
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from web.cli import cli
+
+CORE = ("init", "serve", "demo", "users")
+
+
+def _run(args, url=None, **kw):
+    env = {"SEALTRAIL_DATABASE_URL": url} if url else {}
+    return CliRunner().invoke(cli, args, env=env, catch_exceptions=False, **kw)
+
+
+def test_help_lists_commands_each_with_help_text():
+    result = _run(["--help"])
+    assert result.exit_code == 0
+    listed = dict(re.findall(r"^  ([a-z][\w-]+)\s+(.+)$", result.output.split("Commands:")[1], re.M))
+    for name in CORE:
+        assert name in listed
+    assert all(text.strip() for text in listed.values())
+    for name in listed:
+        sub = _run([name, "--help"])
+        assert sub.exit_code == 0 and "Usage:" in sub.output
+        body = sub.output.split("Options:")[0].split("\n", 2)[-1]
+        assert body.strip(), f"{name} has no help text"
+
+
+@pytest.mark.parametrize("sub", ["create", "list", "reset-password", "disable", "enable"])
+def test_users_subcommands_have_help(sub):
+    result = _run(["users", sub, "--help"])
+    assert result.exit_code == 0
+    assert result.output.split("Options:")[0].count("\n") > 2
+
+
+def test_users_create_list_reset_disable(fresh_db):
+    url = fresh_db.url
+    out = _run(["users", "create", "wang.fang", "--name", "王芳 / Wang Fang", "--role", "process_engineer",
+                "--role", "qa_engineer"], url)
+    assert out.exit_code == 0, out.output
+    assert "temporary password (shown once): Tmp-" in out.output
+    listed = _run(["users", "list"], url).output
+    assert "wang.fang" in listed and "王芳 / Wang Fang" in listed and "process_engineer, qa_engineer" in listed
+    assert "must change password" in listed
+    dup = CliRunner().invoke(cli, ["users", "create", "wang.fang", "--name", "Other"],
+                             env={"SEALTRAIL_DATABASE_URL": url})
+    assert dup.exit_code != 0 and "never reused" in dup.output
+    reset = _run(["users", "reset-password", "wang.fang", "--reason", "forgotten"], url)
+    assert reset.exit_code == 0 and "temporary password for wang.fang" in reset.output
+    assert _run(["users", "disable", "wang.fang", "--reason", "left the company"], url).exit_code == 0
+    assert "DISABLED" in _run(["users", "list"], url).output
+    again = CliRunner().invoke(cli, ["users", "create", "wang.fang", "--name", "New person"],
+                               env={"SEALTRAIL_DATABASE_URL": url})
+    assert again.exit_code != 0 and "never reused" in again.output
+    bad = CliRunner().invoke(cli, ["users", "disable", "nobody", "--reason", "x"], env={"SEALTRAIL_DATABASE_URL": url})
+    assert bad.exit_code != 0 and "does not exist" in bad.output
+
+
+@pytest.mark.slow
+def test_demo_load_only_twice_is_idempotent(fresh_db):
+    first = _run(["demo", "--load-only"], fresh_db.url)
+    assert first.exit_code == 0, first.output
+    assert "DEMO ACCOUNTS" in first.output and "zhao.min" in first.output
+    second = _run(["demo", "--load-only"], fresh_db.url)
+    assert second.exit_code == 0
+    assert "already loaded" in second.output and "DEMO ACCOUNTS" not in second.output
