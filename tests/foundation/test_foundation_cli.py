@@ -3,15 +3,33 @@ import re
 
 import pytest
 from click.testing import CliRunner
+from flask.cli import ScriptInfo
 
+from engine.config import load_settings
+from web.app import create_app
 from web.cli import cli
 
 CORE = ("init", "serve", "demo", "users")
 
 
-def _run(args, url=None, **kw):
-    env = {"SEALTRAIL_DATABASE_URL": url} if url else {}
-    return CliRunner().invoke(cli, args, env=env, catch_exceptions=False, **kw)
+def _invoke(args, url=None, **kw):
+    """Run the CLI against ``url``; the apps it creates have their engines disposed afterwards."""
+    apps = []
+
+    def factory():
+        settings = load_settings(database_url=url) if url else load_settings()
+        apps.append(create_app(settings=settings))
+        return apps[-1]
+
+    try:
+        return CliRunner().invoke(cli, args, obj=ScriptInfo(create_app=factory), **kw)
+    finally:
+        for app in apps:
+            app.extensions["sealtrail.engine"].dispose()
+
+
+def _run(args, url=None):
+    return _invoke(args, url, catch_exceptions=False)
 
 
 def test_help_lists_commands_each_with_help_text():
@@ -44,17 +62,15 @@ def test_users_create_list_reset_disable(fresh_db):
     listed = _run(["users", "list"], url).output
     assert "wang.fang" in listed and "王芳 / Wang Fang" in listed and "process_engineer, qa_engineer" in listed
     assert "must change password" in listed
-    dup = CliRunner().invoke(cli, ["users", "create", "wang.fang", "--name", "Other"],
-                             env={"SEALTRAIL_DATABASE_URL": url})
+    dup = _invoke(["users", "create", "wang.fang", "--name", "Other"], url)
     assert dup.exit_code != 0 and "never reused" in dup.output
     reset = _run(["users", "reset-password", "wang.fang", "--reason", "forgotten"], url)
     assert reset.exit_code == 0 and "temporary password for wang.fang" in reset.output
     assert _run(["users", "disable", "wang.fang", "--reason", "left the company"], url).exit_code == 0
     assert "DISABLED" in _run(["users", "list"], url).output
-    again = CliRunner().invoke(cli, ["users", "create", "wang.fang", "--name", "New person"],
-                               env={"SEALTRAIL_DATABASE_URL": url})
+    again = _invoke(["users", "create", "wang.fang", "--name", "New person"], url)
     assert again.exit_code != 0 and "never reused" in again.output
-    bad = CliRunner().invoke(cli, ["users", "disable", "nobody", "--reason", "x"], env={"SEALTRAIL_DATABASE_URL": url})
+    bad = _invoke(["users", "disable", "nobody", "--reason", "x"], url)
     assert bad.exit_code != 0 and "does not exist" in bad.output
 
 
