@@ -44,8 +44,10 @@ class IngestResult:
 
 
 def ingest_alarm(session: Session, actor: Actor, alarm: AlarmIn, *, event_id: str | None = None,
-                 client_id: str | None = None, channel: str = "http") -> IngestResult:
-    """Store ``alarm`` once per (source, event id) and act on it as the alarm rules say."""
+                 client_id: str | None = None, channel: str = "http",
+                 default_action: str = rules.DEFAULT_ACTION) -> IngestResult:
+    """Store ``alarm`` once per (source, event id) and act on it as the alarm rules say
+    (``default_action`` when none matches)."""
     event_id = alarm.event_id or event_id
     if not event_id:
         raise BadRequest("an alarm needs an Idempotency-Key header or an event_id", field="Idempotency-Key")
@@ -54,7 +56,7 @@ def ingest_alarm(session: Session, actor: Actor, alarm: AlarmIn, *, event_id: st
     source = f"{alarm.source.line}/{alarm.source.equipment}"
     rule = rules.match(rules.list_rules(session), code=alarm.code, line=alarm.source.line,
                        equipment=alarm.source.equipment, severity=alarm.severity)
-    action = rule.action if rule else rules.DEFAULT_ACTION
+    action = rule.action if rule else default_action
     values = dict(
         source=source, event_id=event_id, line=alarm.source.line, equipment=alarm.source.equipment,
         code=alarm.code, severity=alarm.severity, message=alarm.message, occurred_at=alarm.occurred_at,

@@ -16,7 +16,8 @@ def open(session: Session, actor: Actor, signal) -> int:  # noqa: A001 - verb of
     """Open a deviation for ``signal``; its id."""
     deviation = _processes().open_deviation(
         session, actor, lot=signal.lot_number, operation=signal.operation, parameter=signal.parameter,
-        value=signal.value, source=signal.source, description=signal.description)
+        value=signal.value, unit=signal.unit, source=signal.source[:64], description=signal.description,
+        details={"signal": {"source": signal.source, "code": signal.code, "severity": signal.severity}})
     return deviation.id
 
 

@@ -108,8 +108,8 @@ class IdempotencyRecord(Base):
 class SpcBaseline(Base):
     """Centre line and sigma of one parameter's series, established from a baseline period.
 
-    The series is keyed by operation code and parameter code (``equipment`` '' = any); a new
-    baseline supersedes the previous one, which stays for the record.
+    The series is keyed by routing code, operation code and parameter name (``equipment`` '' =
+    any); a new baseline supersedes the previous one, which stays for the record.
     """
 
     __tablename__ = "spc_baselines"
@@ -119,6 +119,7 @@ class SpcBaseline(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    routing: Mapped[str] = mapped_column(String(64), default="")
     operation: Mapped[str] = mapped_column(String(64))
     parameter: Mapped[str] = mapped_column(String(100))
     equipment: Mapped[str] = mapped_column(String(100), default="")

@@ -78,11 +78,12 @@ def _side(z: float) -> int:
 
 
 def _k_of_n_beyond(z: Sequence[float], end: int, k: int, n: int, beyond: float) -> tuple[int, ...] | None:
-    """Indices of ≥k of the n points ending at ``end`` beyond ``beyond`` σ on the newest point's side."""
-    if end + 1 < n or abs(z[end]) <= beyond:
+    """Indices of ≥k of the (up to) n points ending at ``end`` beyond ``beyond`` σ on the newest
+    point's side (a short series at the start counts: 2 points both beyond 2σ already signal)."""
+    if abs(z[end]) <= beyond:
         return None
     side = _side(z[end])
-    hits = tuple(i for i in range(end - n + 1, end + 1) if abs(z[i]) > beyond and _side(z[i]) == side)
+    hits = tuple(i for i in range(max(0, end - n + 1), end + 1) if abs(z[i]) > beyond and _side(z[i]) == side)
     return hits if len(hits) >= k else None
 
 

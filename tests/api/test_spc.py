@@ -23,6 +23,7 @@ def test_rule_2_two_of_three_beyond_2_sigma_same_side():
     assert rules_at_end([12.1, 7.9, 10.0]) == []  # newest point not beyond 2 sigma
     assert 2 not in rules_at_end([10, 12.1, 7.8])  # opposite sides
     assert 2 not in rules_at_end([12.1, 10, 10, 12.2])  # 2 of 4, not 2 of 3
+    assert rules_at_end([12.1, 12.2]) == [2]  # a series shorter than the window still signals
 
 
 def test_rule_3_four_of_five_beyond_1_sigma_same_side():

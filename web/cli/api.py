@@ -16,6 +16,7 @@ from engine.ingest import rules as alarm_rules
 def register(cli: click.Group) -> None:
     cli.add_command(tokens)
     cli.add_command(alarm_rules_group)
+    cli.add_command(spc_group)
     from web.cli.mqtt import mqtt_bridge
 
     cli.add_command(mqtt_bridge)
@@ -124,6 +125,41 @@ def rules_set(rule_id: int, changes_json: str, reason: str, by: str) -> None:
     data = _parse(changes_json)
     rule = _run(lambda s: alarm_rules.update_rule(s, _admin(by), rule_id, data, reason=reason))
     click.echo(f"alarm rule {rule.id} now at version {rule.version}")
+
+
+@click.group("spc")
+def spc_group() -> None:
+    """SPC baselines (centre line and sigma per parameter series)."""
+
+
+@spc_group.command("baseline")
+@click.option("--routing", required=True, help="Routing code.")
+@click.option("--operation", required=True, help="Operation code.")
+@click.option("--parameter", required=True, help="Parameter name.")
+@click.option("--equipment", default=None, help="Equipment code (default: the series across equipment).")
+@click.option("--last", type=int, default=25, show_default=True, help="Use the newest N values.")
+@click.option("--rules", default="1 2 3 4", show_default=True, help="Western Electric rules to apply.")
+@click.option("--reason", required=True)
+@click.option("--by", "by", required=True, help="Process engineer or QA (username).")
+@with_appcontext
+def spc_baseline(routing, operation, parameter, equipment, last, rules, reason, by) -> None:
+    """Establish a baseline from the series' newest values (the previous one is superseded)."""
+    from sqlalchemy import select
+
+    from engine.ingest import baselines
+    from engine.masterdata.models import Equipment
+
+    def work(session):
+        param = baselines.find_parameter(session, routing=routing, operation=operation, parameter=parameter)
+        eq = None
+        if equipment:
+            eq = session.scalars(select(Equipment).where(Equipment.code == equipment)).one_or_none()
+            if eq is None:
+                raise click.ClickException(f"no equipment {equipment!r}")
+        b = baselines.establish(session, _admin(by), param, equipment=eq, last=last, rules=rules, reason=reason)
+        return f"baseline {b.id}: mean {b.mean:g} sigma {b.sigma:g} {b.unit} from {b.sample_size} values"
+
+    click.echo(_run(work))
 
 
 def _parse(text: str) -> dict:
