@@ -1,15 +1,30 @@
-"""Sign-in (password, then TOTP), sign-out, first-login password change, TOTP enrolment, language."""
+"""Sign-in, sign-out, first-login password change, TOTP enrolment, language choice.
+
+Sign-in is by password (argon2id); a user must change an administrator-set password and enrol
+an authenticator (TOTP, shown as a QR code once) before using anything else. E-signatures then
+ask for the password and a TOTP code on the session's first signature and the code afterwards
+(21 CFR 11.200(a)(1)); the signing session opens at sign-in and ends at sign-out or idle time.
+"""
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
+                   url_for)
 from flask_babel import gettext as _
-from flask_login import current_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
-from web.forms import LoginForm
-from web.i18n import LANGUAGES
-from web.login import public
+from audit.errors import SignatureError
+from audit.policy import SigningPolicy
+from engine.errors import ValidationFailed
+from engine.users import change_password as change_user_password
+from engine.users import get_user
+from web import accounts
+from web.db import sessions, settings, transaction
+from web.forms import ChangePasswordForm, EnrollForm, LoginForm
+from web.i18n import LANGUAGES, local_dt
+from web.login import limiter, public
 
 bp = Blueprint("auth", __name__)
 
@@ -25,29 +40,81 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def signing_policy() -> SigningPolicy:
+    return SigningPolicy.from_settings(settings())
+
+
+def login_policy() -> accounts.LoginPolicy:
+    cfg = current_app.config
+    return accounts.LoginPolicy(failures=cfg.get("LOGIN_LOCKOUT_FAILURES", 5),
+                                window_seconds=cfg.get("LOGIN_LOCKOUT_WINDOW", 900),
+                                lockout_seconds=cfg.get("LOGIN_LOCKOUT_SECONDS", 900))
+
+
 def login_page(form: LoginForm | None = None, status: int = 200):
     form = form or LoginForm(next=safe_next(request.args.get("next")) or "")
     return render_template("auth/login.html", form=form), status
 
 
+def _login_rate() -> str:
+    return current_app.config.get("LOGIN_RATE_LIMIT", "20 per minute")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@limiter.limit(_login_rate, methods=["POST"])
 def login():
     if request.method == "GET":
         if current_user.is_authenticated:
             return redirect(url_for("home.index"))
         return login_page()
-    from web.accounts import sign_in
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return login_page(form, 400)
+    try:
+        with transaction() as s:
+            user = accounts.authenticate(s, form.username.data, form.password.data,
+                                         policy=login_policy(), remote_addr=request.remote_addr)
+            signing_session_id = _open_signing_session(s, user)
+            user_id, locale = user.id, user.locale
+    except accounts.SignInRefused as refused:
+        if refused.locked_until is not None:
+            form.password.errors = [_("Too many failed sign-ins. The account is locked until %(time)s.",
+                                      time=local_dt(refused.locked_until))]
+        else:
+            form.password.errors = [_("The user name or password is not correct.")]
+        form.password.data = ""
+        return login_page(form, 401)
+    next_url = safe_next(form.next.data)
+    session.clear()  # no session fixation: a fresh session for the signed-in user
+    session["locale"] = locale
+    session["signing_session_id"] = signing_session_id
+    login_user(_loaded(user_id))
+    return redirect(next_url or url_for("home.index"))
 
-    return sign_in()
+
+def _loaded(user_id: int):
+    from web.login import _load_user
+
+    return _load_user(str(user_id))
+
+
+def _open_signing_session(s, user) -> str:
+    from audit.signatures import open_signing_session
+
+    return open_signing_session(s, user, policy=signing_policy())
 
 
 def end_session(reason: str):
-    """Sign out (audited), clear the session, and send the user to the sign-in page."""
-    from web.accounts import record_sign_out
-
+    """Sign out (audited), end the signing session, clear the session, go to the sign-in page."""
     if current_user.is_authenticated:
-        record_sign_out(current_user, reason)
+        from audit.signatures import end_signing_session
+
+        with transaction() as s:
+            user = get_user(s, current_user.id)
+            accounts.record_logout(s, user, reason)
+            if session.get("signing_session_id"):
+                end_signing_session(s, session["signing_session_id"], reason=reason)
     logout_user()
     locale = session.get("locale")
     session.clear()
@@ -65,6 +132,103 @@ def logout():
     return end_session(reason="logout")
 
 
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            with transaction() as s:
+                change_user_password(s, get_user(s, current_user.id), current_password=form.current.data,
+                                     new_password=form.new.data)
+        except ValidationFailed as exc:
+            target = form.current if exc.field == "current_password" else form.new
+            target.errors = [_translate_password_error(exc)]
+        else:
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("home.index"))
+    status = 200 if request.method == "GET" or not form.errors else 422
+    return render_template("auth/change_password.html", form=form,
+                           forced=current_user.must_change_password), status
+
+
+def _translate_password_error(exc: ValidationFailed) -> str:
+    if exc.field == "current_password":
+        return _("The current password is not correct.")
+    if "differ" in exc.message:
+        return _("The new password must differ from the current one.")
+    return _("The new password is too weak: at least 10 characters, at least 4 different characters, "
+             "no leading or trailing spaces.")
+
+
+@bp.route("/account/authenticator", methods=["GET", "POST"])
+def enroll_totp():
+    """Enrol an authenticator: show the secret once (QR + text), confirm with password + code."""
+    from audit.enrollment import ACKNOWLEDGEMENT_TEXT, begin_enrollment, confirm_enrollment
+    from audit.errors import EnrollmentError
+    from audit.lockout import signing_transaction
+
+    if current_user.totp_enrolled:
+        flash(_("Your authenticator is already set up."), "info")
+        return redirect(url_for("home.index"))
+    form = EnrollForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                with signing_transaction(sessions(), signing_policy()) as s:
+                    confirm_enrollment(s, get_user(s, current_user.id), int(form.credential_id.data),
+                                       password=form.password.data, code=form.code.data.strip(),
+                                       policy=signing_policy(),
+                                       signing_session_id=session.get("signing_session_id"))
+            except EnrollmentError as exc:
+                flash(_("This set-up has expired or was replaced. Scan the new code below."), "warning")
+                current_app.logger.info("enrollment restarted: %s", exc)
+                return redirect(url_for("auth.enroll_totp"))
+            except SignatureError as exc:
+                form.code.errors = [signature_error_text(exc)]
+            else:
+                flash(_("Your authenticator is set up. You can now sign records electronically."), "success")
+                return redirect(url_for("home.index"))
+        # The secret is shown only once: a retry uses the app already set up (or starts over).
+        form.code.data = ""
+        form.password.data = ""
+        return render_template("auth/enroll.html", form=form, enrollment=None, problem=None,
+                               acknowledgement=ACKNOWLEDGEMENT_TEXT), 422
+    try:
+        with transaction() as s:
+            enrollment = begin_enrollment(s, get_user(s, current_user.id), policy=signing_policy())
+    except SignatureError as exc:
+        return render_template("auth/enroll.html", form=None, enrollment=None,
+                               problem=signature_error_text(exc), acknowledgement=None), 409
+    form.credential_id.data = str(enrollment.credential_id)
+    return render_template("auth/enroll.html", form=form, enrollment=enrollment, problem=None,
+                           acknowledgement=ACKNOWLEDGEMENT_TEXT)
+
+
+def signature_error_text(exc: SignatureError) -> str:
+    """A refused signing/enrolment step in the user's language (the code names the reason)."""
+    texts = {
+        "wrong_password": _("The password is not correct. Nothing was signed."),
+        "wrong_code": _("The authenticator code is not correct. Nothing was signed."),
+        "replayed_code": _("This authenticator code was already used. Wait for the next code and try again. "
+                           "Nothing was signed."),
+        "locked": _("Signing is locked after repeated failed attempts. Security has been notified. "
+                    "Nothing was signed."),
+        "user_disabled": _("This user account is disabled and cannot sign."),
+        "session_expired": _("The signing session has ended. Sign again with your password and "
+                             "authenticator code."),
+        "password_required": _("The first signature of a session needs your password and authenticator code. "
+                               "Nothing was signed."),
+        "not_enrolled": _("Set up your authenticator before signing."),
+    }
+    text = texts.get(getattr(exc, "code", ""))
+    if text is None:
+        return str(exc)
+    if getattr(exc, "code", "") == "locked" and getattr(exc, "until", None):
+        text += " " + _("Locked until %(time)s.", time=local_dt(dt.datetime.fromisoformat(
+            exc.until.replace("Z", "+00:00"))))
+    return text
+
+
 @bp.post("/language")
 @public
 def language():
@@ -72,7 +236,6 @@ def language():
     if locale in LANGUAGES:
         session["locale"] = locale
         if current_user.is_authenticated:
-            from web.accounts import set_locale
-
-            set_locale(current_user, locale)
+            with transaction() as s:
+                accounts.set_locale(s, get_user(s, current_user.id), locale)
     return redirect(safe_next(request.form.get("next")) or url_for("home.index"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 
@@ -21,6 +21,16 @@ class TotpForm(FlaskForm):
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric",
                                   "pattern": r"\s*\d{6}\s*", "maxlength": 8, "autofocus": True})
     next = HiddenField()
+
+
+class EnrollForm(FlaskForm):
+    credential_id = HiddenField(validators=[DataRequired(), Regexp(r"^\d+$")])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)],
+                             render_kw={"autocomplete": "current-password"})
+    code = StringField(_l("Authenticator code"),
+                       validators=[DataRequired(), Regexp(r"^\s*\d{6}\s*$", message=_l("Enter the 6-digit code."))],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 8})
+    acknowledge = BooleanField(_l("I have read and accept this statement."), validators=[DataRequired()])
 
 
 class ChangePasswordForm(FlaskForm):

@@ -55,13 +55,24 @@ class SignedInUser(UserMixin):
         return "admin" in self.role_names
 
 
-def _load_user(user_id: str):
-    from web.accounts import signed_in_user
+def _load_user(user_id: str) -> SignedInUser | None:
+    """The request's user (None if unknown or disabled: a disabled user is signed out at once)."""
+    from audit.signatures import active_credential
+    from engine.users.models import User
 
     try:
-        return signed_in_user(db_session(), int(user_id))
+        key = int(user_id)
     except ValueError:
         return None
+    s = db_session()
+    user = s.get(User, key)
+    if user is None or not user.active:
+        return None
+    enrolled = active_credential(s, str(user.id)) is not None
+    s.rollback()  # end the read transaction: views open their own ``with sessions.begin()``
+    return SignedInUser(id=user.id, username=user.username, printed_name=user.printed_name,
+                        role_names=frozenset(user.roles), locale=user.locale, timezone=user.timezone,
+                        must_change_password=bool(user.must_change_password), totp_enrolled=enrolled)
 
 
 def _guard():
