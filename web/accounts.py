@@ -36,12 +36,12 @@ class LoginPolicy:
     lockout_seconds: int = 900
 
 
-class SignInRefused(Exception):
-    """Sign-in refused; ``locked_until`` is set when the account is locked."""
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of a sign-in attempt: the user, or a refusal (locked until, if locked)."""
 
-    def __init__(self, locked_until: dt.datetime | None = None):
-        super().__init__("sign-in refused")
-        self.locked_until = locked_until
+    user: User | None = None
+    locked_until: dt.datetime | None = None
 
 
 def _now() -> dt.datetime:
@@ -70,10 +70,11 @@ def locked_until(session: Session, username: str, policy: LoginPolicy,
 
 
 def authenticate(session: Session, username: str, password: str, *, policy: LoginPolicy,
-                 remote_addr: str | None = None) -> User:
-    """The active user whose password matches, audited; raises SignInRefused otherwise.
+                 remote_addr: str | None = None) -> SignIn:
+    """Check a sign-in attempt and audit it; the caller commits whatever the outcome.
 
-    The caller commits even when this raises, so that the failure is recorded.
+    Returns ``SignIn(user=...)`` for an active user whose password matches, else a refusal
+    (``locked_until`` set when the account is locked). Never says which part was wrong.
     """
     name = (username or "").strip().lower()[:64]
     user = find_user(session, name) if name else None
@@ -82,13 +83,13 @@ def authenticate(session: Session, username: str, password: str, *, policy: Logi
         verify_password(_DUMMY_HASH, password)  # same cost as a real check: no user enumeration
         chain.append(session, SIGNIN, LOGIN_FAILED, "login", name or "(empty)",
                      payload=context | {"kind": "unknown_user"})
-        raise SignInRefused()
+        return SignIn()
     actor = actor_for(user)
     until = locked_until(session, user.username, policy)
     if until is not None:
         chain.append(session, actor, LOGIN_REFUSED, "user", user.username,
                      payload=context | {"kind": "locked", "locked_until": iso_utc(until)})
-        raise SignInRefused(until)
+        return SignIn(locked_until=until)
     if not verify_password(user.password_hash, password):
         chain.append(session, actor, LOGIN_FAILED, "user", user.username,
                      payload=context | {"kind": "wrong_password"})
@@ -97,14 +98,13 @@ def authenticate(session: Session, username: str, password: str, *, policy: Logi
         if until is not None:
             chain.append(session, actor, LOCKED, "user", user.username,
                          payload=context | {"locked_until": iso_utc(until), "failures": policy.failures})
-            raise SignInRefused(until)
-        raise SignInRefused()
+        return SignIn(locked_until=until)
     if not user.active:
         chain.append(session, actor, LOGIN_REFUSED, "user", user.username,
                      payload=context | {"kind": "disabled"})
-        raise SignInRefused()
+        return SignIn()
     chain.append(session, actor, LOGIN_OK, "user", user.username, payload=context)
-    return user
+    return SignIn(user=user)
 
 
 def record_logout(session: Session, user: User, reason: str) -> None:

@@ -71,16 +71,16 @@ def login():
     form = LoginForm()
     if not form.validate_on_submit():
         return login_page(form, 400)
-    try:
-        with transaction() as s:
-            user = accounts.authenticate(s, form.username.data, form.password.data,
-                                         policy=login_policy(), remote_addr=request.remote_addr)
-            signing_session_id = _open_signing_session(s, user)
-            user_id, locale = user.id, user.locale
-    except accounts.SignInRefused as refused:
-        if refused.locked_until is not None:
+    with transaction() as s:  # commits refusals too: every attempt is in the audit trail
+        outcome = accounts.authenticate(s, form.username.data, form.password.data,
+                                        policy=login_policy(), remote_addr=request.remote_addr)
+        if outcome.user is not None:
+            signing_session_id = _open_signing_session(s, outcome.user)
+            user_id, locale = outcome.user.id, outcome.user.locale
+    if outcome.user is None:
+        if outcome.locked_until is not None:
             form.password.errors = [_("Too many failed sign-ins. The account is locked until %(time)s.",
-                                      time=local_dt(refused.locked_until))]
+                                      time=local_dt(outcome.locked_until))]
         else:
             form.password.errors = [_("The user name or password is not correct.")]
         form.password.data = ""

@@ -13,7 +13,12 @@ bp = Blueprint("home", __name__)
 @public
 def index():
     if current_user.is_authenticated:
-        return redirect(url_for("inbox.index"))
+        from web.nav import visible_items
+
+        items = visible_items()  # the inbox first; else the first area this user may use
+        if items:
+            return redirect(url_for(items[0].endpoint))
+        return redirect(url_for("auth.change_password"))
     from web.auth import login_page
 
     return login_page()

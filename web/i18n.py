@@ -46,19 +46,21 @@ def select_timezone() -> str:
     return DEFAULT_TIMEZONE
 
 
-def _aware(value: datetime) -> datetime:
-    # The database returns naive datetimes on SQLite; every stored time is UTC.
+def _aware(value) -> datetime:
+    """An aware UTC datetime from a datetime (naive = UTC, as SQLite returns them) or ISO text."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def local_dt(value: datetime | None, fmt: str = "medium") -> str:
+def local_dt(value: datetime | str | None, fmt: str = "medium") -> str:
     """``value`` in the user's time zone and language."""
     if value is None:
         return ""
     return format_datetime(_aware(value), fmt)
 
 
-def utc_dt(value: datetime | None) -> str:
+def utc_dt(value: datetime | str | None) -> str:
     """``value`` as an unambiguous UTC timestamp, e.g. ``2026-11-26 15:04:05 UTC``."""
     if value is None:
         return ""

@@ -65,14 +65,18 @@ def _load_user(user_id: str) -> SignedInUser | None:
     except ValueError:
         return None
     s = db_session()
-    user = s.get(User, key)
-    if user is None or not user.active:
-        return None
-    enrolled = active_credential(s, str(user.id)) is not None
-    s.rollback()  # end the read transaction: views open their own ``with sessions.begin()``
-    return SignedInUser(id=user.id, username=user.username, printed_name=user.printed_name,
-                        role_names=frozenset(user.roles), locale=user.locale, timezone=user.timezone,
-                        must_change_password=bool(user.must_change_password), totp_enrolled=enrolled)
+    try:
+        user = s.get(User, key)
+        if user is None or not user.active:
+            return None
+        return SignedInUser(id=user.id, username=user.username, printed_name=user.printed_name,
+                            role_names=frozenset(user.roles), locale=user.locale, timezone=user.timezone,
+                            must_change_password=bool(user.must_change_password),
+                            totp_enrolled=active_credential(s, str(user.id)) is not None)
+    finally:
+        # End the read transaction (on SQLite it holds the write lock: BEGIN IMMEDIATE); views
+        # run their own units of work with ``web.db.transaction()``.
+        s.rollback()
 
 
 def _guard():

@@ -45,3 +45,4 @@ def visible_items() -> list[NavItem]:
 def init_nav(app: Flask) -> None:
     app.extensions.setdefault("sealtrail.nav", list(_DEFAULT))
     app.jinja_env.globals["nav_items"] = visible_items
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in current_app.view_functions

@@ -1,0 +1,144 @@
+"""Auditor views (read-only): trail search, entry detail, object history, e-signature register,
+chain verification and the export bundle. Role ``auditor`` or ``qa_manager`` (admin holds all)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from flask import Blueprint, abort, render_template, request
+from sqlalchemy import or_, select
+
+from audit.models import AuditEntry, Signature
+from audit.policy import MEANINGS
+from web.db import transaction
+from web.pagination import page_number, paginate
+from web.security import role_required
+
+bp = Blueprint("auditor", __name__, url_prefix="/audit")
+ROLES = ("auditor", "qa_manager")
+
+
+@bp.before_request
+@role_required(*ROLES)
+def _only_auditors():
+    return None
+
+
+def _utc_bound(raw: str | None, end: bool = False) -> str | None:
+    """A date (YYYY-MM-DD, the user's day in UTC terms) as the stored ISO text bound."""
+    if not raw:
+        return None
+    try:
+        day = dt.date.fromisoformat(raw)
+    except ValueError:
+        return None
+    moment = dt.datetime.combine(day + dt.timedelta(days=1) if end else day, dt.time(), dt.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+@bp.get("/")
+def index():
+    """Search the trail by object, user, action and time range; newest first."""
+    args = {k: (request.args.get(k) or "").strip() for k in ("object_type", "object_id", "user", "action",
+                                                              "date_from", "date_to")}
+    query = select(AuditEntry)
+    if args["object_type"]:
+        query = query.where(AuditEntry.object_type == args["object_type"])
+    if args["object_id"]:
+        query = query.where(AuditEntry.object_id == args["object_id"])
+    if args["user"]:
+        query = query.where(or_(AuditEntry.actor_id == args["user"],
+                                AuditEntry.actor_name.ilike(_like(args["user"]), escape="\\")))
+    if args["action"]:
+        query = query.where(AuditEntry.action.like(args["action"].replace("*", "%")))
+    if (lower := _utc_bound(args["date_from"])):
+        query = query.where(AuditEntry.recorded_at >= lower)
+    if (upper := _utc_bound(args["date_to"], end=True)):
+        query = query.where(AuditEntry.recorded_at < upper)
+    with transaction() as s:
+        page = paginate(s, query.order_by(AuditEntry.seq.desc()), page_number(request.args.get("page")))
+        types = sorted(s.scalars(select(AuditEntry.object_type).distinct()))
+        return render_template("auditor/index.html", page=page, args=args, types=types,
+                               active_nav="auditor")
+
+
+def _changes(before, after) -> list[tuple[str, object, object, str]]:
+    """(field, old, new, kind) for a before/after pair; kind: added, removed, changed, same."""
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        if before == after:
+            return []
+        return [("", before, after, "changed")]
+    rows = []
+    for key in sorted(set(before) | set(after)):
+        if key not in before:
+            rows.append((key, None, after[key], "added"))
+        elif key not in after:
+            rows.append((key, before[key], None, "removed"))
+        else:
+            rows.append((key, before[key], after[key], "same" if before[key] == after[key] else "changed"))
+    return rows
+
+
+@bp.get("/entries/<int:seq>")
+def entry(seq: int):
+    with transaction() as s:
+        row = s.scalars(select(AuditEntry).where(AuditEntry.seq == seq)).first()
+        if row is None:
+            abort(404)
+        signature = s.scalars(select(Signature).where(Signature.audit_entry_id == row.id)).first()
+        neighbours = {
+            "prev": s.scalar(select(AuditEntry.seq).where(AuditEntry.seq < seq).order_by(AuditEntry.seq.desc()).limit(1)),
+            "next": s.scalar(select(AuditEntry.seq).where(AuditEntry.seq > seq).order_by(AuditEntry.seq).limit(1)),
+        }
+        return render_template("auditor/entry.html", e=row, changes=_changes(row.before_value, row.after_value),
+                               payload=_pretty(row.payload_value), signature=signature,
+                               neighbours=neighbours, meanings=MEANINGS, active_nav="auditor")
+
+
+def _pretty(value) -> str | None:
+    return None if value is None else json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+@bp.get("/objects/<path:object_type>/<path:object_id>")
+def history(object_type: str, object_id: str):
+    """Everything that happened to one object, oldest first, with the signatures applied to it."""
+    with transaction() as s:
+        entries = list(s.scalars(select(AuditEntry).where(AuditEntry.object_type == object_type,
+                                                          AuditEntry.object_id == object_id)
+                                 .order_by(AuditEntry.seq)))
+        signatures = list(s.scalars(select(Signature).where(Signature.record_type == object_type,
+                                                            Signature.record_id == object_id)
+                                    .order_by(Signature.id)))
+        if not entries and not signatures:
+            abort(404)
+        return render_template("auditor/history.html", object_type=object_type, object_id=object_id,
+                               entries=[(e, _changes(e.before_value, e.after_value)) for e in entries],
+                               signatures=signatures, meanings=MEANINGS, active_nav="auditor")
+
+
+@bp.get("/signatures")
+def signatures():
+    """The e-signature register: every signature, newest first, filterable."""
+    args = {k: (request.args.get(k) or "").strip() for k in ("user", "meaning", "record_type",
+                                                              "date_from", "date_to")}
+    query = select(Signature, AuditEntry.seq).join(AuditEntry, AuditEntry.id == Signature.audit_entry_id)
+    if args["user"]:
+        query = query.where(or_(Signature.username == args["user"],
+                                Signature.printed_name.ilike(_like(args["user"]), escape="\\")))
+    if args["meaning"]:
+        query = query.where(Signature.meaning == args["meaning"])
+    if args["record_type"]:
+        query = query.where(Signature.record_type == args["record_type"])
+    if (lower := _utc_bound(args["date_from"])):
+        query = query.where(Signature.signed_at >= lower)
+    if (upper := _utc_bound(args["date_to"], end=True)):
+        query = query.where(Signature.signed_at < upper)
+    with transaction() as s:
+        page = paginate(s, query.order_by(Signature.id.desc()), page_number(request.args.get("page")),
+                        scalars=False)
+        return render_template("auditor/signatures.html", page=page, args=args, meanings=MEANINGS,
+                               active_nav="auditor")
