@@ -76,6 +76,7 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["current_locale"] = current_language
     app.jinja_env.globals["state_label"] = state_label
+    register_labels(app)
     app.jinja_env.globals["current_timezone"] = lambda: str(get_timezone())
 
 
@@ -96,3 +97,79 @@ def state_label(state) -> str:
     key = str(state)
     label = _STATES.get(key)
     return str(label) if label is not None else key.replace("_", " ")
+
+
+_PROCESSES = {
+    "change_control": _l("Change control"), "capa": _l("CAPA"), "deviation": _l("Deviation"),
+    "batch_release": _l("Batch release"), "audit_review": _l("Audit-trail review"),
+}
+_ROLES = {
+    "operator": _l("Operator"), "process_engineer": _l("Process engineer"),
+    "production_manager": _l("Production manager"), "qa_engineer": _l("QA engineer"),
+    "qa_manager": _l("QA manager"), "regulatory": _l("Regulatory affairs"), "auditor": _l("Auditor"),
+    "admin": _l("Administrator"),
+}
+_MEANINGS = {
+    "authored": _l("Authored"), "reviewed": _l("Reviewed"), "approved": _l("Approved"),
+    "rejected": _l("Rejected"), "released": _l("Released"), "verified": _l("Verified"),
+    "performed": _l("Performed"), "witnessed": _l("Witnessed"), "acknowledged": _l("Acknowledged"),
+    "responsible": _l("Responsible"),
+}
+
+
+def process_label(process_id: str | None) -> str:
+    label = _PROCESSES.get(process_id or "")
+    return str(label) if label is not None else (process_id or "")
+
+
+def role_label(role: str | None) -> str:
+    label = _ROLES.get(role or "")
+    return str(label) if label is not None else (role or "")
+
+
+def meaning_label(meaning: str | None) -> str:
+    """A signature meaning (§11.50(a)(3)) in the user's language."""
+    label = _MEANINGS.get(meaning or "")
+    return str(label) if label is not None else (meaning or "")
+
+
+def bilingual(text: str | None) -> str:
+    """The user's half of a bilingual ``"English / 中文"`` name from a diagram."""
+    if not text or " / " not in text:
+        return text or ""
+    english, chinese = text.split(" / ", 1)
+    return chinese.strip() if current_language() == "zh_CN" else english.strip()
+
+
+def age(value) -> str:
+    """How long ago ``value`` was, compactly (``3 d``, ``5 h``, ``12 min``)."""
+    if value is None:
+        return ""
+    seconds = (datetime.now(timezone.utc) - _aware(value)).total_seconds()
+    if seconds >= 86400:
+        return str(_l("%(n)s d", n=int(seconds // 86400)))
+    if seconds >= 3600:
+        return str(_l("%(n)s h", n=int(seconds // 3600)))
+    return str(_l("%(n)s min", n=max(0, int(seconds // 60))))
+
+
+def register_labels(app: Flask) -> None:
+    from web.security import has_role
+
+    app.jinja_env.globals.update(process_label=process_label, role_label=role_label,
+                                 meaning_label=meaning_label, age=age, event_label=event_label,
+                                 has_role=has_role)
+    app.jinja_env.filters["bilingual"] = bilingual
+
+
+_EVENTS = {
+    "started": _l("Started"), "task_completed": _l("Task completed"), "claimed": _l("Claimed"),
+    "unclaimed": _l("Released"), "reassigned": _l("Reassigned"), "timer_fired": _l("Timer fired"),
+    "message": _l("Message received"), "completed": _l("Process completed"), "error": _l("Error"),
+    "cancelled": _l("Cancelled"), "migrated": _l("Migrated"),
+}
+
+
+def event_label(kind: str | None) -> str:
+    label = _EVENTS.get(kind or "")
+    return str(label) if label is not None else (kind or "").replace("_", " ")

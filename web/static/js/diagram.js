@@ -11,6 +11,15 @@
         if (registry.get(id)) { canvas.addMarker(id, cls); }
       });
     });
+    // The path taken: a sequence flow is done when its source is done and its target was reached.
+    var done = {};
+    (markers["st-done"] || []).forEach(function (id) { done[id] = true; });
+    (markers["st-active"] || []).forEach(function (id) { done[id] = done[id] || "active"; });
+    registry.filter(function (el) { return el.type === "bpmn:SequenceFlow"; }).forEach(function (flow) {
+      if (flow.source && flow.target && done[flow.source.id] === true && done[flow.target.id]) {
+        canvas.addMarker(flow.id, "st-done");
+      }
+    });
   }
 
   function show(container) {

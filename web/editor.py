@@ -1,0 +1,175 @@
+"""The BPMN editor for process owners (process_engineer, admin): open the current version in the
+bpmn-js modeler, validate on the server (problems listed, elements highlighted), deploy a new
+version with a comment as a signed act, list versions, and compare two versions."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from audit.errors import SignatureError
+from audit.lockout import signing_transaction
+from audit.signatures import sign
+from engine.errors import DeploymentRefused, NotFound
+from engine.users import get_user
+from engine.workflows import deploy as wf_deploy
+from engine.workflows import specs
+from engine.workflows.instances import actor_of
+from engine.workflows.models import ProcessVersion
+from web.auth import signature_error_text, signing_policy
+from web.db import sessions, settings, transaction
+from web.i18n import meaning_label, utc_dt
+from web.security import role_required
+
+bp = Blueprint("editor", __name__, url_prefix="/editor")
+ROLES = ("process_engineer",)
+DEPLOY_MEANING = "approved"
+
+
+@bp.before_request
+@role_required(*ROLES)
+def _only_process_owners():
+    return None
+
+
+def _latest_versions(s) -> list[ProcessVersion]:
+    newest: dict[str, ProcessVersion] = {}
+    for v in wf_deploy.list_versions(s):
+        if v.process_id not in newest:
+            newest[v.process_id] = v
+    return sorted(newest.values(), key=lambda v: v.process_id)
+
+
+@bp.get("/")
+def index():
+    with transaction() as s:
+        return render_template("editor/index.html", latest=_latest_versions(s), active_nav="editor")
+
+
+def _version(s, process_id: str, number: int | None = None) -> ProcessVersion:
+    versions = wf_deploy.list_versions(s, process_id)
+    if not versions:
+        abort(404)
+    if number is None:
+        return versions[0]
+    found = next((v for v in versions if v.version == number), None)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _sign_box(problem: str | None = None) -> dict:
+    import datetime as dt
+
+    from web.tasks import needs_password
+
+    with transaction() as s:
+        password = needs_password(s)
+    return {"id": "sign-deploy", "meaning_label": meaning_label(DEPLOY_MEANING),
+            "printed_name": current_user.printed_name, "username": current_user.username,
+            "needs_password": password, "error": problem, "open": bool(problem),
+            "now_utc": utc_dt(dt.datetime.now(dt.timezone.utc)), "record": None,
+            "submit_label": _("Sign and deploy")}
+
+
+def _edit_page(process_id: str, *, draft_xml: str | None = None, problems: list[dict] | None = None,
+               comment: str = "", sign_error: str | None = None, status: int = 200):
+    with transaction() as s:
+        current = _version(s, process_id)
+        versions = wf_deploy.list_versions(s, process_id)
+        return render_template("editor/edit.html", current=current, versions=versions, draft_xml=draft_xml,
+                               problems=problems or [], comment=comment, sign=_sign_box(sign_error),
+                               active_nav="editor"), status
+
+
+@bp.get("/<process_id>")
+def edit(process_id: str):
+    return _edit_page(process_id)
+
+
+@bp.get("/<process_id>/v<int:number>.bpmn")
+def source(process_id: str, number: int):
+    with transaction() as s:
+        xml = _version(s, process_id, number).bpmn_xml
+    return Response(xml, mimetype="application/xml")
+
+
+def _problems(items) -> list[dict]:
+    return [{"element_id": p.element_id, "line": p.line, "message": p.reason, "file": p.file} for p in items]
+
+
+def _document(process_id: str, xml: str) -> specs.Document:
+    return specs.Document(f"{process_id}.bpmn", xml.encode("utf-8"))
+
+
+@bp.post("/<process_id>/validate")
+def validate(process_id: str):
+    """Server-side validation of the edited XML (JSON for the editor's script)."""
+    xml = request.form.get("xml", "")
+    with transaction() as s:
+        _version(s, process_id)
+        result = wf_deploy.validate_documents(s, [_document(process_id, xml)],
+                                              max_bytes=settings().upload_max_bytes)
+        problems = _problems(result.problems)
+        if result.ok and process_id not in result.processes:
+            problems.append({"element_id": None, "line": None, "file": f"{process_id}.bpmn",
+                             "message": _("The diagram no longer contains the process %(id)s.", id=process_id)})
+    return jsonify({"ok": not problems, "problems": problems})
+
+
+@bp.post("/<process_id>/deploy")
+def deploy(process_id: str):
+    """Deploy the edited diagram as a new version: validated, signed (meaning "approved"), audited."""
+    xml = request.form.get("xml", "")
+    comment = (request.form.get("comment") or "").strip()
+    if not comment:
+        return _edit_page(process_id, draft_xml=xml, comment=comment, status=422,
+                          problems=[{"element_id": None, "line": None,
+                                     "message": _("Say what changed and why: the comment is required.")}])
+    password = request.form.get("password") or None
+    code = (request.form.get("totp_code") or "").strip()
+    try:
+        with signing_transaction(sessions(), signing_policy()) as s:
+            _version(s, process_id)
+            user = get_user(s, current_user.id)
+            result = wf_deploy.deploy(s, actor_of(user), [_document(process_id, xml)], comment=comment,
+                                      max_bytes=settings().upload_max_bytes)
+            deployed = next((v for v in result.deployed if v.process_id == process_id), None)
+            if deployed is None:
+                raise NotFound(f"the diagram no longer contains the process {process_id}")
+            sign(s, user, password=password, totp_code=code, meaning=DEPLOY_MEANING,
+                 record_type="process_version", record_id=f"{process_id}:v{deployed.version}",
+                 record={"process_id": process_id, "version": deployed.version,
+                         "content_sha256": deployed.content_sha256, "comment": comment},
+                 policy=signing_policy(), signing_session_id=session.get("signing_session_id"), comment=comment)
+            number = deployed.version
+    except DeploymentRefused as exc:
+        problems = [{"element_id": d.get("element_id"), "line": d.get("line"), "message": d.get("reason") or d["message"]}
+                    for d in exc.details]
+        return _edit_page(process_id, draft_xml=xml, problems=problems, comment=comment, status=422)
+    except SignatureError as exc:
+        return _edit_page(process_id, draft_xml=xml, comment=comment, sign_error=signature_error_text(exc),
+                          status=422)
+    flash(_("Deployed %(process)s version %(version)s. New instances use it; running ones stay on their version.",
+            process=process_id, version=number), "success")
+    return redirect(url_for("editor.edit", process_id=process_id))
+
+
+@bp.get("/<process_id>/diff")
+def diff(process_id: str):
+    """Elements added, removed and changed between versions ``a`` (old) and ``b`` (new)."""
+    from web import bpmndiff
+
+    try:
+        a, b = int(request.args.get("a", "")), int(request.args.get("b", ""))
+    except ValueError:
+        abort(400)
+    with transaction() as s:
+        old, new = _version(s, process_id, a), _version(s, process_id, b)
+        changes = bpmndiff.diff(old.bpmn_xml, new.bpmn_xml)
+        markers_new = {"st-added": [c.element_id for c in changes if c.kind == "added"],
+                       "st-changed": [c.element_id for c in changes if c.kind == "changed"]}
+        markers_old = {"st-removed": [c.element_id for c in changes if c.kind == "removed"],
+                       "st-changed": [c.element_id for c in changes if c.kind == "changed"]}
+        return render_template("editor/diff.html", old=old, new=new, changes=changes, markers_old=markers_old,
+                               markers_new=markers_new, active_nav="editor")

@@ -1,0 +1,149 @@
+"""The task page: form from its JSON Schema, the context, the instance's history, and completion
+as a Part 11 e-signature (password + TOTP on the session's first signature, TOTP after)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import forms
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from audit import SYSTEM
+from audit.errors import SignatureError
+from audit.lockout import signing_transaction
+from audit.models import SigningSession
+from audit.policy import parse_time
+from engine.errors import Forbidden, TaskNotReady, ValidationFailed
+from engine.users import get_user
+from engine.workflows import runtime
+from engine.workflows import tasks as wf_tasks
+from engine.workflows.instances import get_instance, instance_history
+from engine.workflows.models import WorkflowTask
+from web import formrender
+from web.auth import signature_error_text, signing_policy
+from web.db import sessions, transaction
+from web.i18n import current_language, meaning_label, utc_dt
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+
+
+def can_see(row: WorkflowTask) -> bool:
+    """Open tasks: the lane's role or the assignee. Completed ones: also anyone who could see it."""
+    roles = current_user.role_names
+    if row.assignee_id == current_user.id or row.completed_by_id == current_user.id:
+        return True
+    return bool(row.lane) and row.lane in roles
+
+
+def needs_password(s) -> bool:
+    """True when the next signature of this session must include the password (§11.200(a)(1))."""
+    sid = session.get("signing_session_id")
+    row = s.get(SigningSession, sid) if sid else None
+    if row is None or row.ended_at is not None or row.first_signed_at is None:
+        return True
+    idle = (dt.datetime.now(dt.timezone.utc) - parse_time(row.last_signed_at or row.started_at)).total_seconds()
+    return idle > signing_policy().idle_seconds
+
+
+def _meaning_for(s, row: WorkflowTask) -> str:
+    """The meaning the signature will carry, from the task's BPMN properties."""
+    instance = get_instance(s, row.instance_id)
+    workflow = runtime.load(s, instance, SYSTEM)
+    props = wf_tasks._properties(runtime.find_task(workflow, row.id)) if row.state == "ready" else {}
+    return props.get("signatureMeaning") or row.meaning or wf_tasks.DEFAULT_MEANING
+
+
+def _context(s, row: WorkflowTask, schema: dict) -> dict:
+    """The task's read-only context values (impact list, exceptions, measurements…)."""
+    keys = [k for k, v in schema.get("properties", {}).items() if v.get("readOnly")]
+    if not keys or row.state != "ready":
+        return {}
+    workflow = runtime.load(s, get_instance(s, row.instance_id), SYSTEM)
+    data = runtime.find_task(workflow, row.id).data
+    return {k: data.get(k) for k in keys if data.get(k) not in (None, "", [], {})}
+
+
+def _render(s, row: WorkflowTask, data: dict, errors: dict[str, list[str]], sign_error: str | None = None,
+            general: list[str] | None = None, status: int = 200):
+    schema = forms.load(row.form) if row.form else {"type": "object", "properties": {}}
+    lang = "zh" if current_language() == "zh_CN" else "en"
+    fields = formrender.build(schema, data, lang, errors)
+    general = list(general or [])
+    for key in errors:
+        if key and not any(f.name == key or key.startswith(f.name + ".") for f in fields):
+            general.extend(errors[key])
+    meaning = _meaning_for(s, row)
+    instance = get_instance(s, row.instance_id)
+    context = _context(s, row, schema)
+    context_fields = {f.key: f for f in fields if f.kind == "readonly"}
+    sign = {"id": "sign-task", "meaning_label": meaning_label(meaning), "printed_name": current_user.printed_name,
+            "username": current_user.username, "needs_password": needs_password(s), "error": sign_error,
+            "open": bool(sign_error), "now_utc": utc_dt(dt.datetime.now(dt.timezone.utc)),
+            "record": f"{row.title} · {row.business_key or instance.id}", "submit_label": _("Sign and complete")}
+    return render_template("tasks/show.html", task=row, instance=instance, fields=fields, context=context,
+                           context_fields=context_fields, history=instance_history(s, instance.id),
+                           sign=sign, general=general, description=formrender.description_of(schema, lang),
+                           active_nav="inbox"), status
+
+
+def _visible_row(s, task_id: str) -> WorkflowTask:
+    row = wf_tasks.get_task(s, task_id)
+    if not can_see(row):
+        abort(403)
+    return row
+
+
+@bp.get("/<task_id>")
+def show(task_id: str):
+    with transaction() as s:
+        row = _visible_row(s, task_id)
+        if row.state != "ready":
+            return redirect(url_for("instances.show", instance_id=row.instance_id, _anchor=f"task-{row.id}"))
+        return _render(s, row, {}, {})
+
+
+@bp.post("/<task_id>")
+def complete(task_id: str):
+    """Validate here (messages per field, in the user's language), then sign and complete."""
+    with transaction() as s:
+        row = _visible_row(s, task_id)
+        if row.state != "ready":
+            flash(_("This task was already completed or cancelled."), "warning")
+            return redirect(url_for("instances.show", instance_id=row.instance_id))
+        schema = forms.load(row.form) if row.form else {"type": "object", "properties": {}}
+        data = formrender.parse(schema, request.form)
+        errors = formrender.validate(schema, data)
+        if errors:
+            return _render(s, row, data, errors, status=422)
+    password = request.form.get("password") or None
+    code = (request.form.get("totp_code") or "").strip()
+    failure: tuple | None = None
+    try:
+        with signing_transaction(sessions(), signing_policy()) as s:
+            wf_tasks.complete_task(s, user=get_user(s, current_user.id), task_id=task_id, data=data,
+                                   totp_code=code, password=password, policy=signing_policy(),
+                                   signing_session_id=session.get("signing_session_id"))
+    except SignatureError as exc:
+        failure = (signature_error_text(exc), {}, [], 422)
+    except ValidationFailed as exc:
+        failure = (None, _details(exc), [] if exc.details else [exc.message], 422)
+    except Forbidden as exc:  # segregation of duties, claimed by someone else: say why
+        failure = (None, {}, [exc.message], 403)
+    except TaskNotReady:
+        flash(_("This task was completed by someone else in the meantime."), "warning")
+        return redirect(url_for("inbox.index"))
+    if failure is not None:
+        with transaction() as s:
+            row = _visible_row(s, task_id)
+            return _render(s, row, data, failure[1], sign_error=failure[0], general=failure[2],
+                           status=failure[3])
+    flash(_("Signed and completed: %(task)s.", task=row.title), "success")
+    return redirect(url_for("inbox.index"))
+
+
+def _details(exc: ValidationFailed) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for d in exc.details:
+        out.setdefault(str(d.get("field") or "").replace("/", ".").strip("."), []).append(d.get("message", ""))
+    return out
