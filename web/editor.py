@@ -12,7 +12,8 @@ from audit.lockout import signing_transaction
 from audit.signatures import sign
 from engine.errors import DeploymentRefused, NotFound
 from engine.users import get_user
-from engine.workflows import deploy as wf_deploy
+from engine.workflows.deploy import deploy as deploy_documents
+from engine.workflows.deploy import list_versions, validate_documents
 from engine.workflows import specs
 from engine.workflows.instances import actor_of
 from engine.workflows.models import ProcessVersion
@@ -34,7 +35,7 @@ def _only_process_owners():
 
 def _latest_versions(s) -> list[ProcessVersion]:
     newest: dict[str, ProcessVersion] = {}
-    for v in wf_deploy.list_versions(s):
+    for v in list_versions(s):
         if v.process_id not in newest:
             newest[v.process_id] = v
     return sorted(newest.values(), key=lambda v: v.process_id)
@@ -47,7 +48,7 @@ def index():
 
 
 def _version(s, process_id: str, number: int | None = None) -> ProcessVersion:
-    versions = wf_deploy.list_versions(s, process_id)
+    versions = list_versions(s, process_id)
     if not versions:
         abort(404)
     if number is None:
@@ -58,13 +59,12 @@ def _version(s, process_id: str, number: int | None = None) -> ProcessVersion:
     return found
 
 
-def _sign_box(problem: str | None = None) -> dict:
+def _sign_box(s, problem: str | None = None) -> dict:
     import datetime as dt
 
     from web.tasks import needs_password
 
-    with transaction() as s:
-        password = needs_password(s)
+    password = needs_password(s)
     return {"id": "sign-deploy", "meaning_label": meaning_label(DEPLOY_MEANING),
             "printed_name": current_user.printed_name, "username": current_user.username,
             "needs_password": password, "error": problem, "open": bool(problem),
@@ -76,9 +76,9 @@ def _edit_page(process_id: str, *, draft_xml: str | None = None, problems: list[
                comment: str = "", sign_error: str | None = None, status: int = 200):
     with transaction() as s:
         current = _version(s, process_id)
-        versions = wf_deploy.list_versions(s, process_id)
+        versions = list_versions(s, process_id)
         return render_template("editor/edit.html", current=current, versions=versions, draft_xml=draft_xml,
-                               problems=problems or [], comment=comment, sign=_sign_box(sign_error),
+                               problems=problems or [], comment=comment, sign=_sign_box(s, sign_error),
                                active_nav="editor"), status
 
 
@@ -108,7 +108,7 @@ def validate(process_id: str):
     xml = request.form.get("xml", "")
     with transaction() as s:
         _version(s, process_id)
-        result = wf_deploy.validate_documents(s, [_document(process_id, xml)],
+        result = validate_documents(s, [_document(process_id, xml)],
                                               max_bytes=settings().upload_max_bytes)
         problems = _problems(result.problems)
         if result.ok and process_id not in result.processes:
@@ -132,7 +132,7 @@ def deploy(process_id: str):
         with signing_transaction(sessions(), signing_policy()) as s:
             _version(s, process_id)
             user = get_user(s, current_user.id)
-            result = wf_deploy.deploy(s, actor_of(user), [_document(process_id, xml)], comment=comment,
+            result = deploy_documents(s, actor_of(user), [_document(process_id, xml)], comment=comment,
                                       max_bytes=settings().upload_max_bytes)
             deployed = next((v for v in result.deployed if v.process_id == process_id), None)
             if deployed is None:

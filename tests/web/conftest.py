@@ -130,3 +130,35 @@ def login(client):
         return client
 
     return do
+
+
+BPMN_DIR = __import__("pathlib").Path(__file__).resolve().parent / "bpmn"
+
+
+def deploy_test_process(db, comment: str = "web tests"):
+    """Deploy tests/web/bpmn/web_change.bpmn (start → script → QA approval → end)."""
+    from audit import SYSTEM
+    from engine.workflows import Document, deploy
+
+    with db.sessions.begin() as s:
+        deploy(s, SYSTEM, [Document("web_change.bpmn", (BPMN_DIR / "web_change.bpmn").read_bytes())],
+               comment=comment)
+
+
+def start_change(db, persona: Persona, title: str = "Raise torque", key: str = "CC-2026-0001") -> int:
+    """Start a web_change instance as ``persona``; it waits at the QA approval. Returns its id."""
+    from engine.users import get_user
+    from engine.workflows.instances import actor_of, start_instance
+
+    with db.sessions.begin() as s:
+        user = get_user(s, persona.id)
+        instance = start_instance(s, actor_of(user), "web_change", data={"change_title": title},
+                                  business_key=key, user=user)
+        return instance.id
+
+
+def open_task_id(db, instance_id: int) -> str:
+    from engine.workflows.instances import open_tasks
+
+    with db.sessions() as s:
+        return open_tasks(s, instance_id)[0].id
