@@ -5,8 +5,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from engine import migrate
 from engine.errors import SealtrailError
+from web.cli.setup import prepare_database, run_dev_server
 
 
 def register(cli: click.Group) -> None:
@@ -27,7 +27,7 @@ def demo(host: str, port: int, load_only: bool) -> None:
     from engine.demo import load_demo
 
     settings = current_app.extensions["sealtrail.settings"]
-    migrate.upgrade(settings.database_url)
+    prepare_database()
     try:
         with current_app.extensions["sealtrail.sessions"].begin() as session:
             result = load_demo(session, settings)
@@ -40,7 +40,7 @@ def demo(host: str, port: int, load_only: bool) -> None:
         _print_credentials(result)
     if not load_only:
         click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)")
-        current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+        run_dev_server(host, port)
 
 
 def _print_credentials(result) -> None:

@@ -17,6 +17,11 @@ def register(cli: click.Group) -> None:
 @with_appcontext
 def init() -> None:
     """Create the database or upgrade it to the newest schema (Alembic)."""
+    prepare_database()
+
+
+def prepare_database() -> None:
+    """Upgrade the schema to the newest revision and deploy changed shipped processes."""
     url = current_app.extensions["sealtrail.settings"].database_url
     migrate.upgrade(url)
     click.echo(f"database ready: {', '.join(sorted(migrate.current_heads(url)))}")
@@ -64,4 +69,16 @@ def serve(host: str, port: int, production: bool, workers: int | None, threads: 
         serve_production(host=host, port=port, workers=workers, threads=threads,
                          timeout=timeout, proxies=proxies, check=not skip_readiness_check)
         return
-    current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+    run_dev_server(host, port)
+
+
+def run_dev_server(host: str, port: int) -> None:
+    """Serve the current app with Werkzeug's threaded server.
+
+    ``app.run()`` refuses to block inside the ``flask`` CLI (FLASK_RUN_FROM_CLI), so call the
+    server directly, as ``flask run`` itself does.
+    """
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False,
+               use_debugger=False)
