@@ -60,6 +60,7 @@ def append(session: Session, actor: Actor, action: str, object_type: str, object
     entry = AuditEntry(**_link(fields, seq + 1, prev))
     session.add(entry)
     _flush(session)
+    session.info["audit_appended"] = True  # for automatic checkpoints after commit
     return entry
 
 
@@ -94,6 +95,7 @@ def append_many(session: Session, records: Iterable[Mapping]) -> list[Appended]:
         prev = row["hash"]
         rows.append(row)
     session.execute(insert(AuditEntry.__table__), rows)
+    session.info["audit_appended"] = True
     return [Appended(r["seq"], r["event_id"], r["hash"]) for r in rows]
 
 

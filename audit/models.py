@@ -89,6 +89,21 @@ class AuditEntry(AuditBase):
         return f"<AuditEntry #{self.seq} {self.action} {self.object_type}:{self.object_id}>"
 
 
+class AuditCheckpoint(AuditBase):
+    """A signed statement of the chain head: Ed25519 over RFC 8785 of :func:`checkpoint_document`."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[str] = mapped_column(String(32))
+    installation_id: Mapped[str] = mapped_column(String(36))
+    genesis_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(80))
+    signature: Mapped[str] = mapped_column(String(100))  # base64 Ed25519 signature
+
+
 class SigningAccount(AuditBase):
     """Per-user signing state: consecutive failures, lockout, last accepted TOTP time-step."""
 

@@ -165,14 +165,17 @@ def test_rollback_of_the_business_transaction_removes_the_entry(fresh_db):
         assert [r.seq for r in assert_chain_ok(s)] == [1, 2]
 
 
-def test_a_copied_event_id_is_refused(fresh_db):
+def test_a_replayed_copy_of_an_entry_is_refused(fresh_db):
+    """Re-inserting an old entry at the head (new seq, linked) fails on its unique event id."""
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
     with fresh_db.sessions.begin() as s:
-        e = append(s, ALICE, "a", "t", "1")
-        event_id = e.event_id
-    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+        first = append(s, ALICE, "a", "t", "1")
+        copy = {c.name: getattr(first, c.name) for c in AuditEntry.__table__.c if c.name != "id"}
+        copy |= {"seq": 2, "prev_hash": first.hash, "hash": "f" * 64}
+    with pytest.raises(IntegrityError, match="(?i)event_id"):
         with fresh_db.sessions.begin() as s:
-            append(s, ALICE, "b", "t", "2").event_id = event_id
-            s.flush()
+            s.execute(insert(AuditEntry.__table__).values(**copy))
 
 
 def test_installation_is_created_once(fresh_db):

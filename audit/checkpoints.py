@@ -1,0 +1,218 @@
+"""Signed checkpoints: the chain head (seq, hash, time) signed with the installation's Ed25519 key.
+
+The private key lives in a file outside the database (``Settings.checkpoint_key_path``), so a
+database administrator who rewrites the chain cannot produce a valid checkpoint for it. Each
+checkpoint is stored in ``audit_checkpoint`` *and* appended to one or more append-only files
+(the local checkpoint file and, optionally, an external location such as a WORM share), so a
+database administrator cannot rewrite both.
+
+What checkpoints protect, honestly: truncation of the tail and a full recomputation of the chain
+are detected *up to the last checkpoint*. Entries appended after the last checkpoint are
+protected only by the hash chain (an insider who rewrites them and recomputes the links is not
+detected until they are covered by a checkpoint whose copy lives outside the database).
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import rfc8785
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit.canonical import FORMAT_VERSION, iso_utc
+from audit.chain import ensure_installation, head, lock_chain
+from audit.errors import CheckpointError
+from audit.models import AuditCheckpoint
+
+CHECKPOINT_DOMAIN = "sealtrail-audit-checkpoint"
+log = logging.getLogger("sealtrail.audit")
+
+
+def load_signing_key(path: str | os.PathLike, *, create: bool = True) -> Ed25519PrivateKey:
+    """The Ed25519 private key in PEM file ``path``; generated (mode 0600) if missing and ``create``."""
+    path = Path(path)
+    if not path.exists():
+        if not create:
+            raise CheckpointError(f"checkpoint key file {path} does not exist")
+        key = Ed25519PrivateKey.generate()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # created concurrently: use that one
+            return load_signing_key(path, create=False)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+        return key
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint key file {path} is not a PEM private key") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise CheckpointError(f"checkpoint key file {path} does not hold an Ed25519 key")
+    return key
+
+
+def public_key_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    """The public half as PEM (SubjectPublicKeyInfo), for exports and inspectors."""
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    return public.public_bytes(serialization.Encoding.PEM,
+                               serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+
+
+def key_id(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    """``SHA256:<hex>`` fingerprint of the raw 32-byte public key."""
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "SHA256:" + hashlib.sha256(raw).hexdigest()
+
+
+def checkpoint_document(row) -> dict:
+    """The signed content of a checkpoint (row or mapping with the same fields)."""
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    return {"created_at": get("created_at"), "domain": CHECKPOINT_DOMAIN,
+            "genesis_hash": get("genesis_hash"), "head_hash": get("head_hash"),
+            "installation_id": get("installation_id"), "key_id": get("key_id"),
+            "seq": get("seq"), "v": FORMAT_VERSION}
+
+
+def checkpoint_json(row: AuditCheckpoint) -> dict:
+    """A checkpoint as exported and written to checkpoint files: document plus signature."""
+    return checkpoint_document(row) | {"signature": row.signature}
+
+
+def create_checkpoint(session: Session, key: Ed25519PrivateKey) -> AuditCheckpoint:
+    """Sign the current head in the caller's transaction (returns the existing one if unchanged)."""
+    lock_chain(session)  # the head must not move between reading and signing it
+    current = head(session)
+    if current is None:
+        raise CheckpointError("the audit chain is empty: nothing to checkpoint")
+    latest = latest_checkpoint(session)
+    if latest is not None and latest.seq == current[0]:
+        return latest
+    installation = ensure_installation(session)
+    row = AuditCheckpoint(seq=current[0], head_hash=current[1], created_at=iso_utc(dt.datetime.now(dt.timezone.utc)),
+                          installation_id=installation.installation_id,
+                          genesis_hash=installation.genesis_hash, key_id=key_id(key), signature="")
+    row.signature = base64.b64encode(key.sign(rfc8785.dumps(checkpoint_document(row)))).decode("ascii")
+    session.add(row)
+    session.flush()
+    return row
+
+
+def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
+    """The checkpoint with the highest sequence number."""
+    return session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1)).first()
+
+
+def checkpoint_due(session: Session, every: int) -> bool:
+    """True when at least ``every`` entries were appended since the last checkpoint."""
+    current = head(session)
+    if current is None:
+        return False
+    latest = latest_checkpoint(session)
+    return current[0] - (latest.seq if latest else 0) >= every
+
+
+def write_checkpoint_files(session: Session, paths: Iterable[str | os.PathLike]) -> int:
+    """Append to each file every committed checkpoint newer than the file's last line.
+
+    Call after the checkpoint's transaction committed. Files are opened O_APPEND and fsynced;
+    an unreadable last line is refused (never "repaired"). Returns lines written in total.
+    """
+    written = 0
+    for path in paths:
+        path = Path(path)
+        last = last_file_seq(path)
+        rows = session.scalars(select(AuditCheckpoint).where(AuditCheckpoint.seq > last)
+                               .order_by(AuditCheckpoint.seq)).all()
+        if not rows:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = "".join(json.dumps(checkpoint_json(r), sort_keys=True) + "\n" for r in rows).encode()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        written += len(rows)
+    return written
+
+
+def last_file_seq(path: Path) -> int:
+    """Sequence number on the last line of a checkpoint file (0 if none)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return 0
+    with path.open("rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 4096))
+        lines = fh.read().splitlines()
+    try:
+        return int(json.loads(lines[-1])["seq"])
+    except (ValueError, KeyError, IndexError) as exc:
+        raise CheckpointError(f"the last line of checkpoint file {path} is unreadable; "
+                              "inspect the file, it is never rewritten automatically") from exc
+
+
+def read_checkpoint_file(path: str | os.PathLike) -> list[dict]:
+    """Every checkpoint in an append-only checkpoint file (a malformed line is reported, not skipped)."""
+    out = []
+    with Path(path).open("r", encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                out.append(json.loads(line))
+            except ValueError as exc:
+                raise CheckpointError(f"{path}:{number}: not a JSON checkpoint line") from exc
+    return out
+
+
+def checkpoint(sessions, key: Ed25519PrivateKey, files: Iterable[str | os.PathLike] = (), *,
+               every: int | None = None) -> AuditCheckpoint | None:
+    """Make a checkpoint in its own transaction, then append it to ``files``.
+
+    With ``every``, only when that many entries were appended since the last checkpoint
+    (returns None otherwise). This is what ``sealtrail audit checkpoint`` and the automatic
+    checkpointing after commits call.
+    """
+    with sessions.begin() as session:
+        if every is not None and not checkpoint_due(session, every):
+            return None
+        row = create_checkpoint(session, key)
+    with sessions.begin() as session:
+        write_checkpoint_files(session, files)
+    return row
+
+
+def install_auto_checkpoints(sessions, key_path: str | os.PathLike,
+                             files: Iterable[str | os.PathLike], every: int) -> None:
+    """After each commit that appended entries, checkpoint when ``every`` entries accumulated.
+
+    ``sessions`` is the application's sessionmaker; the checkpoint runs in a new transaction.
+    """
+    from sqlalchemy import event
+
+    files = list(files)
+
+    def after_commit(session):
+        if not session.info.pop("audit_appended", False):
+            return
+        try:
+            checkpoint(sessions, load_signing_key(key_path), files, every=every)
+        except Exception:  # the business commit already succeeded; never make it look failed
+            log.critical("automatic audit checkpoint failed", exc_info=True)
+
+    def after_rollback(session):
+        session.info.pop("audit_appended", None)
+
+    event.listen(sessions, "after_commit", after_commit)
+    event.listen(sessions, "after_rollback", after_rollback)
