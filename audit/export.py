@@ -131,8 +131,10 @@ def _write_entries(session, path: Path, where) -> tuple[int, int | None, int | N
     stmt = select(AuditEntry.__table__).where(*where).order_by(AuditEntry.seq)
     count, first, last = 0, None, None
     with path.open("w", encoding="utf-8") as fh:
-        for row in session.connection().execution_options(yield_per=5000).execute(stmt):
-            fh.write(json.dumps(entry_record(row), ensure_ascii=False, separators=(",", ":")) + "\n")
+        for row in session.connection().execute(stmt, execution_options={"yield_per": 5000}):
+            line = json.dumps(entry_record(row), ensure_ascii=False, separators=(",", ":"))
+            # U+2028/U+2029 are valid raw in JSON but split lines in many tools: escape them.
+            fh.write(line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "\n")
             count, first, last = count + 1, first or row.seq, row.seq
     return count, first, last
 

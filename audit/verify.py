@@ -71,7 +71,8 @@ def verify_chain(bind, *, public_key: Ed25519PublicKey | Ed25519PrivateKey | Non
         return result
     walker = ChainWalker(result, checkpoints, genesis)
     sha256 = hashlib.sha256
-    stream = conn.execution_options(yield_per=batch).execute(select(*_ENTRY_COLUMNS).order_by(AuditEntry.seq))
+    # Statement-level options: Connection.execution_options() would change the caller's connection.
+    stream = conn.execute(select(*_ENTRY_COLUMNS).order_by(AuditEntry.seq), execution_options={"yield_per": batch})
     for row in stream:
         computed = sha256(row[13].encode() + entry_bytes(*row[:13])).hexdigest()
         walker.feed(row[0], row[13], row[14], computed)

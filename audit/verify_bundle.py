@@ -80,8 +80,6 @@ def _es_number(x: float) -> str:
         return "0"
     if x < 0:
         return "-" + _es_number(-x)
-    if x.is_integer() and x < 1e21:
-        return str(int(x))
     mantissa, _, exp = repr(x).partition("e")
     whole, _, frac = mantissa.partition(".")
     digits, point = whole + frac, len(whole) + (int(exp) if exp else 0)
