@@ -11,7 +11,10 @@ The public API (what web/, the API, the worker and processes/ call)::
     claim / unclaim / reassign, inbox(session, user), get_task, open_tasks
     send_message(session, actor, name, payload, *, instance_id=None, business_key=None)
     run_due_timers(sessions, actor, *, now=None), fire_timers(session, actor, instance, now)
-    instance_history(session, instance_id), migrate_instances(...)
+    instance_history(session, instance_id)
+    plan_migration(session, instance_id, target_version=None) -> MigrationPlan
+    migrate_instances(session, *, user, instance_ids, target_version=None, reason, totp_code, policy,
+                      password=None, signing_session_id=None) -> list[MigrationPlan]
     operations.operation("name") / operations.helper("name") to register domain code
 """
 from engine.workflows.deploy import (DeployResult, deploy, deploy_all_shipped, get_latest_version,
@@ -19,6 +22,7 @@ from engine.workflows.deploy import (DeployResult, deploy, deploy_all_shipped, g
 from engine.workflows.events import due_instances, fire_timers, run_due_timers, send_message
 from engine.workflows.instances import (actor_of, get_instance, instance_history, open_tasks,
                                         start_instance, workflow_data)
+from engine.workflows.migration import MigrationPlan, migrate_instances, plan_migration
 from engine.workflows.models import (InstanceEvent, MessageWait, ProcessInstance, ProcessVersion,
                                      WorkflowTask)
 from engine.workflows.operations import OperationContext, helper, operation
@@ -27,7 +31,7 @@ from engine.workflows.tasks import Completion, claim, complete_task, get_task, i
 from engine.workflows.xmlsafe import Problem
 
 __all__ = [
-    "Completion", "DeployResult", "Document", "InstanceEvent", "MessageWait", "OperationContext", "Problem",
+    "Completion", "DeployResult", "MigrationPlan", "migrate_instances", "plan_migration", "Document", "InstanceEvent", "MessageWait", "OperationContext", "Problem",
     "ProcessInstance", "ProcessVersion", "WorkflowTask", "actor_of", "claim", "complete_task", "deploy",
     "deploy_all_shipped", "due_instances", "fire_timers", "get_instance", "get_latest_version", "get_task",
     "helper", "inbox", "instance_history", "latest_version", "list_versions", "open_tasks", "operation",

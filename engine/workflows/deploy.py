@@ -90,7 +90,7 @@ def deploy(session, actor, documents: list[specs.Document], *, comment: str | No
             deployed_by_id=actor.id, deployed_by_name=actor.name, comment=comment)
         session.add(version)
         session.flush()
-        serializer.SPECS.put(version.id, parsed.spec, parsed.subprocess_specs)
+        serializer.SPECS.put(session, version.id, parsed.spec, parsed.subprocess_specs)
         chain.append(session, actor, "workflow.process_deployed", "process_version", f"{pid}:v{version.version}",
                      reason=comment,
                      after={"process_id": pid, "version": version.version, "file": version.file_name,

@@ -47,7 +47,7 @@ def start_instance(session, actor: Actor, process_id: str, *, data: dict | None 
     except (TypeError, ValueError) as exc:
         raise ValidationFailed(f"start data is not JSON: {exc}", field="data") from None
     version = version or get_latest_version(session, process_id)
-    spec, subprocess_specs = serializer.SPECS.get(version.id, version.spec_json)
+    spec, subprocess_specs = serializer.SPECS.get(session, version)
     lane = _start_lane(spec)
     if user is not None and lane and lane not in user.roles:
         raise Forbidden(f"starting {process_id!r} needs the role {lane!r}")

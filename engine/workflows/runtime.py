@@ -33,8 +33,11 @@ def script_engine(session, actor, instance) -> SafeScriptEngine:
 
 def specs_of(session, version_id: int):
     """``(spec, subprocess_specs)`` of a process version (cached; versions are immutable)."""
+    cached = serializer.SPECS.peek(session, version_id)
+    if cached is not None:
+        return cached
     version = session.get(ProcessVersion, version_id)
-    return serializer.SPECS.get(version.id, version.spec_json)
+    return serializer.SPECS.get(session, version)
 
 
 def load(session, instance: ProcessInstance, actor):
@@ -120,10 +123,15 @@ def sync_tasks(session, instance: ProcessInstance, workflow, now: datetime) -> l
         select(WorkflowTask).where(WorkflowTask.instance_id == instance.id, WorkflowTask.state == "ready"))}
     created = []
     for task_id, task in ready.items():
-        if task_id in open_rows:
-            open_rows[task_id].business_key = instance.business_key
-            continue
         props = _task_props(task)
+        if task_id in open_rows:  # still open; its spec may have changed (migration)
+            row = open_rows[task_id]
+            row.business_key = instance.business_key
+            row.process_version_id = instance.process_version_id
+            row.title = task.task_spec.bpmn_name or task.task_spec.bpmn_id or task.task_spec.name
+            row.lane = task.task_spec.lane
+            row.form = (props.get("formJsonSchemaFilename") or "").removesuffix(".json") or None
+            continue
         row = WorkflowTask(
             id=task_id, instance_id=instance.id, process_id=instance.process_id,
             process_version_id=instance.process_version_id, spec_name=task.task_spec.bpmn_id or task.task_spec.name,

@@ -83,25 +83,37 @@ def spec_from_json(text: str):
 
 
 class SpecCache:
-    """Parsed specs by process-version id (versions are immutable, so entries never go stale)."""
+    """Parsed specs by (database, process-version id): versions are immutable, so entries never go
+    stale; the database is part of the key because one process may talk to several (tests, tools)."""
 
     def __init__(self, size: int = 64):
         self.size = size
-        self._items: OrderedDict[int, tuple] = OrderedDict()
+        self._items: OrderedDict[tuple, tuple] = OrderedDict()
 
-    def get(self, version_id: int, spec_json: str):
-        item = self._items.get(version_id)
+    @staticmethod
+    def _key(session, version_id: int) -> tuple:
+        bind = session.get_bind()
+        return (str(getattr(bind, "engine", bind).url), version_id)
+
+    def get(self, session, version):
+        """``(spec, subprocess_specs)`` of ``version`` (a ProcessVersion row), parsed once."""
+        key = self._key(session, version.id)
+        item = self._items.get(key)
         if item is None:
-            item = spec_from_json(spec_json)
-            self._items[version_id] = item
+            item = spec_from_json(version.spec_json)
+            self._items[key] = item
             if len(self._items) > self.size:
                 self._items.popitem(last=False)
         else:
-            self._items.move_to_end(version_id)
+            self._items.move_to_end(key)
         return item
 
-    def put(self, version_id: int, spec, subprocess_specs) -> None:
-        self._items[version_id] = (spec, subprocess_specs)
+    def peek(self, session, version_id: int):
+        """The cached ``(spec, subprocess_specs)`` or None (no database read needed when cached)."""
+        return self._items.get(self._key(session, version_id))
+
+    def put(self, session, version_id: int, spec, subprocess_specs) -> None:
+        self._items[self._key(session, version_id)] = (spec, subprocess_specs)
 
 
 SPECS = SpecCache()

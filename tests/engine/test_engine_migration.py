@@ -1,0 +1,66 @@
+"""Migrating running instances to a new version: allowed when safe, refused otherwise, signed."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from audit.models import AuditEntry
+from audit.models import Signature
+from engine.errors import Conflict, Forbidden
+from engine.workflows import Document, complete_task, deploy, open_tasks, start_instance
+from engine.workflows.migration import migrate_instances, plan_migration
+from tests.engine.conftest import BPMN_DIR
+
+REQUEST = {"number": "CR-11", "amount": 5, "reason": "migration test"}
+APPROVAL = (BPMN_DIR / "approval.bpmn").read_text()
+
+
+def deploy_text(world, session, text, comment):
+    return deploy(session, world.actor("alice"), [Document("approval.bpmn", text.encode())], comment=comment).deployed[0]
+
+
+def at_approval(world, session):
+    instance = start_instance(session, world.actor("alice"), "t_approval")
+    complete_task(session, task_id=open_tasks(session, instance.id)[0].id, data=REQUEST, **world.signing("alice"))
+    return instance
+
+
+def test_open_task_changes_migrate_and_are_signed(world, session):
+    world.deploy("approval.bpmn")
+    a, b = at_approval(world, session), at_approval(world, session)
+    old_task = open_tasks(session, a.id)[0]
+    v2 = deploy_text(world, session, APPROVAL.replace('name="Approve change"', 'name="Approve change (v2)"'), "rename")
+    plan = plan_migration(session, a.id)
+    assert plan.ok and plan.changed == ["ut_approve"] and (plan.from_version, plan.to_version) == (1, 2)
+    plans = migrate_instances(session, user=world.user("quinn"), instance_ids=[a.id, b.id], reason="typo in title",
+                              **{k: v for k, v in world.signing("quinn").items() if k != "user"})
+    assert all(p.ok for p in plans)
+    assert a.process_version_id == v2.id and b.process_version_id == v2.id
+    [new_task] = open_tasks(session, a.id)
+    assert new_task.title == "Approve change (v2)" and new_task.process_version_id == v2.id
+    assert new_task.id == old_task.id or old_task.state == "cancelled"
+    complete_task(session, task_id=new_task.id, data={"approved": False}, **world.signing("quinn"))
+    assert a.status == "completed"
+    assert len(session.scalars(select(AuditEntry).where(AuditEntry.action == "workflow.instance_migrated")).all()) == 2
+    [sig] = session.scalars(select(Signature).where(Signature.record_type == "workflow_migration")).all()
+    assert sig.meaning == "approved" and sig.printed_name == "Quinn QA"
+
+
+def test_migration_refused_when_a_completed_task_changed(world, session):
+    world.deploy("approval.bpmn")
+    instance = at_approval(world, session)
+    deploy_text(world, session, APPROVAL.replace('name="Request change"', 'name="Request a change"'), "reword")
+    plan = plan_migration(session, instance.id)
+    assert not plan.ok and "task 'ut_request' is COMPLETED and was changed in version 2" in plan.refusals
+    with pytest.raises(Conflict, match="no instance could be migrated"):
+        migrate_instances(session, user=world.user("quinn"), instance_ids=[instance.id], reason="reword",
+                          **{k: v for k, v in world.signing("quinn").items() if k != "user"})
+    assert instance.process_version_id != plan.to_version
+
+
+def test_migration_needs_a_migrator_role(world, session):
+    world.deploy("approval.bpmn")
+    instance = at_approval(world, session)
+    with pytest.raises(Forbidden):
+        migrate_instances(session, user=world.user("alice"), instance_ids=[instance.id], reason="x",
+                          **{k: v for k, v in world.signing("alice").items() if k != "user"})
