@@ -94,7 +94,7 @@ def _session_client() -> Client | None:
     scopes: set[str] = set()
     for role in current_user.role_names:
         scopes |= ROLE_SCOPES.get(role, set())
-    actor = Actor(kind="user", id=current_user.username, name=current_user.printed_name)
+    actor = Actor(kind="user", id=str(current_user.id), name=current_user.printed_name)  # as engine.users.actor_for
     return Client(actor=actor, scopes=frozenset(scopes), via="session", user=current_user)
 
 
