@@ -48,14 +48,14 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def locked_until(session: Session, username: str, policy: LoginPolicy,
+def locked_until(session: Session, user_key: str, policy: LoginPolicy,
                  now: dt.datetime | None = None) -> dt.datetime | None:
     """When the account's sign-in lockout ends, or None if it is not locked."""
     now = now or _now()
     since = iso_utc(now - dt.timedelta(seconds=max(policy.window_seconds, policy.lockout_seconds)))
     rows = session.execute(
         select(AuditEntry.action, AuditEntry.recorded_at)
-        .where(AuditEntry.object_type == "user", AuditEntry.object_id == username,
+        .where(AuditEntry.object_type == "user", AuditEntry.object_id == user_key,
                AuditEntry.action.in_((LOGIN_OK, LOGIN_FAILED, "user.reset_password", "auth.unlocked")),
                AuditEntry.recorded_at >= since)
         .order_by(AuditEntry.seq.desc()).limit(policy.failures)).all()
@@ -85,31 +85,31 @@ def authenticate(session: Session, username: str, password: str, *, policy: Logi
                      payload=context | {"kind": "unknown_user"})
         return SignIn()
     actor = actor_for(user)
-    until = locked_until(session, user.username, policy)
+    until = locked_until(session, str(user.id), policy)
     if until is not None:
-        chain.append(session, actor, LOGIN_REFUSED, "user", user.username,
+        chain.append(session, actor, LOGIN_REFUSED, "user", str(user.id),
                      payload=context | {"kind": "locked", "locked_until": iso_utc(until)})
         return SignIn(locked_until=until)
     if not verify_password(user.password_hash, password):
-        chain.append(session, actor, LOGIN_FAILED, "user", user.username,
+        chain.append(session, actor, LOGIN_FAILED, "user", str(user.id),
                      payload=context | {"kind": "wrong_password"})
         session.flush()
-        until = locked_until(session, user.username, policy)
+        until = locked_until(session, str(user.id), policy)
         if until is not None:
-            chain.append(session, actor, LOCKED, "user", user.username,
+            chain.append(session, actor, LOCKED, "user", str(user.id),
                          payload=context | {"locked_until": iso_utc(until), "failures": policy.failures})
         return SignIn(locked_until=until)
     if not user.active:
-        chain.append(session, actor, LOGIN_REFUSED, "user", user.username,
+        chain.append(session, actor, LOGIN_REFUSED, "user", str(user.id),
                      payload=context | {"kind": "disabled"})
         return SignIn()
-    chain.append(session, actor, LOGIN_OK, "user", user.username, payload=context)
+    chain.append(session, actor, LOGIN_OK, "user", str(user.id), payload=context)
     return SignIn(user=user)
 
 
 def record_logout(session: Session, user: User, reason: str) -> None:
     """Audit the end of a session (``logout`` or ``idle``)."""
-    chain.append(session, actor_for(user), LOGOUT, "user", user.username, payload={"reason": reason})
+    chain.append(session, actor_for(user), LOGOUT, "user", str(user.id), payload={"reason": reason})
 
 
 def set_locale(session: Session, user: User, locale: str) -> None:
@@ -119,7 +119,7 @@ def set_locale(session: Session, user: User, locale: str) -> None:
     before = user.locale
     user.locale = locale
     session.flush()
-    chain.append(session, actor_for(user), "user.set_locale", "user", user.username,
+    chain.append(session, actor_for(user), "user.set_locale", "user", str(user.id),
                  reason="changed by the user", before={"locale": before}, after={"locale": locale})
 
 
