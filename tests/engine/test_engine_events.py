@@ -102,3 +102,58 @@ def test_call_activity_runs_the_called_process_with_its_lanes(world, session):
     complete_task(session, task_id=close.id, data={"approved": True}, **world.signing("quinn"))
     assert instance.status == "completed"
     assert workflow_data(session, instance)["child_saw"] == "DEV-3"
+
+
+@pytest.fixture()
+def many_due(fresh_db):
+    """Six instances whose escalation timer is due, committed."""
+    with fresh_db.sessions.begin() as session:
+        world = World(session)
+        world.deploy("timers.bpmn")
+        ids = [start_instance(session, world.actor("alice"), "t_timers", data={"check_days": 1}).id
+               for _ in range(6)]
+        due = max(get_instance(session, i).next_timer_at for i in ids)
+    return fresh_db, ids, due
+
+
+def test_two_workers_at_once_fire_each_timer_exactly_once(many_due):
+    import threading
+
+    db, ids, due = many_due
+    results = []
+
+    def work():
+        results.append(run_due_timers(db.sessions, WORKER, now=due + timedelta(seconds=1)))
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sum(r["fired"] for r in results) == 6 and all(r["failed"] == 0 for r in results)
+    with db.sessions.begin() as s:
+        fired = s.scalars(select(AuditEntry.object_id).where(AuditEntry.action == "workflow.timer_fired")).all()
+        assert sorted(fired) == sorted(str(i) for i in ids)
+        for i in ids:
+            assert [t.spec_name for t in open_tasks(s, i)] == ["ut_escalated"]
+
+
+def test_a_failing_instance_is_marked_and_does_not_stop_the_worker(many_due, monkeypatch):
+    from engine.workflows import events
+
+    db, ids, due = many_due
+    real = events.runtime.fire_due_timers
+
+    def flaky(workflow, now):
+        if not hasattr(flaky, "failed"):
+            flaky.failed = True
+            raise RuntimeError("simulated failure")
+        return real(workflow, now)
+
+    monkeypatch.setattr(events.runtime, "fire_due_timers", flaky)
+    stats = run_due_timers(db.sessions, WORKER, now=due + timedelta(seconds=1))
+    assert stats == {"fired": 5, "failed": 1, "instances": 5}
+    with db.sessions.begin() as s:
+        broken = [i for i in ids if get_instance(s, i).status == "error"]
+        assert len(broken) == 1 and "simulated failure" in get_instance(s, broken[0]).last_error
+        assert s.scalars(select(AuditEntry).where(AuditEntry.action == "workflow.timer_failed")).one()

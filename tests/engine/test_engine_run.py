@@ -190,3 +190,13 @@ def test_stale_instance_version_is_a_conflict(world, session):
     with pytest.raises(Conflict, match="already completed"):
         complete_task(session, task_id=instance_history(session, instance.id)[1]["task_id"], data=REQUEST,
                       **world.signing("alice"))
+
+
+def test_state_from_another_serializer_version_is_refused(world, session):
+    world.deploy("approval.bpmn")
+    instance = start(world, session)
+    state = json.loads(instance.state_json)
+    state["serializer_version"] = "1.4"
+    instance.state_json = json.dumps(state)
+    with pytest.raises(Conflict, match="serializer 1.4"):
+        complete_task(session, task_id=only_task(session, instance).id, data=REQUEST, **world.signing("alice"))
