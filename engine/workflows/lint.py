@@ -63,6 +63,7 @@ class _Lint:
         self.ids = {el.get("id") for el in self.root.iter() if isinstance(el.tag, str) and el.get("id")}
         self.lanes = self._lane_of_nodes()
         self.check_unsupported_events()
+        self.check_unsupported_tasks()
         self.check_messages()
         self.check_flows()
         self.check_timers()
@@ -86,6 +87,12 @@ class _Lint:
                 event = self.owner(definition)
                 self.add(event, f"{label} events are not supported (SpiffWorkflow 3.2 would silently run "
                                 "them as none-events)")
+
+    def check_unsupported_tasks(self) -> None:
+        for task in self.xp(self.root, ".//bpmn:businessRuleTask"):
+            self.add(task, "business rule (DMN) tasks are not supported: use a script task or a service operation")
+        for task in self.xp(self.root, ".//bpmn:complexGateway"):
+            self.add(task, "complex gateways are not supported by SpiffWorkflow 3.2: use exclusive/inclusive gateways")
 
     def check_messages(self) -> None:
         message_ids = {m.get("id") for m in self.xp(self.root, ".//bpmn:message")}

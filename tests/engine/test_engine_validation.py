@@ -140,12 +140,27 @@ def test_dangling_target_ref_is_named_clearly():
     assert p.element_id == "f6" and "targetRef 'end_gone' names no element" in p.reason
 
 
-def test_spiffworkflow_structural_errors_get_our_line_number():
+def test_unsupported_elements_are_named():
     text = APPROVAL.replace('<bpmn:exclusiveGateway id="gw_approved" name="Approved?" default="f_no">',
                             '<bpmn:complexGateway id="gw_approved" name="Approved?" default="f_no">')
     text = text.replace("</bpmn:exclusiveGateway>", "</bpmn:complexGateway>")
     p = one(text)
     assert p.element_id == "gw_approved" and p.line == line_of(text, 'id="gw_approved"')
+    assert "complex gateways are not supported" in p.reason
+    dmn = one(APPROVAL.replace('<bpmn:scriptTask id="script_risk" name="Classify risk">',
+                               '<bpmn:businessRuleTask id="script_risk" name="Classify risk">')
+              .replace("</bpmn:scriptTask>", "</bpmn:businessRuleTask>").replace("<bpmn:script>", "<!--")
+              .replace("</bpmn:script>", "-->"))
+    assert dmn.element_id == "script_risk" and "DMN" in dmn.reason
+
+
+def test_spiffworkflow_structural_errors_get_our_line_number():
+    # A duplicate outgoing flow reference passes our lint; SpiffWorkflow's ValidationException
+    # carries the id only, and we add the line.
+    text = APPROVAL.replace('<bpmn:exclusiveGateway id="gw_approved" name="Approved?" default="f_no">',
+                            '<bpmn:exclusiveGateway id="gw_approved" name="Approved?">')
+    p = one(text)
+    assert p.element_id in {"gw_approved", "f_no"} and p.line == line_of(text, f'id="{p.element_id}"')
 
 
 def test_not_executable_and_call_to_unknown_process():
