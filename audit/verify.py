@@ -75,7 +75,7 @@ def verify_chain(bind, *, public_key: Ed25519PublicKey | Ed25519PrivateKey | Non
     stream = conn.execute(select(*_ENTRY_COLUMNS).order_by(AuditEntry.seq), execution_options={"yield_per": batch})
     for row in stream:
         computed = sha256(row[13].encode() + entry_bytes(*row[:13])).hexdigest()
-        walker.feed(row[0], row[13], row[14], computed)
+        walker.feed(row[0], row[13], row[14], computed, row[2])
     walker.finish(tail_must_be_sealed=False)
     if public_key is None:
         result.notes.append("checkpoint signatures were not checked (no public key given)")

@@ -177,11 +177,17 @@ class ChainWalker:
         self.cp = 0
         self.prev = start_prev
         self.next_seq = start_seq
+        self.last_time = ""
+        self.backwards = 0
         while self.cp < len(self.checkpoints) and self.checkpoints[self.cp]["seq"] < start_seq:
             self.cp += 1
 
-    def feed(self, seq: int, prev_hash: str, stored: str, computed: str) -> None:
+    def feed(self, seq: int, prev_hash: str, stored: str, computed: str, recorded_at: str = "") -> None:
         r = self.result
+        if recorded_at < self.last_time:  # ISO 8601 UTC, fixed width: text order is time order
+            self._time_went_backwards(seq, recorded_at)
+        else:
+            self.last_time = recorded_at
         if seq != self.next_seq:
             if seq > self.next_seq:
                 r.add(self.next_seq, "gap", f"entries {self.next_seq}..{seq - 1} are missing before seq {seq}")
@@ -205,8 +211,17 @@ class ChainWalker:
         self.prev = stored
         self.next_seq = max(self.next_seq, seq + 1)
 
+    def _time_went_backwards(self, seq: int, recorded_at: str) -> None:
+        """Not a break (sequence orders the chain) but an anomaly worth a reviewer's look."""
+        self.backwards += 1
+        if self.backwards <= 10:
+            self.result.notes.append(f"seq {seq}: recorded time goes backwards ({recorded_at} after "
+                                     f"{self.last_time}): the server clock was moved back")
+
     def finish(self, *, tail_must_be_sealed: bool) -> VerifyResult:
         r = self.result
+        if self.backwards > 10:
+            r.notes.append(f"recorded time went backwards at {self.backwards} entries in total")
         for cp in self.checkpoints[self.cp:]:
             end = r.last_seq or 0
             r.add(end + 1, "truncated", f"signed checkpoint at seq {cp['seq']} but the chain ends at seq "
@@ -447,7 +462,7 @@ def _walk_entries(bundle, result, checkpoints, canonical, genesis, partial) -> N
         else:
             if walker is None:
                 walker = ChainWalker(result, checkpoints, _start_prev(seq, entry, checkpoints, genesis, result), seq)
-            walker.feed(seq, entry["prev_hash"], entry["hash"], computed)
+            walker.feed(seq, entry["prev_hash"], entry["hash"], computed, entry["recorded_at"])
         last_seq = seq
     if partial:
         result.notes.append("object-filtered export: each entry's hash was checked; chain continuity "

@@ -354,3 +354,12 @@ def test_es6_number_serialisation(number, text):
 
 def test_key_order_is_utf16_code_units():
     assert standalone.jcs({"ﬁ": 1, "😀": 2, "a": 3}) == '{"a":3,"😀":2,"ﬁ":1}'
+
+
+def test_time_going_backwards_is_noted_but_not_a_break():
+    result = standalone.VerifyResult()
+    walker = standalone.ChainWalker(result, [], "g")
+    walker.feed(1, "g", "h1", "h1", "2026-11-26T10:00:00.000000Z")
+    walker.feed(2, "h1", "h2", "h2", "2026-11-26T09:59:00.000000Z")
+    walker.finish(tail_must_be_sealed=False)
+    assert result.ok and any("seq 2: recorded time goes backwards" in n for n in result.notes)
