@@ -116,6 +116,26 @@ class WorkflowTask(Base):
         return f"<WorkflowTask {self.spec_name} {self.state} instance={self.instance_id}>"
 
 
+@event.listens_for(WorkflowTask, "before_update")
+def _completed_tasks_are_evidence(_mapper, _connection, target):
+    from sqlalchemy import inspect
+
+    attrs = inspect(target).attrs
+    old_state = attrs.state.history.deleted[0] if attrs.state.history.deleted else target.state
+    if old_state != "completed":
+        return
+    changed = {a.key for a in attrs if a.history.has_changes()}
+    first_seq = changed == {"audit_seq"} and not any(v is not None for v in attrs.audit_seq.history.deleted)
+    if not first_seq:  # filling in the audit sequence once, in the completing transaction
+        raise ValueError(f"completed task {target.id} is signed evidence and cannot be changed")
+
+
+@event.listens_for(WorkflowTask, "before_delete")
+def _completed_tasks_are_not_deleted(_mapper, _connection, target):
+    if target.state == "completed":
+        raise ValueError(f"completed task {target.id} is signed evidence and cannot be deleted")
+
+
 class InstanceEvent(Base):
     """History of an instance: started, task completed, timer fired, message, claim, migration…"""
 

@@ -200,3 +200,34 @@ def test_state_from_another_serializer_version_is_refused(world, session):
     instance.state_json = json.dumps(state)
     with pytest.raises(Conflict, match="serializer 1.4"):
         complete_task(session, task_id=only_task(session, instance).id, data=REQUEST, **world.signing("alice"))
+
+
+def test_completed_task_rows_are_write_once(world, session):
+    world.deploy("approval.bpmn")
+    instance = start(world, session)
+    row = only_task(session, instance)
+    complete_task(session, task_id=row.id, data=REQUEST, **world.signing("alice"))
+    row.payload_json = '{"amount": 1}'
+    with pytest.raises(ValueError, match="signed evidence"):
+        session.flush()
+
+
+@pytest.mark.postgres_only
+def test_database_refuses_raw_edits_of_evidence(world, session):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from engine.db import is_postgres
+
+    if not is_postgres(session):
+        pytest.skip("triggers exist on PostgreSQL only")
+    world.deploy("approval.bpmn")
+    instance = start(world, session)
+    row = only_task(session, instance)
+    complete_task(session, task_id=row.id, data=REQUEST, **world.signing("alice"))
+    for statement in (f"UPDATE wf_task SET payload_json = '{{}}' WHERE id = '{row.id}'",
+                      f"DELETE FROM wf_task WHERE id = '{row.id}'",
+                      f"UPDATE wf_instance_event SET kind = 'x' WHERE instance_id = {instance.id}"):
+        with pytest.raises(DBAPIError, match="signed evidence|append-only"):
+            with session.begin_nested():
+                session.execute(text(statement))
