@@ -90,6 +90,9 @@ def entry(seq: int):
         if row is None:
             abort(404)
         signature = s.scalars(select(Signature).where(Signature.audit_entry_id == row.id)).first()
+        linked = (row.payload_value or {}).get("signature_id") if isinstance(row.payload_value, dict) else None
+        if signature is None and linked:  # e.g. a task completion names the signature it carries
+            signature = s.scalars(select(Signature).where(Signature.signature_id == str(linked))).first()
         neighbours = {
             "prev": s.scalar(select(AuditEntry.seq).where(AuditEntry.seq < seq).order_by(AuditEntry.seq.desc()).limit(1)),
             "next": s.scalar(select(AuditEntry.seq).where(AuditEntry.seq > seq).order_by(AuditEntry.seq).limit(1)),

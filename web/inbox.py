@@ -24,7 +24,7 @@ from web.pagination import page_number, paginate
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
 SORTS = {
-    "due": (WorkflowTask.due_at,),
+    "due": (WorkflowTask.due_at, WorkflowTask.created_at),
     "age": (WorkflowTask.created_at,),
     "process": (WorkflowTask.process_id, WorkflowTask.created_at),
     "key": (WorkflowTask.business_key, WorkflowTask.created_at),

@@ -5,7 +5,7 @@
 
   var root = document.getElementById("modeler");
   if (!root) { return; }
-  var modeler = new window.BpmnJS({ container: root, keyboard: { bindTo: document } });
+  var modeler = new window.BpmnJS({ container: root });
   var problems = document.getElementById("problems");
   var status = document.getElementById("editor-status");
   var marked = [];
@@ -103,7 +103,7 @@
     currentXml().then(function (xml) {
       deployForm.querySelector("input[name=xml]").value = xml;
       deployForm.setAttribute("data-ready", "true");
-      deployForm.requestSubmit ? deployForm.requestSubmit(event.submitter) : deployForm.submit();
+      HTMLFormElement.prototype.submit.call(deployForm);
     });
   });
 })();
