@@ -66,14 +66,13 @@ def ingest_alarm(session: Session, actor: Actor, alarm: AlarmIn, *, event_id: st
         rule_version=rule.version if rule else None,
         outcome=ACTION_OUTCOME.get(action, "deviation_opened"),
     )
-    new_id = _insert_once(session, values)
-    if new_id is None:
+    stored = _insert_once(session, values)
+    if stored is None:
         existing = session.scalars(select(Alarm).where(Alarm.source == source, Alarm.event_id == event_id)).one()
         if existing.payload_sha256 != digest:
             raise PayloadMismatch(f"event {event_id!r} from {source} was already received with a different "
                                   "payload", field="event_id")
         return IngestResult(existing, created=False)
-    stored = session.get(Alarm, new_id)
     if action in ("deviation", "hold"):
         outcome = escalation.escalate(session, actor, escalation.Signal(
             source=source, code=alarm.code, lot_number=alarm.lot, operation=alarm.operation,
@@ -89,12 +88,12 @@ def ingest_alarm(session: Session, actor: Actor, alarm: AlarmIn, *, event_id: st
     return IngestResult(stored, created=True)
 
 
-def _insert_once(session: Session, values: dict) -> int | None:
-    """INSERT … ON CONFLICT (source, event_id) DO NOTHING RETURNING id; None when it existed."""
+def _insert_once(session: Session, values: dict) -> Alarm | None:
+    """INSERT … ON CONFLICT (source, event_id) DO NOTHING RETURNING the row; None when it existed."""
     dialect_insert = postgresql.insert if is_postgres(session) else sqlite.insert
     stmt = (dialect_insert(Alarm).values(**values)
-            .on_conflict_do_nothing(index_elements=["source", "event_id"]).returning(Alarm.id))
-    return session.execute(stmt).scalar_one_or_none()
+            .on_conflict_do_nothing(index_elements=["source", "event_id"]).returning(Alarm))
+    return session.scalars(stmt).one_or_none()
 
 
 def _describe(alarm: AlarmIn, source: str) -> str:
