@@ -157,3 +157,20 @@ def test_a_failing_instance_is_marked_and_does_not_stop_the_worker(many_due, mon
         broken = [i for i in ids if get_instance(s, i).status == "error"]
         assert len(broken) == 1 and "simulated failure" in get_instance(s, broken[0]).last_error
         assert s.scalars(select(AuditEntry).where(AuditEntry.action == "workflow.timer_failed")).one()
+
+
+def test_worker_reports_an_unreachable_database(settings):
+    from dataclasses import replace
+
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from web.app import create_app
+    from web.cli import cli
+
+    app = create_app(settings=replace(settings, database_url="postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    try:
+        result = CliRunner().invoke(cli, ["worker", "--once"], obj=ScriptInfo(create_app=lambda: app))
+    finally:
+        app.extensions["sealtrail.engine"].dispose()
+    assert result.exit_code == 1 and "worker pass failed" in result.output

@@ -6,6 +6,7 @@ import time
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from engine.schema import load_models
 
@@ -29,7 +30,14 @@ def worker(once: bool, interval: float, batch: int) -> None:
     load_models()
     sessions = current_app.extensions["sealtrail.sessions"]
     while True:
-        stats = run_due_timers(sessions, WORKER, limit=batch)
+        try:
+            stats = run_due_timers(sessions, WORKER, limit=batch)
+        except SQLAlchemyError as exc:  # database unreachable: report, wait, retry (unless --once)
+            click.echo(f"worker pass failed: {str(getattr(exc, 'orig', exc)).splitlines()[0]}", err=True)
+            if once:
+                raise SystemExit(1) from exc
+            time.sleep(interval)
+            continue
         if once or stats["instances"] or stats["failed"]:
             click.echo(f"timers fired: {stats['fired']} in {stats['instances']} instance(s), "
                        f"failed: {stats['failed']}")
