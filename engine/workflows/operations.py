@@ -200,6 +200,5 @@ def start_process_operation(ctx: OperationContext, *, process_id: str, data: dic
     """Start another process (latest version) as the current actor, e.g. raise a CAPA."""
     from engine.workflows.instances import start_instance
 
-    child = start_instance(ctx.session, ctx.actor, process_id, data=data or {},
-                           business_key=business_key, _roles=None)
+    child = start_instance(ctx.session, ctx.actor, process_id, data=data or {}, business_key=business_key)
     return {"instance_id": child.id, "process_id": process_id}
