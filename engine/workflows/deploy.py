@@ -76,13 +76,20 @@ def deploy(session, actor, documents: list[specs.Document], *, comment: str | No
             details=[{"field": f"{p.file}:{p.line or ''}:{p.element_id or ''}", "message": p.reason,
                       **p.as_dict()} for p in validation.problems])
     result = DeployResult()
+    latest = {pid: latest_version(session, pid) for pid in validation.processes}
+    changed = {pid for pid, parsed in validation.processes.items()
+               if latest[pid] is None or latest[pid].content_sha256 != parsed.document.sha256}
+    grew = True
+    while grew:  # a caller is redeployed when a process it calls is: call activities are pinned
+        callers = {pid for pid, parsed in validation.processes.items() if set(parsed.subprocess_specs) & changed}
+        grew = not callers <= changed
+        changed |= callers
     for pid, parsed in validation.processes.items():
-        latest = latest_version(session, pid)
-        if skip_unchanged and latest is not None and latest.content_sha256 == parsed.document.sha256:
-            result.unchanged.append(latest)
+        if skip_unchanged and pid not in changed:
+            result.unchanged.append(latest[pid])
             continue
         version = ProcessVersion(
-            process_id=pid, version=(latest.version + 1) if latest else 1, name=parsed.name,
+            process_id=pid, version=(latest[pid].version + 1) if latest[pid] else 1, name=parsed.name,
             file_name=parsed.document.file_name, bpmn_xml=parsed.document.content.decode("utf-8"),
             content_sha256=parsed.document.sha256,
             spec_json=serializer.spec_to_json(parsed.spec, parsed.subprocess_specs),

@@ -216,3 +216,22 @@ def test_cli_deploy_validates_first_and_skips_unchanged(tmp_path, run_cli, fresh
     with fresh_db.sessions.begin() as s:
         [version] = list_versions(s, "t_approval")
         assert version.comment == "initial" and version.deployed_by_id == "cli"
+
+
+def test_shipped_deployment_skips_unchanged_files_but_redeploys_callers(world, session, tmp_path):
+    from engine.workflows import deploy_all_shipped
+
+    for name in ("parent.bpmn", "child.bpmn", "approval.bpmn"):
+        (tmp_path / name).write_bytes((BPMN_DIR / name).read_bytes())
+    first = deploy_all_shipped(session, world.actor("alice"), tmp_path)
+    assert sorted(v.process_id for v in first.deployed) == ["t_approval", "t_child", "t_parent"]
+    again = deploy_all_shipped(session, world.actor("alice"), tmp_path)
+    assert again.deployed == [] and len(again.unchanged) == 3
+    child = (BPMN_DIR / "child.bpmn").read_text().replace('name="Child review"', 'name="Child review (v2)"')
+    (tmp_path / "child.bpmn").write_text(child)
+    third = deploy_all_shipped(session, world.actor("alice"), tmp_path)
+    assert sorted((v.process_id, v.version) for v in third.deployed) == [("t_child", 2), ("t_parent", 2)]
+    assert [v.process_id for v in third.unchanged] == ["t_approval"]
+    (tmp_path / "broken.bpmn").write_text("<not-bpmn")
+    refused = deploy_all_shipped(session, world.actor("alice"), tmp_path)
+    assert refused.deployed == [] and refused.problems[0].file == "broken.bpmn"
