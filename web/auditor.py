@@ -145,3 +145,76 @@ def signatures():
                         scalars=False)
         return render_template("auditor/signatures.html", page=page, args=args, meanings=MEANINGS,
                                active_nav="auditor")
+
+
+def _checkpoint_key():
+    """The installation's checkpoint key (None when this installation has none yet)."""
+    from audit.checkpoints import load_signing_key
+    from web.db import settings
+
+    path = settings().checkpoint_key_path
+    return load_signing_key(path, create=False) if path.exists() else None
+
+
+@bp.get("/verify")
+def verify():
+    """Verify the chain on request (a read: nothing is written) and show the result."""
+    from flask import current_app
+
+    from audit.verify import verify_chain
+
+    result = None
+    if request.args.get("run"):
+        key = _checkpoint_key()
+        files = current_app.config.get("AUDIT_CHECKPOINT_FILES", ())
+        with transaction() as s:
+            result = verify_chain(s, public_key=key.public_key() if key else None, checkpoint_files=files)
+    return render_template("auditor/verify.html", result=result, active_nav="auditor")
+
+
+@bp.get("/export")
+def export():
+    """Download an export bundle (zip) an inspector can verify offline with the standalone verifier."""
+    import io
+    import tempfile
+    import zipfile
+    from pathlib import Path
+
+    from flask import send_file
+
+    from audit.checkpoints import public_key_pem
+    from audit.export import ExportError, export_bundle
+
+    from audit.checkpoints import load_signing_key
+    from web.db import settings
+
+    key = load_signing_key(settings().checkpoint_key_path)  # created on first use, like other var/ secrets
+    object_type = (request.args.get("object_type") or "").strip()
+    object_id = (request.args.get("object_id") or "").strip()
+    lower, upper = request.args.get("date_from"), request.args.get("date_to")
+    kwargs = {}
+    if object_type and object_id:
+        kwargs["obj"] = (object_type, object_id)
+    else:
+        if _utc_bound(lower):
+            kwargs["time_from"] = dt.datetime.fromisoformat(_utc_bound(lower).replace("Z", "+00:00"))
+        if _utc_bound(upper, end=True):
+            kwargs["time_to"] = dt.datetime.fromisoformat(_utc_bound(upper, end=True).replace("Z", "+00:00"))
+    with tempfile.TemporaryDirectory() as tmp:
+        dest = Path(tmp) / "bundle"
+        try:
+            with transaction() as s:
+                export_bundle(s, dest, public_key_pem=public_key_pem(key), signing_key=key, **kwargs)
+        except ExportError as exc:
+            from engine.errors import ValidationFailed
+
+            raise ValidationFailed(str(exc)) from None
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(dest.rglob("*")):
+                if path.is_file():
+                    zf.write(path, f"audit-export/{path.relative_to(dest)}")
+    buffer.seek(0)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return send_file(buffer, mimetype="application/zip", as_attachment=True,
+                     download_name=f"sealtrail-audit-{stamp}.zip")

@@ -18,7 +18,8 @@ def _seed(db):
 def test_outsiders_get_403_on_every_auditor_page(client, fresh_db, personas, login):
     seq = _seed(fresh_db)
     login(personas("op"))
-    for path in ("/audit/", f"/audit/entries/{seq}", "/audit/objects/item/ITM-1", "/audit/signatures"):
+    for path in ("/audit/", f"/audit/entries/{seq}", "/audit/objects/item/ITM-1", "/audit/signatures",
+                 "/audit/verify?run=1", "/audit/export"):
         response = client.get(path)
         assert response.status_code == 403, path
         assert "item.update" not in response.get_data(as_text=True)
@@ -62,3 +63,18 @@ def test_auditor_pages_are_read_only(client, fresh_db, personas, login):
 def test_qa_manager_may_read_the_trail(client, fresh_db, personas, login):
     login(personas("qa"))
     assert client.get("/audit/").status_code == 200
+
+
+def test_chain_verification_and_export_download(client, fresh_db, personas, login):
+    import io
+    import zipfile
+
+    _seed(fresh_db)
+    login(personas("auditor"))
+    html = client.get("/audit/verify?run=1").get_data(as_text=True)
+    assert 'data-ok="true"' in html
+    response = client.get("/audit/export")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(response.data)).namelist()
+    assert "audit-export/manifest.json" in names and "audit-export/entries.jsonl" in names
+    assert client.get("/audit/export?object_type=item&object_id=ITM-1").status_code == 200
