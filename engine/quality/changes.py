@@ -1,0 +1,264 @@
+"""Change control (ECO): register a request, analyse its impact, assess, reject, implement, close."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit import chain
+from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.masterdata.models import (
+    Bom, BomRevision, Document, DocumentRevision, Equipment, Item, OperationParameter, Product, ProductRevision,
+    Routing, RoutingOperation, RoutingRevision, Tooling,
+)
+from engine.quality import impact
+from engine.quality.models import ChangeRequest, ChangeRevision
+from engine.quality.models.changes import URGENCIES
+from engine.quality.models.common import next_number
+
+REVISION_MODELS = {"product": (Product, ProductRevision, "product_id"), "bom": (Bom, BomRevision, "bom_id"),
+                   "routing": (Routing, RoutingRevision, "routing_id"),
+                   "document": (Document, DocumentRevision, "document_id")}
+OBJECT_MODELS = {"item": Item, "equipment": Equipment, "tooling": Tooling, "document": Document}
+OPEN_STATUSES = ("submitted", "assessed", "rejected", "approved")
+
+
+def get_change(session: Session, ident: int | str) -> ChangeRequest:
+    """The change request by id or number; NotFound otherwise."""
+    column = ChangeRequest.id if isinstance(ident, int) else ChangeRequest.number
+    change = session.scalar(select(ChangeRequest).where(column == ident))
+    if change is None:
+        raise NotFound(f"change request {ident} does not exist", field="change")
+    return change
+
+
+def find_change_for_instance(session: Session, instance_id: int) -> ChangeRequest | None:
+    return session.scalar(select(ChangeRequest).where(ChangeRequest.process_instance_id == instance_id))
+
+
+def parse_day(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed(f"{value!r} is not a date (YYYY-MM-DD)", field=field) from None
+
+
+def resolve_revision(session: Session, kind: str, code: str, label: str, *, field: str):
+    """The revision row ``kind code rev label``; ValidationFailed naming ``field`` otherwise."""
+    if kind not in REVISION_MODELS:
+        raise ValidationFailed(f"unknown revision kind {kind!r}", field=field)
+    master_model, rev_model, fk = REVISION_MODELS[kind]
+    rev = session.scalar(select(rev_model).join(master_model).where(master_model.code == code,
+                                                                    rev_model.label == label))
+    if rev is None:
+        raise ValidationFailed(f"{kind} {code} rev {label} does not exist", field=field)
+    return rev
+
+
+def resolve_object(session: Session, kind: str, code: str, *, field: str):
+    """An item/equipment/tooling/document by code, or a parameter ``ROUTING/OPERATION/PARAMETER``."""
+    if kind == "parameter":
+        parts = code.split("/")
+        if len(parts) != 3:
+            raise ValidationFailed("a parameter is named ROUTING/OPERATION/PARAMETER", field=field)
+        param = session.scalar(
+            select(OperationParameter).join(RoutingOperation).join(RoutingRevision).join(Routing)
+            .where(Routing.code == parts[0], RoutingOperation.code == parts[1], OperationParameter.name == parts[2],
+                   RoutingRevision.state == "released"))
+        if param is None:
+            raise ValidationFailed(f"no parameter {code} in an effective routing revision", field=field)
+        return param
+    model = OBJECT_MODELS.get(kind)
+    if model is None:
+        raise ValidationFailed(f"unknown object kind {kind!r}", field=field)
+    obj = session.scalar(select(model).where(model.code == code))
+    if obj is None:
+        raise ValidationFailed(f"{kind} {code} does not exist", field=field)
+    return obj
+
+
+def _set_state(session: Session, actor, rev, state: str, reason: str) -> None:
+    old = rev.state
+    if old == state:
+        return
+    rev.state = state
+    if state == "in_review":
+        rev.submitted_at = datetime.now(timezone.utc)
+    session.flush()
+    chain.append(session, actor, "revision.state_changed", rev.revision_kind, f"{rev.master.code}/{rev.label}",
+                 reason=reason, before={"state": old}, after={"state": state})
+
+
+def submit(session: Session, actor, *, instance_id: int | None, title: str, description: str, reason: str,
+           urgency: str, revisions: list[dict], objects: list[dict], effective_from: str) -> ChangeRequest:
+    """Register (or revise) the change of ``instance_id``, put its drafts in review, compute impact."""
+    if urgency not in URGENCIES:
+        raise ValidationFailed(f"urgency must be one of {', '.join(URGENCIES)}", field="change_urgency")
+    day = parse_day(effective_from, "effective_from")
+    change = find_change_for_instance(session, instance_id) if instance_id else None
+    if change is None:
+        change = ChangeRequest(number=next_number(session, ChangeRequest, "CC"), process_instance_id=instance_id,
+                               title=title, requested_by=actor.name)
+        session.add(change)
+    elif change.status not in ("submitted", "rejected", "assessed"):
+        raise Conflict(f"{change.number} is {change.status}: it cannot be revised", field="change")
+    revs = [resolve_revision(session, r.get("kind"), r.get("code"), r.get("label"),
+                             field=f"changed_revisions[{i}]") for i, r in enumerate(revisions)]
+    objs = [resolve_object(session, o.get("kind"), o.get("code"), field=f"changed_objects[{i}]")
+            for i, o in enumerate(objects)]
+    if not revs and not objs:
+        raise ValidationFailed("name at least one revision or object that changes", field="changed_revisions")
+    session.flush()
+    for i, rev in enumerate(revs):
+        _claim(session, change, rev, field=f"changed_revisions[{i}]")
+    # A revised request may drop revisions: return those to draft and forget them.
+    keep = {(r.revision_kind, r.id) for r in revs}
+    for link in list(change.revisions):
+        if (link.kind, link.revision_id) not in keep:
+            _, model, _ = REVISION_MODELS[link.kind]
+            dropped = session.get(model, link.revision_id)
+            if dropped is not None and dropped.state == "in_review":
+                _set_state(session, actor, dropped, "draft", f"{change.number}: no longer part of the change")
+            change.revisions.remove(link)
+    for rev in revs:
+        if not any(link.kind == rev.revision_kind and link.revision_id == rev.id for link in change.revisions):
+            old = _effective(session, rev)
+            change.revisions.append(ChangeRevision(kind=rev.revision_kind, revision_id=rev.id, code=rev.master.code,
+                                                   label=rev.label, replaces_label=old.label if old else None))
+        if rev.state == "draft":
+            rev.change_ref = change.number  # still content while draft: stamped before review locks it
+            session.flush()
+            _set_state(session, actor, rev, "in_review", f"{change.number}: submitted for change control")
+    before = {"status": change.status} if change.id else None
+    change.title, change.description, change.reason, change.urgency = title, description, reason, urgency
+    change.changed_objects = [{"kind": o.get("kind"), "code": o.get("code")} for o in objects]
+    change.effective_from = datetime.combine(day, time(0, 0), tzinfo=timezone.utc)
+    result = impact.analyse(session, revs, objs)
+    change.flags = result.pop("flags")
+    change.impact = result
+    change.status = "submitted"
+    session.flush()
+    chain.append(session, actor, "change.submitted", "change_request", change.number, before=before,
+                 reason=reason if before else None,
+                 after={"title": title, "urgency": urgency, "revisions": [r.describe() for r in revs],
+                        "objects": change.changed_objects, "impact_counts": result["counts"],
+                        "validation_required": change.flags["validation_required"],
+                        "regulatory_notification_required": change.flags["regulatory_notification_required"]})
+    return change
+
+
+def _effective(session: Session, rev):
+    from engine.quality.diffs import effective_revision
+
+    return effective_revision(session, rev)
+
+
+def _claim(session: Session, change: ChangeRequest, rev, *, field: str) -> None:
+    if rev.state not in ("draft", "in_review"):
+        raise ValidationFailed(f"{rev.describe()} is {rev.state}: only a draft can be changed", field=field)
+    other = session.scalar(
+        select(ChangeRequest).join(ChangeRevision)
+        .where(ChangeRevision.kind == rev.revision_kind, ChangeRevision.revision_id == rev.id,
+               ChangeRequest.id != change.id, ChangeRequest.status.in_(OPEN_STATUSES)))
+    if other is not None:
+        raise Conflict(f"{rev.describe()} is already part of {other.number}", field=field)
+    if rev.state == "in_review" and rev.change_ref not in (None, change.number):
+        raise Conflict(f"{rev.describe()} is in review under {rev.change_ref}", field=field)
+
+
+def record_assessment(session: Session, actor, change: ChangeRequest, *, risk_level: str, risk_assessment: str,
+                      validation_required: bool, validation_plan: str,
+                      regulatory_notification_required: bool) -> ChangeRequest:
+    """Record the engineer's risk assessment; overrides of the rule-based flags are audited as such."""
+    if validation_required and not validation_plan.strip():
+        raise ValidationFailed("validation is required: give the validation plan", field="validation_plan")
+    flags = change.flags or {}
+    overrides = [name for name, given in (("validation_required", validation_required),
+                                          ("regulatory_notification_required", regulatory_notification_required))
+                 if flags.get(name) and not given]
+    change.risk_level, change.risk_assessment = risk_level, risk_assessment
+    change.validation_required, change.validation_plan = validation_required, validation_plan or None
+    change.regulatory_notification_required = regulatory_notification_required
+    change.status = "assessed"
+    session.flush()
+    chain.append(session, actor, "change.assessed", "change_request", change.number,
+                 reason=f"flags overridden: {', '.join(overrides)}; see risk assessment" if overrides else None,
+                 after={"risk_level": risk_level, "validation_required": validation_required,
+                        "regulatory_notification_required": regulatory_notification_required,
+                        "overrides": overrides})
+    return change
+
+
+def record_rejection(session: Session, actor, change: ChangeRequest, *, decisions: dict) -> ChangeRequest:
+    """Approvals refused: nothing is released, drafts return to their author for rework."""
+    refused = {who: d[1] for who, d in decisions.items() if d and d[0] != "approve"}
+    for link in change.revisions:
+        _, model, _ = REVISION_MODELS[link.kind]
+        rev = session.get(model, link.revision_id)
+        if rev is not None and rev.state == "in_review":
+            _set_state(session, actor, rev, "draft", f"{change.number} rejected: returned for rework")
+    change.status = "rejected"
+    change.rejections += 1
+    session.flush()
+    chain.append(session, actor, "change.rejected", "change_request", change.number,
+                 reason="; ".join(f"{who}: {why}" for who, why in refused.items()) or "not approved",
+                 after={"status": "rejected", "refused_by": sorted(refused), "round": change.rejections})
+    return change
+
+
+def withdraw(session: Session, actor, change: ChangeRequest | None, *, reason: str) -> dict:
+    """Withdraw the request: its drafts return to draft; nothing is released."""
+    if change is None:
+        return {"status": "withdrawn", "number": None}
+    for link in change.revisions:
+        _, model, _ = REVISION_MODELS[link.kind]
+        rev = session.get(model, link.revision_id)
+        if rev is not None and rev.state == "in_review":
+            _set_state(session, actor, rev, "draft", f"{change.number} withdrawn")
+    before = {"status": change.status}
+    change.status = "withdrawn"
+    session.flush()
+    chain.append(session, actor, "change.withdrawn", "change_request", change.number, before=before,
+                 after={"status": "withdrawn"}, reason=reason or "withdrawn by the requester")
+    return change.summary()
+
+
+def implement(session: Session, actor, change: ChangeRequest, *, effective_from: str) -> ChangeRequest:
+    """Release every revision of the change at once (the old ones become obsolete)."""
+    from engine.masterdata.revisions import release
+
+    if change.status not in ("assessed", "approved"):
+        raise Conflict(f"{change.number} is {change.status}: only an approved change is implemented", field="change")
+    day = parse_day(effective_from, "effective_from")
+    if day < datetime.now(timezone.utc).date() - timedelta(days=1):
+        raise ValidationFailed("the effective date cannot lie in the past", field="effective_from")
+    when = datetime.combine(day, time(0, 0), tzinfo=timezone.utc)
+    released = []
+    for link in change.revisions:
+        _, model, _ = REVISION_MODELS[link.kind]
+        rev = session.get(model, link.revision_id, with_for_update=True)
+        if rev.state != "in_review":
+            raise Conflict(f"{rev.describe()} is {rev.state}, not in review: it changed outside {change.number}",
+                           field="changed_revisions")
+        release(session, actor, rev, effective_from=when, reason=f"{change.number}: {change.title}")
+        link.released_at = datetime.now(timezone.utc)
+        released.append(rev.describe())
+    change.status, change.implemented_at, change.effective_from = "implemented", datetime.now(timezone.utc), when
+    session.flush()
+    chain.append(session, actor, "change.implemented", "change_request", change.number,
+                 after={"status": "implemented", "released": released, "effective_from": when.isoformat()})
+    return change
+
+
+def close(session: Session, actor, change: ChangeRequest, *, result: str, notes: str) -> ChangeRequest:
+    """Record the verification of effectiveness and close the change."""
+    if change.status != "implemented":
+        raise Conflict(f"{change.number} is {change.status}: only an implemented change is closed", field="change")
+    change.status, change.closed_at = "closed", datetime.now(timezone.utc)
+    change.verification_result, change.verification_notes = result, notes
+    session.flush()
+    chain.append(session, actor, "change.closed", "change_request", change.number,
+                 after={"status": "closed", "verification": result}, before={"status": "implemented"},
+                 reason=notes)
+    return change

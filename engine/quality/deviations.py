@@ -1,0 +1,188 @@
+"""Deviations / nonconformances: open (by a person or a rule), contain, disposition, close."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit import chain
+from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.masterdata.models import OperationParameter, RoutingOperation
+from engine.production.models import Lot
+from engine.quality import holds
+from engine.quality.models import Deviation, DeviationLot
+from engine.quality.models.common import next_number
+from engine.quality.models.deviations import CLASSIFICATIONS, DEVIATION_SOURCES, DISPOSITIONS
+
+# What a disposition does to the lot when the deviation closes (after its hold is lifted).
+STATUS_AFTER = {"use_as_is": None, "rework": "in_process", "scrap": "rejected", "return_to_supplier": "rejected"}
+
+
+def get_deviation(session: Session, ident: int | str) -> Deviation:
+    """The deviation by id or number; NotFound otherwise."""
+    column = Deviation.id if isinstance(ident, int) else Deviation.number
+    dev = session.scalar(select(Deviation).where(column == ident))
+    if dev is None:
+        raise NotFound(f"deviation {ident} does not exist", field="deviation")
+    return dev
+
+
+def find_lot(session: Session, lot: Lot | str | None) -> Lot | None:
+    if lot is None or isinstance(lot, Lot):
+        return lot
+    found = session.scalar(select(Lot).where(Lot.lot_number == lot))
+    if found is None:
+        raise NotFound(f"lot {lot} does not exist", field="lot")
+    return found
+
+
+def summary(dev: Deviation) -> dict:
+    """What forms and the inbox show about a deviation."""
+    return {"id": dev.id, "number": dev.number, "source": dev.source, "description": dev.description,
+            "status": dev.status, "classification": dev.classification,
+            "lot": dev.lot_number, "operation": dev.operation_code, "parameter": dev.parameter_name,
+            "value": dev.value, "unit": dev.unit, "details": dev.details,
+            "raised_by": dev.raised_by, "raised_at": dev.raised_at.isoformat() if dev.raised_at else None}
+
+
+def open_deviation(session: Session, actor, *, lot: Lot | str | None = None,
+                   operation: RoutingOperation | None = None, parameter: OperationParameter | None = None,
+                   value: float | None = None, unit: str | None = None, source: str, description: str,
+                   details: dict | None = None, start_workflow: bool = True) -> Deviation:
+    """Record a deviation and start its workflow (QA triage is the first task)."""
+    if source not in DEVIATION_SOURCES:
+        raise ValidationFailed(f"source must be one of {', '.join(DEVIATION_SOURCES)}", field="source")
+    if not (description or "").strip():
+        raise ValidationFailed("describe the deviation", field="description")
+    lot = find_lot(session, lot)
+    if parameter is not None and operation is None:
+        operation = parameter.operation
+    if value is not None and unit is None and parameter is not None:
+        unit = parameter.unit
+    dev = Deviation(number=next_number(session, Deviation, "DEV"), source=source, description=description.strip(),
+                    lot_id=lot.id if lot else None, routing_operation_id=operation.id if operation else None,
+                    parameter_id=parameter.id if parameter else None, value=value, unit=unit, details=details,
+                    raised_by=actor.name)
+    session.add(dev)
+    session.flush()
+    chain.append(session, actor, "deviation.opened", "deviation", dev.number,
+                 after={"source": source, "description": dev.description, "lot": lot.lot_number if lot else None,
+                        "operation": operation.code if operation else None,
+                        "parameter": parameter.name if parameter else None, "value": value, "unit": unit})
+    if start_workflow:
+        from engine.quality.workflow import start
+
+        data = {"deviation_id": dev.id, "deviation": summary(dev),
+                "affected_lots": [lot.lot_number] if lot else []}
+        instance = start(session, actor, "deviation", data, business_key=dev.number)
+        dev.process_instance_id = instance.id
+        session.flush()
+    return dev
+
+
+def contain(session: Session, actor, dev: Deviation, *, classification: str, lot_numbers: list[str],
+            rationale: str) -> dict:
+    """Classify the deviation and put every affected lot on hold."""
+    if classification not in CLASSIFICATIONS:
+        raise ValidationFailed(f"classification must be one of {', '.join(CLASSIFICATIONS)}", field="classification")
+    lots = [find_lot(session, n) for n in dict.fromkeys(n.strip() for n in lot_numbers if n.strip())]
+    before = {"classification": dev.classification, "status": dev.status}
+    dev.classification, dev.triage_rationale, dev.status = classification, rationale, "contained"
+    held = []
+    for lot in lots:
+        link = session.scalar(select(DeviationLot).where(DeviationLot.deviation_id == dev.id,
+                                                         DeviationLot.lot_id == lot.id))
+        if link is None:
+            link = DeviationLot(deviation_id=dev.id, lot_id=lot.id)
+            session.add(link)
+        if link.hold is None or link.hold.released_at is not None:
+            link.hold = holds.hold_lot(session, actor, lot, reason=f"{dev.number}: {dev.description}", deviation=dev)
+        held.append({"lot_number": lot.lot_number, "item": lot.item.code, "status_before": link.hold.status_before})
+    session.flush()
+    chain.append(session, actor, "deviation.contained", "deviation", dev.number, reason=rationale, before=before,
+                 after={"classification": classification, "status": dev.status, "held": [h["lot_number"] for h in held]})
+    return {"classification": classification, "lots": held}
+
+
+def record_dispositions(session: Session, actor, dev: Deviation, *, dispositions: list[dict],
+                        investigation: str, root_cause: str) -> dict:
+    """Record the proposed disposition of every held lot (exactly one each); approval applies them."""
+    links = {link.lot.lot_number: link for link in _links(session, dev)}
+    seen: set[str] = set()
+    details = []
+    for i, row in enumerate(dispositions):
+        number = (row.get("lot_number") or "").strip()
+        if number not in links:
+            details.append({"field": f"dispositions[{i}].lot_number", "message": f"lot {number} is not held by {dev.number}"})
+        elif number in seen:
+            details.append({"field": f"dispositions[{i}].lot_number", "message": f"lot {number} has two dispositions"})
+        if row.get("disposition") not in DISPOSITIONS:
+            details.append({"field": f"dispositions[{i}].disposition", "message": "unknown disposition"})
+        elif row["disposition"] == "rework" and not (row.get("rework_instructions") or "").strip():
+            details.append({"field": f"dispositions[{i}].rework_instructions", "message": "rework needs instructions"})
+        seen.add(number)
+    for number in sorted(set(links) - seen):
+        details.append({"field": "dispositions", "message": f"lot {number} has no disposition"})
+    if details:
+        raise ValidationFailed("; ".join(d["message"] for d in details), details=details)
+    now = datetime.now(timezone.utc)
+    for row in dispositions:
+        link = links[row["lot_number"].strip()]
+        link.disposition, link.justification = row["disposition"], row["justification"]
+        link.rework_instructions = (row.get("rework_instructions") or "").strip() or None
+        link.dispositioned_by, link.dispositioned_at = actor.name, now
+    before = {"status": dev.status}
+    dev.investigation_summary, dev.root_cause, dev.status = investigation, root_cause, "dispositioned"
+    session.flush()
+    record = [{"lot_number": n, "disposition": links[n].disposition, "justification": links[n].justification,
+               "rework_instructions": links[n].rework_instructions} for n in sorted(links)]
+    chain.append(session, actor, "deviation.dispositions_proposed", "deviation", dev.number, before=before,
+                 after={"status": dev.status, "root_cause": root_cause, "dispositions": record},
+                 reason="proposed for approval")
+    return {"deviation": dev.number, "dispositions": record}
+
+
+def capa_source(dev: Deviation) -> dict:
+    """The CAPA source descriptor a deviation hands over to the CAPA process."""
+    return {"type": "deviation", "reference": dev.number, "deviation_id": dev.id,
+            "description": dev.description, "root_cause": dev.root_cause}
+
+
+def close(session: Session, actor, dev: Deviation) -> dict:
+    """Apply the approved dispositions (holds lifted, rework recorded, scrap rejected) and close."""
+    if dev.status == "closed":
+        raise Conflict(f"{dev.number} is already closed", field="deviation")
+    applied = []
+    for link in _links(session, dev):
+        if link.disposition is None:
+            raise Conflict(f"lot {link.lot.lot_number} has no disposition", field="dispositions")
+        lot = link.lot
+        if link.hold is not None and link.hold.released_at is None:
+            holds.release_hold(session, actor, link.hold, reason=f"{dev.number}: disposition {link.disposition}")
+        new_status = STATUS_AFTER[link.disposition]
+        if link.disposition == "rework":
+            chain.append(session, actor, "lot.rework_recorded", "lot", lot.lot_number,
+                         reason=f"{dev.number}: {link.justification}",
+                         after={"deviation": dev.number, "instructions": link.rework_instructions})
+        if new_status and lot.status != "on_hold" and lot.status != new_status:
+            old = lot.status
+            lot.status = new_status
+            if new_status == "rejected":
+                lot.dispositioned_at = datetime.now(timezone.utc)
+            chain.append(session, actor, "lot.status_changed", "lot", lot.lot_number,
+                         reason=f"{dev.number}: disposition {link.disposition}", before={"status": old},
+                         after={"status": new_status})
+        link.applied_at = datetime.now(timezone.utc)
+        applied.append({"lot_number": lot.lot_number, "disposition": link.disposition, "status": lot.status})
+    before = {"status": dev.status}
+    dev.status, dev.closed_at = "closed", datetime.now(timezone.utc)
+    session.flush()
+    chain.append(session, actor, "deviation.closed", "deviation", dev.number, before=before,
+                 after={"status": "closed", "lots": applied}, reason="dispositions approved and applied")
+    return {"deviation": dev.number, "lots": applied}
+
+
+def _links(session: Session, dev: Deviation) -> list[DeviationLot]:
+    return list(session.scalars(select(DeviationLot).where(DeviationLot.deviation_id == dev.id)
+                                .order_by(DeviationLot.id)))
