@@ -5,7 +5,7 @@ with the context's session and actor, and returns JSON-able data for the task's 
 """
 from __future__ import annotations
 
-from engine.errors import NotFound
+from engine.errors import Forbidden, NotFound
 from engine.production.models import Lot
 from engine.quality import audit_reviews, capas, changes, deviations, release
 from engine.workflows.operations import OperationContext, operation
@@ -17,6 +17,26 @@ def _instance_id(ctx: OperationContext) -> int | None:
 
 def _own_instance(ctx: OperationContext, process_id: str) -> bool:
     return ctx.instance is not None and ctx.instance.process_id == process_id
+
+
+def _owned(ctx: OperationContext, record, what: str):
+    """``record`` if it belongs to this instance: task data is user-submitted, ids in it are not trusted."""
+    owner = getattr(record, "process_instance_id", None)
+    if ctx.instance is not None and owner is not None and owner != ctx.instance.id:
+        raise Forbidden(f"{what} belongs to another workflow instance", field=what)
+    return record
+
+
+def _deviation(ctx: OperationContext, deviation_id: int):
+    return _owned(ctx, deviations.get_deviation(ctx.session, deviation_id), "deviation_id")
+
+
+def _capa(ctx: OperationContext, capa_id: int):
+    return _owned(ctx, _capa(ctx, capa_id), "capa_id")
+
+
+def _review(ctx: OperationContext, review_id: int):
+    return _owned(ctx, _review(ctx, review_id), "review_id")
 
 
 def _change(ctx: OperationContext):
@@ -83,7 +103,7 @@ def change_close(ctx: OperationContext, *, result: str, notes: str) -> dict:
 def deviation_contain(ctx: OperationContext, *, deviation_id: int, classification: str, lot_numbers: list,
                       rationale: str) -> dict:
     """Classify the deviation and put the affected lots on hold."""
-    dev = deviations.get_deviation(ctx.session, deviation_id)
+    dev = _deviation(ctx, deviation_id)
     return deviations.contain(ctx.session, ctx.actor, dev, classification=classification,
                               lot_numbers=lot_numbers, rationale=rationale)
 
@@ -92,7 +112,7 @@ def deviation_contain(ctx: OperationContext, *, deviation_id: int, classificatio
 def deviation_record_dispositions(ctx: OperationContext, *, deviation_id: int, dispositions: list,
                                   investigation: str, root_cause: str) -> dict:
     """Record one proposed disposition per held lot (applied when the deviation closes)."""
-    dev = deviations.get_deviation(ctx.session, deviation_id)
+    dev = _deviation(ctx, deviation_id)
     return deviations.record_dispositions(ctx.session, ctx.actor, dev, dispositions=dispositions,
                                           investigation=investigation, root_cause=root_cause)
 
@@ -100,7 +120,7 @@ def deviation_record_dispositions(ctx: OperationContext, *, deviation_id: int, d
 @operation("deviation.capa_source")
 def deviation_capa_source(ctx: OperationContext, *, deviation_id: int) -> dict:
     """The CAPA source (this deviation) handed to the CAPA call activity."""
-    dev = deviations.get_deviation(ctx.session, deviation_id)
+    dev = _deviation(ctx, deviation_id)
     dev.capa_required = True
     return deviations.capa_source(dev)
 
@@ -108,7 +128,7 @@ def deviation_capa_source(ctx: OperationContext, *, deviation_id: int) -> dict:
 @operation("deviation.close")
 def deviation_close(ctx: OperationContext, *, deviation_id: int) -> dict:
     """Apply the approved dispositions, lift the holds, close the deviation."""
-    dev = deviations.get_deviation(ctx.session, deviation_id)
+    dev = _deviation(ctx, deviation_id)
     return deviations.close(ctx.session, ctx.actor, dev)
 
 
@@ -128,34 +148,34 @@ def capa_open(ctx: OperationContext, *, source: dict, problem: str, effectivenes
 def capa_record_plan(ctx: OperationContext, *, capa_id: int, five_whys: list, fishbone: dict, root_cause: str,
                      actions: list) -> dict:
     """Record the root cause analysis and the action plan; returns due instant and waiting period."""
-    return capas.record_plan(ctx.session, ctx.actor, capas.get_capa(ctx.session, capa_id), five_whys=five_whys,
+    return capas.record_plan(ctx.session, ctx.actor, _capa(ctx, capa_id), five_whys=five_whys,
                              fishbone=fishbone, root_cause=root_cause, actions=actions)
 
 
 @operation("capa.extend_due")
 def capa_extend_due(ctx: OperationContext, *, capa_id: int, due_date: str, note: str) -> dict:
     """A new due date after escalation of an overdue CAPA."""
-    return capas.extend_due(ctx.session, ctx.actor, capas.get_capa(ctx.session, capa_id), due_date=due_date,
+    return capas.extend_due(ctx.session, ctx.actor, _capa(ctx, capa_id), due_date=due_date,
                             note=note)
 
 
 @operation("capa.record_implementation")
 def capa_record_implementation(ctx: OperationContext, *, capa_id: int, results: list) -> dict:
     """Every action completed with evidence; the effectiveness period starts."""
-    return capas.record_implementation(ctx.session, ctx.actor, capas.get_capa(ctx.session, capa_id),
+    return capas.record_implementation(ctx.session, ctx.actor, _capa(ctx, capa_id),
                                        results=results)
 
 
 @operation("capa.reopen")
 def capa_reopen(ctx: OperationContext, *, capa_id: int, reason: str) -> dict:
     """Reopen the CAPA for a new analysis."""
-    return capas.reopen(ctx.session, ctx.actor, capas.get_capa(ctx.session, capa_id), reason=reason)
+    return capas.reopen(ctx.session, ctx.actor, _capa(ctx, capa_id), reason=reason)
 
 
 @operation("capa.close")
 def capa_close(ctx: OperationContext, *, capa_id: int, effective: str, evidence: str) -> dict:
     """Close the CAPA after an effective effectiveness check."""
-    return capas.close(ctx.session, ctx.actor, capas.get_capa(ctx.session, capa_id), effective=effective,
+    return capas.close(ctx.session, ctx.actor, _capa(ctx, capa_id), effective=effective,
                        evidence=evidence)
 
 
@@ -175,7 +195,7 @@ def release_review(ctx: OperationContext, *, lot_id: int) -> dict:
 def release_disposition_exceptions(ctx: OperationContext, *, review_id: int, dispositions: list,
                                    comment: str) -> dict:
     """Record the reviewer's disposition of every exception (justified or deviation raised)."""
-    review = release.disposition_exceptions(ctx.session, ctx.actor, release.get_review(ctx.session, review_id),
+    review = release.disposition_exceptions(ctx.session, ctx.actor, _review(ctx, review_id),
                                             dispositions=dispositions, comment=comment)
     return release.review_summary(review)
 
@@ -183,13 +203,13 @@ def release_disposition_exceptions(ctx: OperationContext, *, review_id: int, dis
 @operation("release.release_lot")
 def release_release_lot(ctx: OperationContext, *, review_id: int, comment: str) -> dict:
     """Release the lot (refused while held or with an unjustified exception)."""
-    return release.release_lot(ctx.session, ctx.actor, release.get_review(ctx.session, review_id), comment=comment)
+    return release.release_lot(ctx.session, ctx.actor, _review(ctx, review_id), comment=comment)
 
 
 @operation("release.reject_lot")
 def release_reject_lot(ctx: OperationContext, *, review_id: int, comment: str) -> dict:
     """Reject the lot."""
-    return release.reject_lot(ctx.session, ctx.actor, release.get_review(ctx.session, review_id), comment=comment)
+    return release.reject_lot(ctx.session, ctx.actor, _review(ctx, review_id), comment=comment)
 
 
 # --- audit-trail review ----------------------------------------------------------------------
@@ -210,4 +230,5 @@ def audit_review_record(ctx: OperationContext, *, review_id: int, findings: list
     review = ctx.session.get(AuditReview, review_id)
     if review is None:
         raise NotFound(f"audit review {review_id} does not exist", field="review_id")
+    _owned(ctx, review, "review_id")
     return audit_reviews.record(ctx.session, ctx.actor, review, findings=findings, summary_text=summary)
