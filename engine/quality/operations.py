@@ -32,11 +32,11 @@ def _deviation(ctx: OperationContext, deviation_id: int):
 
 
 def _capa(ctx: OperationContext, capa_id: int):
-    return _owned(ctx, _capa(ctx, capa_id), "capa_id")
+    return _owned(ctx, capas.get_capa(ctx.session, capa_id), "capa_id")
 
 
 def _review(ctx: OperationContext, review_id: int):
-    return _owned(ctx, _review(ctx, review_id), "review_id")
+    return _owned(ctx, release.get_review(ctx.session, review_id), "review_id")
 
 
 def _change(ctx: OperationContext):

@@ -23,13 +23,14 @@ from engine.production.models import (
 )
 from engine.users.models import TrainingRecord, User, UserRole
 
+PASSWORD = "Correct-Horse-42"
 _HASH = None
 
 
 def password_hash() -> str:
     global _HASH
     if _HASH is None:
-        _HASH = hash_password("correct horse battery staple")
+        _HASH = hash_password(PASSWORD)
     return _HASH
 
 
