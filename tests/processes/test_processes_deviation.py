@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import Conflict
-from engine.quality.deviations import open_deviation
-from engine.quality.holds import active_holds
-from engine.quality.release import request_release
+from engine.processes.deviations import open_deviation
+from engine.processes.holds import active_holds
+from engine.processes.release import request_release
 
 
 def test_deviation_happy_path_holds_then_releases_per_disposition(quality):

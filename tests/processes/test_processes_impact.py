@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from engine.masterdata.models import BomLine, BomRevision, DocumentRevision, OperationParameter
-from engine.quality.impact import analyse
+from engine.processes.impact import analyse
 from tests.processes.processes_plant import build_plant
 
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine.quality.release_checks import CHECKS, exceptions_for
+from engine.processes.release_checks import CHECKS, exceptions_for
 from tests.processes.processes_plant import add_measurement, at, build_plant
 
 
@@ -59,7 +59,7 @@ def test_untrained_operator_and_missing_operation(session, plant):
 
 
 def test_corrections_late_entries_components_and_holds(session, plant):
-    from engine.quality.holds import hold_lot
+    from engine.processes.holds import hold_lot
 
     original = add_measurement(session, plant, "leak_rate", 0.3, at(plant.work_day, 10, 50))
     fixed = add_measurement(session, plant, "leak_rate", 0.25, at(plant.work_day, 10, 50), supersedes=original,

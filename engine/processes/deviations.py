@@ -10,10 +10,10 @@ from audit import chain
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.masterdata.models import OperationParameter, RoutingOperation
 from engine.production.models import Lot
-from engine.quality import holds
-from engine.quality.models import Deviation, DeviationLot
-from engine.quality.models.common import next_number
-from engine.quality.models.deviations import CLASSIFICATIONS, DEVIATION_SOURCES, DISPOSITIONS
+from engine.processes import holds
+from engine.processes.models import Deviation, DeviationLot
+from engine.processes.models.common import next_number
+from engine.processes.models.deviations import CLASSIFICATIONS, DISPOSITIONS
 
 # What a disposition does to the lot when the deviation closes (after its hold is lifted).
 STATUS_AFTER = {"use_as_is": None, "rework": "in_process", "scrap": "rejected", "return_to_supplier": "rejected"}
@@ -46,32 +46,64 @@ def summary(dev: Deviation) -> dict:
             "raised_by": dev.raised_by, "raised_at": dev.raised_at.isoformat() if dev.raised_at else None}
 
 
+def _operation(lot: Lot | None, operation) -> RoutingOperation | None:
+    """A routing operation given as a row or as its code on the lot's routing revision."""
+    if operation is None or isinstance(operation, RoutingOperation):
+        return operation
+    if lot is not None and lot.routing_revision is not None:
+        return next((op for op in lot.routing_revision.operations if op.code == operation), None)
+    return None
+
+
+def _parameter(lot: Lot | None, operation: RoutingOperation | None, parameter) -> OperationParameter | None:
+    """A parameter given as a row or by name (within the operation, else the lot's routing)."""
+    if parameter is None or isinstance(parameter, OperationParameter):
+        return parameter
+    ops = [operation] if operation is not None else (
+        lot.routing_revision.operations if lot is not None and lot.routing_revision is not None else [])
+    return next((p for op in ops for p in op.parameters if p.name == parameter), None)
+
+
 def open_deviation(session: Session, actor, *, lot: Lot | str | None = None,
-                   operation: RoutingOperation | None = None, parameter: OperationParameter | None = None,
-                   value: float | None = None, unit: str | None = None, source: str, description: str,
-                   details: dict | None = None, start_workflow: bool = True) -> Deviation:
-    """Record a deviation and start its workflow (QA triage is the first task)."""
-    if source not in DEVIATION_SOURCES:
-        raise ValidationFailed(f"source must be one of {', '.join(DEVIATION_SOURCES)}", field="source")
+                   operation: RoutingOperation | str | None = None,
+                   parameter: OperationParameter | str | None = None, value: float | None = None,
+                   unit: str | None = None, source: str, description: str, details: dict | None = None,
+                   start_workflow: bool = True) -> Deviation:
+    """Record a deviation and start its workflow (QA triage is the first task).
+
+    ``source`` says who raised it ("user", "measurement", "alarm", an alarm source system…);
+    ``operation``/``parameter`` may be rows or, as alarms send them, codes/names resolved on the
+    lot's routing (kept verbatim in ``details`` when they do not resolve).
+    """
+    if not (source or "").strip() or len(source) > 64:
+        raise ValidationFailed("source is required (at most 64 characters)", field="source")
     if not (description or "").strip():
         raise ValidationFailed("describe the deviation", field="description")
     lot = find_lot(session, lot)
-    if parameter is not None and operation is None:
-        operation = parameter.operation
-    if value is not None and unit is None and parameter is not None:
-        unit = parameter.unit
-    dev = Deviation(number=next_number(session, Deviation, "DEV"), source=source, description=description.strip(),
-                    lot_id=lot.id if lot else None, routing_operation_id=operation.id if operation else None,
-                    parameter_id=parameter.id if parameter else None, value=value, unit=unit, details=details,
-                    raised_by=actor.name)
+    details = dict(details or {})
+    op_row = _operation(lot, operation)
+    param_row = _parameter(lot, op_row, parameter)
+    if isinstance(operation, str) and op_row is None:
+        details["operation"] = operation
+    if isinstance(parameter, str) and param_row is None:
+        details["parameter"] = parameter
+    if param_row is not None and op_row is None:
+        op_row = param_row.operation
+    if value is not None and unit is None and param_row is not None:
+        unit = param_row.unit
+    dev = Deviation(number=next_number(session, Deviation, "DEV"), source=source.strip(),
+                    description=description.strip(), lot_id=lot.id if lot else None,
+                    routing_operation_id=op_row.id if op_row else None,
+                    parameter_id=param_row.id if param_row else None, value=value, unit=unit,
+                    details=details or None, raised_by=actor.name)
     session.add(dev)
     session.flush()
     chain.append(session, actor, "deviation.opened", "deviation", dev.number,
-                 after={"source": source, "description": dev.description, "lot": lot.lot_number if lot else None,
-                        "operation": operation.code if operation else None,
-                        "parameter": parameter.name if parameter else None, "value": value, "unit": unit})
+                 after={"source": dev.source, "description": dev.description,
+                        "lot": lot.lot_number if lot else None, "operation": op_row.code if op_row else operation,
+                        "parameter": param_row.name if param_row else parameter, "value": value, "unit": unit})
     if start_workflow:
-        from engine.quality.workflow import start
+        from engine.processes.workflow import start
 
         data = {"deviation_id": dev.id, "deviation": summary(dev),
                 "affected_lots": [lot.lot_number] if lot else []}
@@ -79,6 +111,45 @@ def open_deviation(session: Session, actor, *, lot: Lot | str | None = None,
         dev.process_instance_id = instance.id
         session.flush()
     return dev
+
+
+def is_open(session: Session, deviation_id: int) -> bool:
+    """True while the deviation is not closed."""
+    return get_deviation(session, deviation_id).is_open
+
+
+def attach_occurrence(session: Session, actor, deviation_id: int, *, description: str) -> Deviation:
+    """Record one more occurrence (e.g. a repeated alarm) on an open deviation."""
+    dev = get_deviation(session, deviation_id)
+    if not dev.is_open:
+        raise Conflict(f"{dev.number} is closed: open a new deviation", field="deviation")
+    details = dict(dev.details or {})
+    occurrences = list(details.get("occurrences", []))
+    occurrences.append({"at": datetime.now(timezone.utc).isoformat(), "by": actor.name, "description": description})
+    details["occurrences"] = occurrences
+    dev.details = details
+    session.flush()
+    chain.append(session, actor, "deviation.occurrence_attached", "deviation", dev.number,
+                 after={"occurrence": len(occurrences), "description": description})
+    return dev
+
+
+def hold_lot(session: Session, actor, lot: Lot | str, *, reason: str, deviation_id: int | None = None):
+    """Hold a lot, linked to a deviation when given (its disposition then lifts the hold)."""
+    lot = find_lot(session, lot)
+    dev = get_deviation(session, deviation_id) if deviation_id is not None else None
+    if dev is None:
+        return holds.hold_lot(session, actor, lot, reason=reason)
+    link = session.scalar(select(DeviationLot).where(DeviationLot.deviation_id == dev.id,
+                                                     DeviationLot.lot_id == lot.id))
+    if link is not None and link.hold is not None and link.hold.active:
+        return link.hold
+    if link is None:
+        link = DeviationLot(deviation_id=dev.id, lot_id=lot.id)
+        session.add(link)
+    link.hold = holds.hold_lot(session, actor, lot, reason=f"{dev.number}: {reason}", deviation=dev)
+    session.flush()
+    return link.hold
 
 
 def contain(session: Session, actor, dev: Deviation, *, classification: str, lot_numbers: list[str],

@@ -7,7 +7,7 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, UTCDateTime, utcnow
-from engine.quality.models.common import in_list
+from engine.processes.models.common import in_list
 
 CHANGE_STATUSES = ("submitted", "assessed", "rejected", "approved", "implemented", "closed", "withdrawn")
 URGENCIES = ("routine", "urgent", "emergency")

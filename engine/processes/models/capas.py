@@ -7,7 +7,7 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, UTCDateTime, utcnow
-from engine.quality.models.common import in_list
+from engine.processes.models.common import in_list
 from engine.users.models import User
 
 CAPA_SOURCES = ("deviation", "complaint", "audit_finding", "trend", "other")

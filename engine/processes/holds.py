@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from audit import chain
 from engine.errors import Conflict, ValidationFailed
 from engine.production.models import Lot
-from engine.quality.models import Deviation, LotHold
+from engine.processes.models import Deviation, LotHold
 
 
 def _locked(session: Session, lot: Lot) -> Lot:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, UTCDateTime, utcnow
 from engine.production.models import Lot
-from engine.quality.models.common import in_list
+from engine.processes.models.common import in_list
 
 REVIEW_STATUSES = ("open", "superseded", "released", "rejected")
 EXCEPTION_ACTIONS = ("justified", "raise_deviation")

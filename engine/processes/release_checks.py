@@ -16,7 +16,7 @@ from engine.masterdata.models import DocumentRevision, Equipment
 from engine.production.models import (
     EquipmentLog, InspectionResult, Lot, MaterialConsumption, OperationExecution, ParameterMeasurement,
 )
-from engine.quality.models import Deviation, DeviationLot
+from engine.processes.models import Deviation, DeviationLot
 from engine.users.models import TrainingRecord
 
 LATE_ENTRY_AFTER = timedelta(hours=24)

@@ -12,10 +12,10 @@ from engine.masterdata.models import (
     Bom, BomRevision, Document, DocumentRevision, Equipment, Item, OperationParameter, Product, ProductRevision,
     Routing, RoutingOperation, RoutingRevision, Tooling,
 )
-from engine.quality import impact
-from engine.quality.models import ChangeRequest, ChangeRevision
-from engine.quality.models.changes import URGENCIES
-from engine.quality.models.common import next_number
+from engine.processes import impact
+from engine.processes.models import ChangeRequest, ChangeRevision
+from engine.processes.models.changes import URGENCIES
+from engine.processes.models.common import next_number
 
 REVISION_MODELS = {"product": (Product, ProductRevision, "product_id"), "bom": (Bom, BomRevision, "bom_id"),
                    "routing": (Routing, RoutingRevision, "routing_id"),
@@ -149,7 +149,7 @@ def submit(session: Session, actor, *, instance_id: int | None, title: str, desc
 
 
 def _effective(session: Session, rev):
-    from engine.quality.diffs import effective_revision
+    from engine.processes.diffs import effective_revision
 
     return effective_revision(session, rev)
 

@@ -22,8 +22,8 @@ from engine.masterdata.models import (
     RoutingOperation, RoutingRevision, Tooling,
 )
 from engine.production.models import Lot
-from engine.quality.diffs import diff_revision
-from engine.quality.rules import evaluate_flags
+from engine.processes.diffs import diff_revision
+from engine.processes.rules import evaluate_flags
 from engine.users.models import TrainingRecord
 
 ACTIVE_LOT_STATUSES = ("planned", "in_process")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from audit import chain
 from audit.models import AuditEntry
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.quality.models import AuditReview
+from engine.processes.models import AuditReview
 
 MAX_EVENTS = 2000
 WORK_HOURS = (time(7, 0), time(19, 0))
@@ -90,7 +90,7 @@ def risky_events(session: Session, start: datetime, end: datetime, *, tz: str = 
 def schedule(session: Session, actor, *, period_start: datetime, period_end: datetime, period: str = "P1M",
              on_demand: bool = False) -> AuditReview:
     """Start an audit-review instance that waits (timer start) until ``period_end``."""
-    from engine.quality.workflow import start
+    from engine.processes.workflow import start
 
     if period_end <= period_start:
         raise ValidationFailed("the period ends before it starts", field="period_end")
@@ -139,7 +139,7 @@ def summary(review: AuditReview) -> dict:
 
 def record(session: Session, actor, review: AuditReview, *, findings: list[dict], summary_text: str) -> dict:
     """Record the approved review; unexplained events raise one deviation; the next period is scheduled."""
-    from engine.quality.deviations import open_deviation
+    from engine.processes.deviations import open_deviation
 
     if review.status != "assembled":
         raise Conflict(f"audit review {review.id} is {review.status}", field="review")

@@ -9,9 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from engine.db import Base, UTCDateTime, utcnow
 from engine.masterdata.models import OperationParameter, RoutingOperation
 from engine.production.models import Lot
-from engine.quality.models.common import in_list
+from engine.processes.models.common import in_list
 
-DEVIATION_SOURCES = ("user", "alarm", "measurement", "release_review", "audit_review", "api")
 CLASSIFICATIONS = ("minor", "major", "critical")
 DEVIATION_STATUSES = ("open", "contained", "dispositioned", "approved", "closed")
 DISPOSITIONS = ("use_as_is", "rework", "scrap", "return_to_supplier")
@@ -22,7 +21,6 @@ class Deviation(Base):
 
     __tablename__ = "deviations"
     __table_args__ = (
-        CheckConstraint(in_list("source", DEVIATION_SOURCES), name="source"),
         CheckConstraint(f"classification IS NULL OR {in_list('classification', CLASSIFICATIONS)}",
                         name="classification"),
         CheckConstraint(in_list("status", DEVIATION_STATUSES), name="status"),
@@ -31,7 +29,7 @@ class Deviation(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     process_instance_id: Mapped[int | None] = mapped_column(Integer, unique=True)
-    source: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(64))  # user, measurement, alarm source system…
     description: Mapped[str] = mapped_column(Text)
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), index=True)
     routing_operation_id: Mapped[int | None] = mapped_column(ForeignKey("routing_operations.id"))

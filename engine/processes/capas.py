@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 
 from audit import chain
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.quality.models import Capa, CapaAction, Deviation
-from engine.quality.models.capas import ACTION_KINDS, CAPA_SOURCES
-from engine.quality.models.common import next_number
+from engine.processes.models import Capa, CapaAction, Deviation
+from engine.processes.models.capas import ACTION_KINDS, CAPA_SOURCES
+from engine.processes.models.common import next_number
 from engine.users.models import User
 
 
