@@ -78,16 +78,17 @@ def resolve_object(session: Session, kind: str, code: str, *, field: str):
     return obj
 
 
-def _set_state(session: Session, actor, rev, state: str, reason: str) -> None:
-    old = rev.state
-    if old == state:
-        return
-    rev.state = state
-    if state == "in_review":
-        rev.submitted_at = datetime.now(timezone.utc)
-    session.flush()
-    chain.append(session, actor, "revision.state_changed", rev.revision_kind, f"{rev.master.code}/{rev.label}",
-                 reason=reason, before={"state": old}, after={"state": state})
+def _to_review(session: Session, actor, rev, change: ChangeRequest) -> None:
+    from engine.masterdata.revisions import submit_for_review
+
+    submit_for_review(session, actor, rev, reason=f"{change.number}: submitted for change control")
+
+
+def _to_draft(session: Session, actor, rev, reason: str) -> None:
+    from engine.masterdata.revisions import return_to_draft
+
+    if rev.state == "in_review":
+        return_to_draft(session, actor, rev, reason=reason)
 
 
 def submit(session: Session, actor, *, instance_id: int | None, title: str, description: str, reason: str,
@@ -118,8 +119,8 @@ def submit(session: Session, actor, *, instance_id: int | None, title: str, desc
         if (link.kind, link.revision_id) not in keep:
             _, model, _ = REVISION_MODELS[link.kind]
             dropped = session.get(model, link.revision_id)
-            if dropped is not None and dropped.state == "in_review":
-                _set_state(session, actor, dropped, "draft", f"{change.number}: no longer part of the change")
+            if dropped is not None:
+                _to_draft(session, actor, dropped, f"{change.number}: no longer part of the change")
             change.revisions.remove(link)
     for rev in revs:
         if not any(link.kind == rev.revision_kind and link.revision_id == rev.id for link in change.revisions):
@@ -129,7 +130,7 @@ def submit(session: Session, actor, *, instance_id: int | None, title: str, desc
         if rev.state == "draft":
             rev.change_ref = change.number  # still content while draft: stamped before review locks it
             session.flush()
-            _set_state(session, actor, rev, "in_review", f"{change.number}: submitted for change control")
+            _to_review(session, actor, rev, change)
     before = {"status": change.status} if change.id else None
     change.title, change.description, change.reason, change.urgency = title, description, reason, urgency
     change.changed_objects = [{"kind": o.get("kind"), "code": o.get("code")} for o in objects]
@@ -196,8 +197,8 @@ def record_rejection(session: Session, actor, change: ChangeRequest, *, decision
     for link in change.revisions:
         _, model, _ = REVISION_MODELS[link.kind]
         rev = session.get(model, link.revision_id)
-        if rev is not None and rev.state == "in_review":
-            _set_state(session, actor, rev, "draft", f"{change.number} rejected: returned for rework")
+        if rev is not None:
+            _to_draft(session, actor, rev, f"{change.number} rejected: returned for rework")
     change.status = "rejected"
     change.rejections += 1
     session.flush()
@@ -214,8 +215,8 @@ def withdraw(session: Session, actor, change: ChangeRequest | None, *, reason: s
     for link in change.revisions:
         _, model, _ = REVISION_MODELS[link.kind]
         rev = session.get(model, link.revision_id)
-        if rev is not None and rev.state == "in_review":
-            _set_state(session, actor, rev, "draft", f"{change.number} withdrawn")
+        if rev is not None:
+            _to_draft(session, actor, rev, f"{change.number} withdrawn")
     before = {"status": change.status}
     change.status = "withdrawn"
     session.flush()
@@ -224,30 +225,47 @@ def withdraw(session: Session, actor, change: ChangeRequest | None, *, reason: s
     return change.summary()
 
 
-def implement(session: Session, actor, change: ChangeRequest, *, effective_from: str) -> ChangeRequest:
-    """Release every revision of the change at once (the old ones become obsolete)."""
-    from engine.masterdata.revisions import release
-
+def schedule_release(session: Session, actor, change: ChangeRequest, *, effective_from: str) -> dict:
+    """Fix the effective date; the workflow waits until then (now when the date is today or past)."""
     if change.status not in ("assessed", "approved"):
         raise Conflict(f"{change.number} is {change.status}: only an approved change is implemented", field="change")
     day = parse_day(effective_from, "effective_from")
-    if day < datetime.now(timezone.utc).date() - timedelta(days=1):
+    now = datetime.now(timezone.utc)
+    if day < now.date() - timedelta(days=1):
         raise ValidationFailed("the effective date cannot lie in the past", field="effective_from")
-    when = datetime.combine(day, time(0, 0), tzinfo=timezone.utc)
+    release_at = max(datetime.combine(day, time(0, 0), tzinfo=timezone.utc), now)
+    before = {"status": change.status}
+    change.status, change.effective_from = "approved", release_at
+    session.flush()
+    chain.append(session, actor, "change.release_scheduled", "change_request", change.number, before=before,
+                 after={"status": "approved", "release_at": release_at.isoformat()},
+                 reason="approved by every required approver")
+    return {"release_at": release_at.isoformat(), "change": change.number}
+
+
+def implement(session: Session, actor, change: ChangeRequest) -> ChangeRequest:
+    """Release every revision of the change at once (the old ones become obsolete): all or nothing."""
+    from engine.masterdata.revisions import release
+
+    if change.status != "approved":
+        raise Conflict(f"{change.number} is {change.status}: only an approved change is implemented", field="change")
+    when = max(change.effective_from or datetime.now(timezone.utc), datetime.now(timezone.utc))
     released = []
     for link in change.revisions:
         _, model, _ = REVISION_MODELS[link.kind]
-        rev = session.get(model, link.revision_id, with_for_update=True)
+        rev = session.get(model, link.revision_id)
         if rev.state != "in_review":
             raise Conflict(f"{rev.describe()} is {rev.state}, not in review: it changed outside {change.number}",
                            field="changed_revisions")
         release(session, actor, rev, effective_from=when, reason=f"{change.number}: {change.title}")
         link.released_at = datetime.now(timezone.utc)
         released.append(rev.describe())
+    before = {"status": change.status}
     change.status, change.implemented_at, change.effective_from = "implemented", datetime.now(timezone.utc), when
     session.flush()
-    chain.append(session, actor, "change.implemented", "change_request", change.number,
-                 after={"status": "implemented", "released": released, "effective_from": when.isoformat()})
+    chain.append(session, actor, "change.implemented", "change_request", change.number, before=before,
+                 after={"status": "implemented", "released": released, "effective_from": when.isoformat()},
+                 reason="revisions released by change control")
     return change
 
 
@@ -260,5 +278,5 @@ def close(session: Session, actor, change: ChangeRequest, *, result: str, notes:
     session.flush()
     chain.append(session, actor, "change.closed", "change_request", change.number,
                  after={"status": "closed", "verification": result}, before={"status": "implemented"},
-                 reason=notes)
+                 reason=notes or "verified")
     return change

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from audit import chain
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.masterdata.models import OperationParameter, RoutingOperation
+from engine.production.lots import change_lot_status
 from engine.production.models import Lot
 from engine.processes import holds
 from engine.processes.models import Deviation, DeviationLot
@@ -236,11 +237,12 @@ def close(session: Session, actor, dev: Deviation) -> dict:
             chain.append(session, actor, "lot.rework_recorded", "lot", lot.lot_number,
                          reason=f"{dev.number}: {link.justification}",
                          after={"deviation": dev.number, "instructions": link.rework_instructions})
-        if new_status and lot.status != "on_hold" and lot.status != new_status:
+        if new_status == "rejected" and lot.status not in ("on_hold", "rejected"):
+            change_lot_status(session, actor, lot, "rejected", reason=f"{dev.number}: disposition {link.disposition}")
+        elif new_status and lot.status not in ("on_hold", new_status):
+            # Rework sends the lot back into production (it is reviewed for release again when done).
             old = lot.status
             lot.status = new_status
-            if new_status == "rejected":
-                lot.dispositioned_at = datetime.now(timezone.utc)
             chain.append(session, actor, "lot.status_changed", "lot", lot.lot_number,
                          reason=f"{dev.number}: disposition {link.disposition}", before={"status": old},
                          after={"status": new_status})

@@ -85,10 +85,16 @@ def change_withdraw(ctx: OperationContext, *, reason: str) -> dict:
     return changes.withdraw(ctx.session, ctx.actor, change, reason=reason)
 
 
+@operation("change.schedule_release")
+def change_schedule_release(ctx: OperationContext, *, effective_from: str) -> dict:
+    """Fix the effective date; returns ``release_at`` the workflow waits for."""
+    return changes.schedule_release(ctx.session, ctx.actor, _change(ctx), effective_from=effective_from)
+
+
 @operation("change.implement")
-def change_implement(ctx: OperationContext, *, effective_from: str) -> dict:
-    """Release every revision of the change atomically from the effective date."""
-    return changes.implement(ctx.session, ctx.actor, _change(ctx), effective_from=effective_from).summary()
+def change_implement(ctx: OperationContext) -> dict:
+    """Release every revision of the change atomically (the old ones become obsolete)."""
+    return changes.implement(ctx.session, ctx.actor, _change(ctx)).summary()
 
 
 @operation("change.close")

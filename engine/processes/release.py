@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from audit import chain
 from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.production.lots import change_lot_status
 from engine.production.models import Lot
 from engine.processes import holds
 from engine.processes.models import ReleaseException, ReleaseReview
@@ -117,14 +118,12 @@ def release_lot(session: Session, actor, review: ReleaseReview, *, comment: str)
     if now_open:
         raise Conflict("the lot cannot be released: " + "; ".join(e["message"] for e in now_open),
                        details=[{"field": e["key"], "message": e["message"]} for e in now_open])
-    old = lot.status
-    lot.status, lot.dispositioned_at = "released", datetime.now(timezone.utc)
+    change_lot_status(session, actor, lot, "released", reason=comment or f"released by QA (review {review.id})")
     review.status, review.decided_by, review.decided_at = "released", actor.name, lot.dispositioned_at
     review.decision_comment = comment or None
     session.flush()
-    chain.append(session, actor, "lot.released", "lot", lot.lot_number, before={"status": old},
-                 after={"status": "released", "review": review.id,
-                        "justified_exceptions": sorted(justified)}, reason=comment or "released by QA")
+    chain.append(session, actor, "release.decided", "release_review", review.id,
+                 after={"decision": "released", "lot": lot.lot_number, "justified_exceptions": sorted(justified)})
     return {"lot": lot.lot_number, "status": lot.status}
 
 
@@ -133,11 +132,10 @@ def reject_lot(session: Session, actor, review: ReleaseReview, *, comment: str) 
     if not (comment or "").strip():
         raise ValidationFailed("rejecting a lot needs a reason", field="release_comment")
     lot = session.scalars(select(Lot).where(Lot.id == review.lot_id).with_for_update()).one()
-    old = lot.status
-    lot.status, lot.dispositioned_at = "rejected", datetime.now(timezone.utc)
+    change_lot_status(session, actor, lot, "rejected", reason=comment)
     review.status, review.decided_by, review.decided_at = "rejected", actor.name, lot.dispositioned_at
     review.decision_comment = comment
     session.flush()
-    chain.append(session, actor, "lot.rejected", "lot", lot.lot_number, before={"status": old},
-                 after={"status": "rejected", "review": review.id}, reason=comment)
+    chain.append(session, actor, "release.decided", "release_review", review.id,
+                 after={"decision": "rejected", "lot": lot.lot_number})
     return {"lot": lot.lot_number, "status": lot.status}
