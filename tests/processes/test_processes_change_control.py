@@ -1,0 +1,146 @@
+"""Change control end to end: request → impact → risk → approvals → release → verification."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from engine.errors import Forbidden
+from engine.masterdata.revisions import new_draft
+from engine.masterdata.routings import update_parameter
+from engine.processes.changes import find_change_for_instance
+from engine.production.lots import plan_lot, start_lot
+from engine.workflows import fire_timers, get_instance, start_instance
+
+
+def _draft_routing(quality):
+    rev = new_draft(quality.session, quality.actor("pe_wang"), quality.plant.routing,
+                    change_summary="tighter press force window")
+    param = next(p for op in rev.operations if op.code == "ASSY" for p in op.parameters)
+    update_parameter(quality.session, quality.actor("pe_wang"), param, lsl=95.0, usl=105.0,
+                     reason="capability study")
+    return rev
+
+
+def _start(quality):
+    instance = start_instance(quality.session, quality.actor("pe_wang"), "change_control",
+                              user=quality.user("pe_wang"))
+    return instance.id
+
+
+def _submit(quality, iid, action="submit"):
+    quality.complete(iid, "submit_change", "pe_wang", {
+        "change_title": "Tighten press force", "change_description": "press_force 95–105 N",
+        "change_reason": "field returns: loose connectors", "change_urgency": "routine",
+        "changed_revisions": [{"kind": "routing", "code": "RT-PUMP", "label": "B"}], "changed_objects": [],
+        "effective_from": date.today().isoformat(), "change_action": action, "change_comment": ""})
+
+
+def _assess(quality, iid):
+    quality.complete(iid, "assess_change", "pe_wang", {
+        "risk_level": "medium", "risk_assessment": "narrower window, same equipment",
+        "validation_required": True, "validation_plan": "OQ at 95 and 105 N",
+        "regulatory_notification_required": True})
+
+
+def _approve(quality, iid, qa="approve"):
+    quality.complete(iid, "approve_change_qa", "qm_chen", {
+        "qa_decision": qa, "qa_comment": "" if qa == "approve" else "validation plan too thin"})
+    quality.complete(iid, "approve_change_production", "pm_liu", {"production_decision": "approve",
+                                                                   "production_comment": ""})
+    quality.complete(iid, "approve_change_regulatory", "ra_sun", {
+        "regulatory_decision": "approve", "regulatory_comment": "", "regulatory_notification_plan": "NMPA filing"})
+
+
+def test_change_happy_path_releases_for_new_lots_while_running_lots_keep_theirs(quality):
+    s, plant = quality.session, quality.plant
+    draft = _draft_routing(quality)
+    iid = _start(quality)
+    _submit(quality, iid)
+    change = find_change_for_instance(s, iid)
+    assert draft.state == "in_review" and draft.change_ref == change.number
+    assert [lot["lot_number"] for lot in change.impact["lots"]] == ["P-002", "P-003"]
+    assert change.flags["validation_required"] and change.flags["regulatory_notification_required"]
+    _assess(quality, iid)
+    assert set(quality.tasks(iid)) == {"approve_change_qa", "approve_change_production", "approve_change_regulatory"}
+    _approve(quality, iid)
+    quality.complete(iid, "confirm_change_implementation", "pe_wang", {
+        "effective_from": date.today().isoformat(), "training_completed": True, "implementation_notes": "OQ done"})
+    old = plant.routing_rev
+    s.refresh(draft)
+    s.refresh(old)
+    assert (draft.state, old.state) == ("released", "obsolete")
+    assert plant.lots["P-002"].routing_revision_id == old.id  # a running lot keeps the revision it started on
+    new_lot = start_lot(s, quality.actor("pm_liu"), plan_lot(s, quality.actor("pm_liu"), lot_number="P-010",
+                                                             quantity=5, product=plant.product))
+    assert new_lot.routing_revision_id == draft.id  # new lots use the released revision
+    quality.complete(iid, "verify_change_effectiveness", "qa_zhao", {
+        "verification_result": "effective", "verification_notes": "no loose connectors in 3 lots"})
+    s.refresh(change)
+    assert change.status == "closed" and quality.tasks(iid) == {}
+
+
+def test_rejected_change_releases_nothing_and_returns_to_requester(quality):
+    s = quality.session
+    draft = _draft_routing(quality)
+    iid = _start(quality)
+    _submit(quality, iid)
+    _assess(quality, iid)
+    _approve(quality, iid, qa="reject")
+    assert set(quality.tasks(iid)) == {"submit_change"}
+    s.refresh(draft)
+    assert draft.state == "draft"  # back to its author for rework
+    assert quality.plant.routing_rev.state == "released"
+    change = find_change_for_instance(s, iid)
+    assert (change.status, change.rejections) == ("rejected", 1)
+    _submit(quality, iid)  # resubmitted unchanged: impact recomputed, approvals asked again
+    _assess(quality, iid)
+    assert set(quality.tasks(iid)) == {"approve_change_qa", "approve_change_production", "approve_change_regulatory"}
+
+
+def test_withdrawn_change_releases_nothing(quality):
+    s = quality.session
+    draft = _draft_routing(quality)
+    iid = _start(quality)
+    _submit(quality, iid)
+    _assess(quality, iid)
+    _approve(quality, iid, qa="reject")
+    _submit(quality, iid, action="withdraw")
+    change = find_change_for_instance(s, iid)
+    s.refresh(draft)
+    assert change.status == "withdrawn" and quality.tasks(iid) == {}
+    assert draft.state == "draft" and quality.plant.routing_rev.state == "released"
+
+
+def test_requester_cannot_approve_own_change(quality):
+    from engine.users.models import UserRole
+
+    quality.user("pe_wang").role_rows.append(UserRole(role="qa_manager"))
+    quality.session.flush()
+    _draft_routing(quality)
+    iid = _start(quality)
+    _submit(quality, iid)
+    _assess(quality, iid)
+    with pytest.raises(Forbidden, match="segregation of duties"):
+        quality.complete(iid, "approve_change_qa", "pe_wang", {"qa_decision": "approve", "qa_comment": ""})
+
+
+def test_future_effective_date_waits_for_the_timer(quality):
+    s = quality.session
+    draft = _draft_routing(quality)
+    iid = _start(quality)
+    _submit(quality, iid)
+    _assess(quality, iid)
+    _approve(quality, iid)
+    later = date.today() + timedelta(days=10)
+    quality.complete(iid, "confirm_change_implementation", "pe_wang", {
+        "effective_from": later.isoformat(), "training_completed": True, "implementation_notes": ""})
+    s.refresh(draft)
+    assert draft.state == "in_review" and quality.tasks(iid) == {}
+    instance = get_instance(s, iid)
+    assert fire_timers(s, quality.actor("qm_chen"), instance, datetime.now(timezone.utc)) == []
+    due = datetime(later.year, later.month, later.day, 0, 1, tzinfo=timezone.utc)
+    assert fire_timers(s, quality.actor("qm_chen"), instance, due) == ["wait_until_effective"]
+    s.refresh(draft)
+    assert draft.state == "released"
+    assert set(quality.tasks(iid)) == {"verify_change_effectiveness"}
