@@ -249,7 +249,9 @@ def implement(session: Session, actor, change: ChangeRequest) -> ChangeRequest:
 
     if change.status != "approved":
         raise Conflict(f"{change.number} is {change.status}: only an approved change is implemented", field="change")
-    when = max(change.effective_from or datetime.now(timezone.utc), datetime.now(timezone.utc))
+    # The timer fired at (or after) the effective instant; never claim an effective time ahead of the clock.
+    now = datetime.now(timezone.utc)
+    when = min(change.effective_from or now, now)
     released = []
     for link in change.revisions:
         _, model, _ = REVISION_MODELS[link.kind]
