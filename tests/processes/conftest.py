@@ -40,6 +40,13 @@ class Quality:
         result = deploy_all_shipped(session, self.plant.actor("qm_chen"))
         assert not result.problems, result.problems
 
+    def rebind(self, session) -> None:
+        """Continue in another transaction (after a commit, e.g. around a worker pass)."""
+        from engine.users.models import User
+
+        self.session = session
+        self.plant.users = {n: session.get(User, u.id) for n, u in self.plant.users.items()}
+
     def user(self, name):
         return self.plant.users[name]
 
