@@ -43,7 +43,8 @@ def test_review_assembles_risky_events_and_pins_the_chain_head(quality):
     categories = {e["action"]: e["category"] for e in data["events"]}
     assert categories == {"user.role_granted": "administration", "measurement.correct": "correction",
                           "auth.login_failed": "lockout_or_failed_login",
-                          "workflow.deployed": "deployment_or_rule_change"}
+                          "workflow.deployed": "deployment_or_rule_change",
+                          "workflow.process_deployed": "deployment_or_rule_change"}  # the fixture's deployment
     assert "lot.plan" not in categories
     quality.session.refresh(review)
     covered = quality.session.scalar(select(chain.AuditEntry.hash).where(chain.AuditEntry.seq == review.head_seq))
