@@ -108,6 +108,19 @@ def schedule(session: Session, actor, *, period_start: datetime, period_end: dat
     return review
 
 
+def ensure_periodic(session: Session, actor, *, period: str = "P1M", now: datetime | None = None) -> AuditReview:
+    """The pending periodic review, scheduling one for the current period when there is none."""
+    pending = session.scalar(select(AuditReview).where(AuditReview.on_demand.is_(False),
+                                                       AuditReview.status.in_(("scheduled", "assembled")))
+                             .order_by(AuditReview.period_end))
+    if pending is not None:
+        return pending
+    now = now or datetime.now(timezone.utc)
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0) if period.endswith("M") else \
+        now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return schedule(session, actor, period_start=start, period_end=add_period(start, period), period=period)
+
+
 def assemble(session: Session, actor, *, instance_id: int | None, period_start: str, period_end: str) -> AuditReview:
     """Collect the risky events of the period and pin the chain head (seq, hash) they are covered by."""
     start, end = parse_instant(period_start, "period_start"), parse_instant(period_end, "period_end")
