@@ -190,6 +190,7 @@ class _Plant:
                                           last_calibrated_on=last_cal, maintenance_interval_days=maint_days,
                                           last_maintained_on=t - timedelta(days=min(20, maint_days - 5)))
             self.eq[code] = eq
+            self._history(eq, qa, last_cal - timedelta(days=cal_days), maint_days)
             records.log_equipment_event(self.s, qa, eq, kind="calibration", result="pass",
                                         performed_at=datetime.combine(last_cal, time(2), tzinfo=timezone.utc),
                                         performed_by="Shanghai Institute of Measurement and Testing Technology",
@@ -207,6 +208,20 @@ class _Plant:
             self.tools[code] = catalog.create_tooling(self.s, pe, code=code, name=name, life_cycles=500000)
 
     # ---------------------------------------------------------- master data
+    def _history(self, eq, qa, previous_cal: date, maint_days: int) -> None:
+        """The calibration before the last one and the maintenance done on schedule (release reviews
+        check the equipment was within calibration and maintenance on each date of use)."""
+        records.log_equipment_event(self.s, qa, eq, kind="calibration", result="pass",
+                                    performed_at=datetime.combine(previous_cal, time(2), tzinfo=timezone.utc),
+                                    performed_by="Shanghai Institute of Measurement and Testing Technology",
+                                    certificate_ref=f"CAL-{eq.code}-{previous_cal:%Y%m%d}", description="calibration")
+        last = eq.last_maintained_on
+        for n in range(150 // maint_days + 1, -1, -1):  # oldest first; the last one is the plan's date
+            day = last - timedelta(days=n * maint_days)
+            records.log_equipment_event(self.s, qa, eq, kind="maintenance", result="pass",
+                                        performed_at=datetime.combine(day, time(1), tzinfo=timezone.utc),
+                                        performed_by="Maintenance", description="preventive maintenance")
+
     def master_data(self) -> None:
         pe, qa = self.actor("wang.fang"), self.actor("zhao.min")
         for code, name, kind, unit, *_ in ITEMS:

@@ -12,6 +12,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.errors import ValidationFailed
+from engine.masterdata import units
 from engine.masterdata.models import DocumentRevision, Equipment
 from engine.production.models import (
     EquipmentLog, InspectionResult, Lot, MaterialConsumption, OperationExecution, ParameterMeasurement,
@@ -105,14 +107,17 @@ def _parameters(operations, measurements, found: Findings) -> None:
             if not rows:
                 found.add("parameter_limits", f"{where}:missing", f"{where}: no measured value", parameter=where)
             for m in rows:
-                if m.unit != param.unit:
-                    found.add("parameter_limits", f"{where}:{m.id}", f"{where}: value {m.value} {m.unit} is not in the "
-                              f"parameter's unit {param.unit}", parameter=where, measurement_id=m.id)
-                elif not param.in_spec(m.value):
+                try:
+                    value = m.value if m.unit == param.unit else units.convert(m.value, m.unit, param.unit)
+                except ValidationFailed:
+                    found.add("parameter_limits", f"{where}:{m.id}", f"{where}: value {m.value} {m.unit} cannot be "
+                              f"expressed in the parameter's unit {param.unit}", parameter=where, measurement_id=m.id)
+                    continue
+                if not param.in_spec(value):
                     found.add("parameter_limits", f"{where}:{m.id}",
-                              f"{where} = {m.value} {m.unit} outside limits [{_fmt(param.lsl)}, {_fmt(param.usl)}]",
-                              parameter=where, measurement_id=m.id, value=m.value, lsl=param.lsl, usl=param.usl,
-                              measured_at=m.measured_at.isoformat())
+                              f"{where} = {m.value:g} {m.unit} outside limits [{_fmt(param.lsl)}, {_fmt(param.usl)}] "
+                              f"{param.unit}", parameter=where, measurement_id=m.id, value=m.value, unit=m.unit,
+                              lsl=param.lsl, usl=param.usl, measured_at=m.measured_at.isoformat())
 
 
 def _fmt(v) -> str:
@@ -180,16 +185,41 @@ def _valid_on(windows, day: date) -> bool:
     return any(start <= day and (end is None or day <= end) for start, end in windows)
 
 
+def _out_of_service(session: Session, eq: Equipment) -> list[tuple[datetime, datetime | None]]:
+    """Breakdown (or failed check) → next passing repair/calibration: the equipment was not usable."""
+    logs = session.scalars(select(EquipmentLog).where(EquipmentLog.equipment_id == eq.id)
+                           .order_by(EquipmentLog.performed_at, EquipmentLog.id))
+    spans, down = [], None
+    for log in logs:
+        if down is None and (log.kind == "breakdown" or log.result == "fail"):
+            down = log.performed_at
+        elif down is not None and log.kind in ("repair", "calibration", "maintenance") and log.result == "pass":
+            spans.append((down, log.performed_at))
+            down = None
+    if down is not None:
+        spans.append((down, None))
+    return spans
+
+
 def _equipment(session: Session, executions, measurements, found: Findings) -> None:
     uses: dict[int, set[date]] = {}
+    moments: dict[int, set[datetime]] = {}
     for e in executions:
         if e.equipment_id:
             uses.setdefault(e.equipment_id, set()).add(e.started_at.date())
+            moments.setdefault(e.equipment_id, set()).add(e.started_at)
     for m in measurements:
         if m.equipment_id:
             uses.setdefault(m.equipment_id, set()).add(m.measured_at.date())
+            moments.setdefault(m.equipment_id, set()).add(m.measured_at)
     for eq_id in sorted(uses):
         eq = session.get(Equipment, eq_id)
+        down = [t for t in sorted(moments[eq_id]) for start, end in _out_of_service(session, eq)
+                if start <= t and (end is None or t < end)]
+        if down:
+            found.add("equipment", f"out_of_service:{eq.code}",
+                      f"equipment {eq.code} was used while out of service (breakdown not yet repaired) at "
+                      + ", ".join(t.isoformat() for t in down), equipment=eq.code, kind="out_of_service")
         kinds = (["calibration"] if eq.calibration_required else []) + (
             ["maintenance"] if eq.maintenance_interval_days or eq.maintenance_due_on else [])
         for kind in kinds:
@@ -242,14 +272,16 @@ def _training(session: Session, executions, found: Findings) -> None:
 
 
 def _data_integrity(session: Session, lot_id: int, measurements, results, late: timedelta, found: Findings) -> None:
-    for m in measurements:
-        if m.recorded_at - m.measured_at > late:
-            found.add("data_integrity", f"late:measurement:{m.id}", f"{m.parameter.name} = {m.value} {m.unit} entered "
-                      f"{_hours(m.recorded_at - m.measured_at)} after measurement", measurement_id=m.id)
-    for r in results:
-        if r.recorded_at - r.inspected_at > late:
-            found.add("data_integrity", f"late:inspection:{r.id}", f"inspection {r.inspection_item.name} entered "
-                      f"{_hours(r.recorded_at - r.inspected_at)} after inspection", result_id=r.id)
+    # Late entries are one exception per lot (a reviewer justifies a back-entry session once);
+    # the ids and the longest delay are in the details. Corrections without a reason are per row.
+    late_m = [m for m in measurements if m.source != "import" and m.recorded_at - m.measured_at > late]
+    late_r = [r for r in results if r.recorded_at - r.inspected_at > late]
+    if late_m or late_r:
+        worst = max([m.recorded_at - m.measured_at for m in late_m] + [r.recorded_at - r.inspected_at for r in late_r])
+        found.add("data_integrity", "late_entries",
+                  f"{len(late_m)} measured value(s) and {len(late_r)} inspection result(s) were entered more than "
+                  f"{_hours(late)} after the fact (longest {_hours(worst)})",
+                  measurement_ids=[m.id for m in late_m], inspection_ids=[r.id for r in late_r])
     for model, label in ((ParameterMeasurement, "measurement"), (InspectionResult, "inspection")):
         corrections = session.scalars(select(model).where(model.lot_id == lot_id, model.supersedes_id.is_not(None)))
         for row in corrections:

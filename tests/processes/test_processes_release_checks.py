@@ -70,7 +70,22 @@ def test_corrections_late_entries_components_and_holds(session, plant):
     session.flush()
     got = keys(session, plant)
     assert f"data_integrity:correction:measurement:{fixed.id}" in got
-    assert f"data_integrity:late:measurement:{late.id}" in got
+    assert "data_integrity:late_entries" in got
+    late_entry = next(e for e in exceptions_for(session, plant.lots["P-001"])["exceptions"]
+                      if e["key"] == "data_integrity:late_entries")
+    assert late_entry["details"]["measurement_ids"] == [late.id]
     assert "component_lots:T-001" in got
     hold_lot(session, plant.actor("qa_zhao"), plant.lots["P-001"], reason="test hold")
     assert "lot_status:on_hold" in keys(session, plant)
+
+
+def test_use_between_breakdown_and_repair_is_an_exception(session, plant):
+    from engine.production.models import EquipmentLog
+
+    press = plant.equipment["EQ-PRESS"]
+    session.add_all([
+        EquipmentLog(equipment_id=press.id, kind="breakdown", performed_at=at(plant.work_day, 7), performed_by="x"),
+        EquipmentLog(equipment_id=press.id, kind="repair", result="pass", performed_at=at(plant.work_day, 12),
+                     performed_by="maintenance")])
+    session.flush()
+    assert keys(session, plant) == ["equipment:out_of_service:EQ-PRESS"]
