@@ -18,7 +18,7 @@ from engine.production import lots as lot_uc
 from engine.production import records
 from engine.production.models import OperationExecution
 from engine.users import accounts
-from engine.workflows import actor_of, complete_task, get_instance, inbox, open_tasks, workflow_data
+from engine.workflows import actor_of, complete_task, deploy_all_shipped, get_instance, inbox, open_tasks, workflow_data
 
 UTC = dt.timezone.utc
 
@@ -124,6 +124,7 @@ def test_live_lot_on_the_overdue_leak_tester_shows_exactly_that_exception(demo_d
 def test_demo_lot_on_hold_cannot_be_released_until_its_disposition(demo_db):
     with demo_db.sessions.begin() as s:
         sign = DemoSigner(demo_db, s)
+        assert not deploy_all_shipped(s, actor_of(sign.user("zhao.min"))).problems
         lot = _run_live_lot(s)
         assert exceptions_for(s, lot)["exceptions"] == []
         release = request_release(s, actor_of(sign.user("chen.jing")), lot).id

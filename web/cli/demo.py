@@ -31,6 +31,7 @@ def demo(host: str, port: int, load_only: bool) -> None:
     try:
         with current_app.extensions["sealtrail.sessions"].begin() as session:
             result = load_demo(session, settings)
+            started = _start_processes(session, settings, result) if result is not None else {}
     except SealtrailError as exc:
         raise click.ClickException(exc.message) from exc
     if result is None:
@@ -38,9 +39,18 @@ def demo(host: str, port: int, load_only: bool) -> None:
                    "`sealtrail users reset-password NAME` issues a new one).")
     else:
         _print_credentials(result)
+        for process, instance_id in started.items():
+            click.echo(f"Waiting in an inbox: {process} (instance {instance_id})")
     if not load_only:
         click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)")
         run_dev_server(host, port)
+
+
+def _start_processes(session, settings, result) -> dict:
+    """One instance of each quality process waiting in someone's inbox (engine/processes/demo.py)."""
+    from engine.processes.demo import start_demo_processes
+
+    return start_demo_processes(session, settings, result)
 
 
 def _print_credentials(result) -> None:
