@@ -16,8 +16,10 @@ from engine.workflows.models import InstanceEvent, ProcessInstance, ProcessVersi
 
 
 def actor_of(user) -> Actor:
-    """The audit actor for a signed-in user."""
-    return Actor(kind="user", id=str(user.id), name=user.printed_name)
+    """The audit actor for a signed-in user (``engine.users.actor_for``)."""
+    from engine.users import actor_for
+
+    return actor_for(user)
 
 
 def get_instance(session, instance_id: int) -> ProcessInstance:
