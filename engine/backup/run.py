@@ -100,29 +100,35 @@ def restore_backup(backup_dir: Path, target_url: str, trusted_public_key) -> dic
     dialect = _dialect(target_url)
     if dialect != manifest["dialect"]:
         raise RestoreRefused(f"this is a {manifest['dialect']} backup; the target is {dialect}")
+    verified = {}
+
+    def check(url: str) -> None:
+        verified.update(_verify_or_raise(url, manifest, trusted_public_key))
+
     if dialect == "sqlite":
-        sqlite.restore(data_file, target_url, lambda url: _verify_or_raise(url, manifest))
+        sqlite.restore(data_file, target_url, check)
     else:
         postgres.restore(data_file, target_url)
-        _verify_or_raise(target_url, manifest)
-    return verify_database(target_url, manifest)
+        check(target_url)
+    return verified
 
 
-def _verify_or_raise(url: str, manifest: dict) -> dict:
-    report = verify_database(url, manifest)
+def _verify_or_raise(url: str, manifest: dict, public_key) -> dict:
+    report = verify_database(url, manifest, public_key)
     if report["problems"]:
         raise RestoreVerificationFailed(report["problems"], make_url(url).render_as_string())
     return report
 
 
-def verify_database(url: str, manifest: dict) -> dict:
-    """Compare the database at ``url`` with ``manifest`` and verify its audit chain."""
+def verify_database(url: str, manifest: dict, public_key=None) -> dict:
+    """Compare the database at ``url`` with ``manifest`` and verify its audit chain (checkpoint
+    signatures too, with ``public_key``)."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
             state = database_state(conn)
             problems = compare(manifest, state)
-            audit = verify_audit(conn, manifest)
+            audit = verify_audit(conn, manifest, public_key)
             conn.rollback()
     finally:
         engine.dispose()

@@ -10,16 +10,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, text
 
-from audit import SYSTEM, chain
+from audit import SYSTEM, chain, checkpoints
 from audit.models import AuditEntry
 from engine import backup as bk
 from engine.backup import manifest as mf
 from engine.backup.state import database_state
+from engine.db import make_engine, make_session_factory
 from tests import conftest as shared
 from tests.conftest import ON_POSTGRES
-
-# Restore verification runs audit.verify.verify_chain (issue 3); until it is on main these skip.
-pytest.importorskip("audit.verify", reason="audit.verify (chain verification) not on main yet")
 
 pytestmark = [
     pytest.mark.requirement("Annex11-7", "21CFR11.10(c)", "ISO13485-4.2.5"),
@@ -31,6 +29,18 @@ pytestmark = [
 @pytest.fixture()
 def key():
     return Ed25519PrivateKey.generate()
+
+
+def _checkpointer(key):
+    """Commit a signed audit checkpoint at the head (what `sealtrail backup` does first)."""
+    def make(url):
+        engine = make_engine(url)
+        try:
+            return checkpoints.checkpoint_json(
+                checkpoints.checkpoint(make_session_factory(engine), key))
+        finally:
+            engine.dispose()
+    return make
 
 
 def _append(db, n: int, start: int = 0) -> None:
@@ -64,8 +74,10 @@ def _entries(db) -> list[tuple]:
 
 
 def test_backup_restore_verify_roundtrip(populated, empty_target, key, tmp_path):
-    path = bk.create_backup(populated.url, tmp_path, key)
+    path = bk.create_backup(populated.url, tmp_path, key, checkpoint=_checkpointer(key))
     manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["checkpoint"]["seq"] == 25 and manifest["checkpoint"]["signature"]
+    assert manifest["row_counts"]["audit_checkpoint"] == 1
     assert manifest["format"] == "sealtrail-backup/1"
     assert manifest["dialect"] == ("postgresql" if ON_POSTGRES else "sqlite")
     assert manifest["row_counts"]["audit_entry"] == 25
@@ -76,7 +88,8 @@ def test_backup_restore_verify_roundtrip(populated, empty_target, key, tmp_path)
 
     report = bk.restore_backup(path, empty_target.url, key.public_key())
     assert report["ok"] and report["problems"] == []
-    assert report["chain"]["ok"]
+    assert report["chain"]["ok"] and report["chain"]["checkpoints_verified"] == 1
+    assert report["checkpoint"] == {"seq": 25, "matches": True}
     assert report["audit_head"] == manifest["audit_head"]
     assert _entries(empty_target) == _entries(populated)
     # the restored database is a working Sealtrail database: the chain continues from the head
@@ -164,3 +177,46 @@ def test_a_failed_backup_leaves_no_directory_that_looks_complete(tmp_path, key):
     with pytest.raises(Exception):
         bk.create_backup(missing, tmp_path / "out", key)
     assert list((tmp_path / "out").glob("sealtrail-*")) == []
+
+
+def test_restore_refuses_to_pass_a_database_whose_chain_was_rewritten(populated, empty_target,
+                                                                      key, tmp_path):
+    """An insider rewrote an entry and re-signed the manifest without the checkpoint key: the
+    checkpoint signed at backup time no longer matches, so verification fails (exit 2)."""
+    path = bk.create_backup(populated.url, tmp_path, key, checkpoint=_checkpointer(key))
+    manifest = json.loads((path / "manifest.json").read_text())
+    forged = dict(manifest, checkpoint=dict(manifest["checkpoint"], head_hash="0" * 64))
+    from engine.backup import manifest as mf_module
+
+    mf_module.write(path, mf_module.sign({k: v for k, v in forged.items() if k != "signature"},
+                                         key))
+    with pytest.raises(bk.RestoreVerificationFailed, match="checkpoint at seq 25"):
+        bk.restore_backup(path, empty_target.url, key.public_key())
+
+
+def test_backup_and_restore_commands(populated, empty_target, tmp_path):
+    """`sealtrail backup` then `sealtrail restore` as an operator runs them."""
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from web.app import create_app
+    from web.cli import cli
+
+    def run(url, args):
+        app = create_app(settings=shared.TestDatabase(url).settings())
+        try:
+            return CliRunner().invoke(cli, args, obj=ScriptInfo(create_app=lambda: app),
+                                      catch_exceptions=False)
+        finally:
+            app.extensions["sealtrail.engine"].dispose()
+
+    out = run(populated.url, ["backup", "--output", str(tmp_path / "b")])
+    assert out.exit_code == 0, out.output
+    assert "audit head #" in out.output
+    backup_dir = next((tmp_path / "b").iterdir())
+    out = run(empty_target.url, ["restore", str(backup_dir)])
+    assert out.exit_code == 0, out.output
+    assert "row counts match the manifest" in out.output
+    assert "audit chain verifies: OK" in out.output and "matches the chain" in out.output
+    again = run(empty_target.url, ["restore", str(backup_dir)])
+    assert again.exit_code == 1 and "not empty" in again.output

@@ -139,21 +139,33 @@ def _head_text(head: dict | None) -> str:
 
 
 def _signing_key(settings):
-    """The installation's Ed25519 key (the audit checkpoint key): signs backup manifests."""
-    from engine.backup import manifest as mf
+    """The installation's Ed25519 key (the audit checkpoint key): signs manifests and reports."""
+    from audit.checkpoints import load_signing_key
+    from audit.errors import CheckpointError
 
-    path = settings.checkpoint_key_path
-    if not path.is_file():
-        raise click.ClickException(
-            f"no signing key at {path}: set SEALTRAIL_CHECKPOINT_KEY_FILE to the installation's "
-            "Ed25519 key (see docs/deployment.md)")
-    return mf.load_private_key(path)
+    try:
+        return load_signing_key(settings.checkpoint_key_path)
+    except CheckpointError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _checkpointer(settings):
-    """None until audit checkpoints exist; then a callable committing one at the head."""
-    return None
+    """A callable that commits a signed audit checkpoint at the head of the chain at ``url``."""
+    def make(url: str) -> dict | None:
+        from audit.checkpoints import checkpoint, checkpoint_json
+        from audit.errors import CheckpointError
+        from engine.db import make_engine, make_session_factory
 
+        engine = make_engine(url)
+        try:
+            row = checkpoint(make_session_factory(engine), _signing_key(settings))
+        except CheckpointError:  # an empty chain has nothing to checkpoint
+            return None
+        finally:
+            engine.dispose()
+        return checkpoint_json(row)
+
+    return make
 
 @click.command("db-grants")
 @click.option("--app-role", required=True, help="Role the app servers and workers connect as.")
