@@ -69,7 +69,7 @@ def setup(fresh_db, forms_path):
 def test_workers_racers_and_audit_writers_at_once(setup):
     db, users, secrets, key, clock, work, raced = setup
     engine = make_engine(db.url, **({} if db.url.startswith("sqlite") else
-                                    {"pool_size": 20, "max_overflow": 0, "pool_timeout": 120}))
+                                    {"pool_size": 8, "max_overflow": 0, "pool_timeout": 120}))
     sessions = make_session_factory(engine)
     start = threading.Barrier(WORKERS + RACERS + WRITERS, timeout=60)
     round_barrier = threading.Barrier(RACERS, timeout=60)
