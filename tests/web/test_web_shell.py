@@ -3,10 +3,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from flask import Blueprint, abort
 
 from engine.errors import Conflict, NotFound, ValidationFailed
 from web.login import public
+
+
+@pytest.fixture(scope="module")
+def app(shared_db):
+    """These tests write nothing: one app on the shared database (a fresh one costs seconds on PG)."""
+    from tests.web.conftest import make_app
+
+    app = make_app(shared_db)
+    yield app
+    app.extensions["sealtrail.engine"].dispose()
 
 
 def test_start_page_is_the_sign_in_form(client):
@@ -36,10 +47,10 @@ def test_csp_nonce_changes_per_request(client):
     assert a != b
 
 
-def test_session_cookie_flags_by_default(fresh_db):
+def test_session_cookie_flags_by_default(shared_db):
     from web.app import create_app
 
-    app = create_app({"TESTING": True}, settings=fresh_db.settings())
+    app = create_app({"TESTING": True}, settings=shared_db.settings())
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
@@ -132,8 +143,8 @@ def _app_with_failures(db):
     return app
 
 
-def test_error_pages_leak_nothing(fresh_db, caplog):
-    app = _app_with_failures(fresh_db)
+def test_error_pages_leak_nothing(shared_db, caplog):
+    app = _app_with_failures(shared_db)
     client = app.test_client()
     response = client.get("/boom")
     html = response.get_data(as_text=True)
@@ -155,8 +166,8 @@ def test_error_pages_leak_nothing(fresh_db, caplog):
     app.extensions["sealtrail.engine"].dispose()
 
 
-def test_api_errors_are_problem_documents(fresh_db):
-    app = _app_with_failures(fresh_db)
+def test_api_errors_are_problem_documents(shared_db):
+    app = _app_with_failures(shared_db)
     client = app.test_client()
     response = client.get("/api/v1/boom")
     assert response.status_code == 404
