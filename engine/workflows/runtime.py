@@ -147,27 +147,38 @@ def sync_tasks(session, instance: ProcessInstance, workflow, now: datetime) -> l
     return created
 
 
-def save(session, instance: ProcessInstance, workflow, now: datetime | None = None) -> list[WorkflowTask]:
-    """Persist the workflow into ``instance`` (status, state, timers, message waits, task table)."""
+def status_of(workflow) -> str:
+    """The instance status the workflow is in: completed, waiting (for people, timers or
+    messages) or running."""
+    if workflow.is_completed():
+        return "completed"
+    next_timer, messages = waits(workflow)
+    if workflow.get_tasks(state=TaskState.READY, manual=True) or next_timer or messages:
+        return "waiting"
+    return "running"
+
+
+def save(session, instance: ProcessInstance, workflow, now: datetime | None = None, *,
+         previous_messages: set[str] | None = None) -> list[WorkflowTask]:
+    """Persist the workflow into ``instance`` (status, state, timers, message waits, task table).
+
+    ``previous_messages``: the messages the workflow waited for when it was loaded; when given and
+    unchanged, the message-wait rows are left alone (one statement less per step)."""
     now = now or utcnow()
     instance.state_json = serializer.dump_state(workflow)
     instance.spiff_version = serializer.SPIFF_VERSION
     instance.serializer_version = serializer.SERIALIZER_VERSION
     instance.updated_at = now
     next_timer, messages = waits(workflow)
-    instance.next_timer_at = next_timer
-    if workflow.is_completed():
-        instance.status = "completed"
+    instance.next_timer_at = None if workflow.is_completed() else next_timer
+    instance.status = status_of(workflow)
+    if instance.status == "completed":
         instance.completed_at = now
-        instance.next_timer_at = None
-    elif workflow.get_tasks(state=TaskState.READY, manual=True) or next_timer or messages:
-        instance.status = "waiting"
-    else:
-        instance.status = "running"
     session.flush()
-    session.execute(delete(MessageWait).where(MessageWait.instance_id == instance.id))
-    for name in sorted(messages):
-        session.add(MessageWait(instance_id=instance.id, message_name=name))
+    if previous_messages is None or previous_messages != messages:
+        session.execute(delete(MessageWait).where(MessageWait.instance_id == instance.id))
+        for name in sorted(messages):
+            session.add(MessageWait(instance_id=instance.id, message_name=name))
     created = sync_tasks(session, instance, workflow, now)
     session.flush()
     return created

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import rfc8785
 from sqlalchemy import or_, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
 import forms
@@ -163,7 +164,16 @@ def complete_task(session, *, user, task_id: str, data: dict, totp_code: str, po
         task.run()
         workflow.do_engine_steps()
 
+    previous_messages = runtime.waits(workflow)[1]
     runtime.run_guarded(step, f"completing {row.spec_name}")
+    instance_id = instance.id  # the rollback after a failed flush expires every loaded object
+    reason = comment or f"task {row.title!r} completed and signed ({meaning})"
+    entry = chain.append(session, actor, "workflow.task_completed", "workflow_task", row.id, reason=reason,
+                         before=before, after=json.loads(payload),
+                         payload={"instance_id": instance_id, "process_id": instance.process_id,
+                                  "task": row.spec_name, "meaning": meaning, "signature_id": signature.signature_id,
+                                  "payload_sha256": payload_sha256, "instance_status": runtime.status_of(workflow)})
+    # The row is written once, with its audit sequence, in the same flush as the instance.
     row.state = "completed"
     row.completed_at = now
     row.completed_by_id = user.id
@@ -172,19 +182,14 @@ def complete_task(session, *, user, task_id: str, data: dict, totp_code: str, po
     row.payload_sha256 = payload_sha256
     row.meaning = meaning
     row.signature_id = signature.signature_id
-    instance_id = instance.id  # the rollback after a failed flush expires every loaded object
+    row.audit_seq = entry.seq
     try:
-        new_tasks = runtime.save(session, instance, workflow, now)
-    except StaleDataError:
+        new_tasks = runtime.save(session, instance, workflow, now, previous_messages=previous_messages)
+    except (StaleDataError, DBAPIError) as exc:
+        if isinstance(exc, DBAPIError) and "signed evidence" not in str(exc):
+            raise
         raise Conflict(f"task {task_id} / instance {instance_id} was completed or changed by someone else "
                        "at the same time; reload") from None
-    reason = comment or f"task {row.title!r} completed and signed ({meaning})"
-    entry = chain.append(session, actor, "workflow.task_completed", "workflow_task", row.id, reason=reason,
-                         before=before, after=json.loads(payload),
-                         payload={"instance_id": instance.id, "process_id": instance.process_id,
-                                  "task": row.spec_name, "meaning": meaning, "signature_id": signature.signature_id,
-                                  "payload_sha256": payload_sha256, "instance_status": instance.status})
-    row.audit_seq = entry.seq
     runtime.record_event(session, instance, actor, "task_completed", task_id=row.id, now=now,
                          detail={"task": row.spec_name, "meaning": meaning})
     session.flush()
