@@ -23,6 +23,8 @@ from audit.chain import append
 from audit.checkpoints import create_checkpoint, public_key_pem
 from audit.export import ExportError, export_bundle
 
+pytestmark = pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(b)")
+
 ROOT = Path(__file__).resolve().parents[2]
 VERIFIER = ROOT / "audit" / "verify_bundle.py"
 ALICE = Actor("user", "7", "Zoë Ångström 张伟")

@@ -18,6 +18,8 @@ from audit.chain import append, append_many, ensure_installation, head
 from audit.errors import AuditValueError
 from audit.models import AuditEntry, AuditInstallation
 
+pytestmark = pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
+
 ALICE = Actor("user", "1", "Alice Initiator")
 
 

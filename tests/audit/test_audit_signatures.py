@@ -16,6 +16,8 @@ from audit.signatures import (end_signing_session, open_signing_session, record_
                               signature_matches, signatures_for)
 from tests.audit.signing_helpers import PASSWORD, code_at, enroll
 
+pytestmark = pytest.mark.requirement("21CFR11.50", "21CFR11.70", "21CFR11.100", "21CFR11.200", "21CFR11.300", "Annex11-14")
+
 RECORD = {"change_request": "ECO-0042", "decision": "approve", "items": ["P-100 rev B"]}
 
 

@@ -12,6 +12,8 @@ from audit.checkpoints import checkpoint, load_signing_key
 from audit.verify import verify_chain
 from engine.db import is_postgres
 
+pytestmark = pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)")
+
 ALICE = Actor("user", "1", "Alice Initiator")
 TABLES = ("audit_entry", "audit_checkpoint")
 

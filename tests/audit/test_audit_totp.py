@@ -9,6 +9,8 @@ from cryptography.fernet import Fernet
 
 from audit import totp
 
+pytestmark = pytest.mark.requirement("21CFR11.200", "21CFR11.300")
+
 SEEDS = {"sha1": b"12345678901234567890", "sha256": b"12345678901234567890123456789012",
          "sha512": b"1234567890123456789012345678901234567890123456789012345678901234"}
 VECTORS = [  # RFC 6238 Appendix B: T, SHA1, SHA256, SHA512 (8 digits)

@@ -11,6 +11,8 @@ from engine.workflows import Document, complete_task, deploy, open_tasks, start_
 from engine.workflows.migration import migrate_instances, plan_migration
 from tests.engine.conftest import BPMN_DIR
 
+pytestmark = pytest.mark.requirement("21CFR11.10(k)")
+
 REQUEST = {"number": "CR-11", "amount": 5, "reason": "migration test"}
 APPROVAL = (BPMN_DIR / "approval.bpmn").read_text()
 

@@ -19,6 +19,8 @@ from engine.workflows import runtime, serializer
 from engine.workflows.tasks import signed_record
 from tests.engine.conftest import BPMN_DIR
 
+pytestmark = pytest.mark.requirement("21CFR11.10(f)", "21CFR11.10(g)")
+
 REQUEST = {"number": "CR-7", "amount": 500, "reason": "new supplier for housing"}
 
 

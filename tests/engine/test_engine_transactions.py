@@ -14,6 +14,8 @@ from engine.workflows import Document, complete_task, deploy, open_tasks, start_
 from engine.workflows.models import ProcessInstance, WorkflowTask
 from tests.engine.conftest import BPMN_DIR, World
 
+pytestmark = pytest.mark.requirement("21CFR11.10(e)", "21CFR11.10(f)")
+
 REQUEST = {"number": "CR-9", "amount": 13, "reason": "stage failure test"}
 
 

@@ -8,6 +8,8 @@ from audit.passwords import verify_password
 from engine.errors import Conflict, ValidationFailed
 from engine.users import accounts, actor_for, has_role
 
+pytestmark = pytest.mark.requirement("21CFR11.100", "Annex11-12")
+
 
 def _make(session, username="chen.jing", **kw):
     values = dict(username=username, printed_name="陈静 / Chen Jing", password="Correct-horse-9", roles=["qa_engineer"])

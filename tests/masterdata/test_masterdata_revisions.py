@@ -13,6 +13,8 @@ from engine.masterdata.models import DocumentRevision, ProductRevision
 
 from masterdata_factories import ACTOR, make_item, release_now  # noqa: E402
 
+pytestmark = pytest.mark.requirement("ISO13485-4.2.4")
+
 
 def _doc(session, code="SOP-001", body="Clean the bench."):
     doc, rev = catalog.create_document(session, ACTOR, code=code, title="Line clearance", doc_type="sop", body=body)

@@ -10,6 +10,10 @@ from engine.processes import audit_reviews
 from engine.processes.models import AuditReview, Deviation
 from engine.workflows import fire_timers, get_instance, workflow_data
 
+import pytest
+
+pytestmark = pytest.mark.requirement("Annex11-9")
+
 WORKER = Actor(kind="system", id="worker", name="Sealtrail timer worker")
 
 

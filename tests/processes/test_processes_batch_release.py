@@ -10,6 +10,8 @@ from engine.processes.release import request_release
 from engine.workflows import get_instance, workflow_data
 from tests.processes.processes_plant import add_measurement, at
 
+pytestmark = pytest.mark.requirement("ISO13485-7.5.1", "ISO13485-7.5.8")
+
 
 def _review(quality, iid):
     return workflow_data(quality.session, get_instance(quality.session, iid))["release_review"]

@@ -8,6 +8,10 @@ from engine.processes.models import Capa
 from engine.workflows import fire_timers, get_instance, run_due_timers, start_instance
 from tests.processes.conftest import Quality
 
+import pytest
+
+pytestmark = pytest.mark.requirement("ISO13485-8.5.2")
+
 WORKER = Actor(kind="system", id="worker", name="Sealtrail timer worker")
 
 

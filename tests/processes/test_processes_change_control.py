@@ -12,6 +12,8 @@ from engine.processes.changes import find_change_for_instance
 from engine.production.lots import plan_lot, start_lot
 from engine.workflows import fire_timers, get_instance, start_instance
 
+pytestmark = pytest.mark.requirement("ISO13485-7.3.9")
+
 
 def _draft_routing(quality):
     rev = new_draft(quality.session, quality.actor("pe_wang"), quality.plant.routing,

@@ -8,6 +8,8 @@ from engine.processes.deviations import open_deviation
 from engine.processes.holds import active_holds
 from engine.processes.release import request_release
 
+pytestmark = pytest.mark.requirement("ISO13485-8.3")
+
 
 def test_deviation_happy_path_holds_then_releases_per_disposition(quality):
     plant, s = quality.plant, quality.session
