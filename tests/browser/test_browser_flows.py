@@ -53,6 +53,14 @@ def test_approve_a_change_with_a_signature_and_find_it_in_the_trail(page, fresh_
     page.wait_for_selector(".flash-success")
     assert "Signed and completed" in page.inner_text(".flash-success")
     assert page.locator("#inbox tbody tr").count() == len(titles) - 1
+    # the process page: the diagram (bpmn-js viewer) with the path taken highlighted
+    page.goto(page.base + "/processes/?q=CC-2026-0012")
+    page.click("#instances tbody a")
+    page.wait_for_selector("#instance-diagram[data-loaded=true]")
+    assert page.locator("g[data-element-id=approve_change_qa].st-done").count() == 1
+    assert page.locator("g[data-element-id=f2].st-done").count() == 1
+    assert "Signed by Quinn QA" in page.inner_text(".history")
+    shot(page, "process-instance")
     sign_out(page)
 
     sign_in(page, auditor)
