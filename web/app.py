@@ -1,6 +1,7 @@
 """The application factory: all wiring happens here, nothing at import time."""
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 from flask import Flask, g
@@ -35,7 +36,7 @@ def create_app(config: dict | None = None, settings: Settings | None = None) -> 
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (idle-limited) session
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
-        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_STORAGE_URI=os.environ.get("SEALTRAIL_RATELIMIT_STORAGE_URI", "memory://"),
         RATELIMIT_HEADERS_ENABLED=True,
     )
     if config:
