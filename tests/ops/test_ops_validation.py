@@ -129,3 +129,20 @@ def test_every_requirement_marker_in_the_suite_names_a_known_requirement(tmp_pat
     assert cited, "no test carries the requirement marker"
     unknown = {rid: nodeid for rid, nodeid in cited.items() if rid not in known}
     assert not unknown, f"requirement ids not in docs/validation/requirements.toml: {unknown}"
+
+
+def test_pdf_holds_a_requirement_with_hundreds_of_tests():
+    from web.validation import render
+
+    reqs = mx.load_requirements(ROOT / validation.REQUIREMENTS)
+    tests = [{"nodeid": f"tests/x/test_{i:03d}.py::test_case_with_a_long_descriptive_name_{i}",
+              "requirements": ["21CFR11.10(e)"], "outcome": "passed", "duration_s": 0.0,
+              "message": "", "doc": ""} for i in range(300)]
+    env = mx.environment(ROOT, "SQLite")
+    m = mx.build(reqs, tests, env, exitstatus=0)
+    key = Ed25519PrivateKey.generate()
+    pdf = render.render_pdf(m, render.sign_matrix(m, key))
+    import io
+
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "294 more" in text and "test_case_with_a_long_descriptive_name_299" in text

@@ -95,9 +95,8 @@ def render_pdf(matrix: dict, signature: dict) -> bytes:
                    t("Status")])
         pdf.set_font(pdf.font_name, "", 7)
         for row in matrix["requirements"]:
-            tests = "\n".join(f"{x['nodeid']} - {x['outcome']}" for x in row["tests"]) or "-"
-            table.row([t(f"{row['id']}\n{row['clause']}"), t(row["requirement"]), t(tests),
-                       t(row["status"].upper())])
+            table.row([t(f"{row['id']}\n{row['clause']}"), t(row["requirement"]),
+                       t(_tests_cell(row["tests"])), t(row["status"].upper())])
     pdf.ln(4)
     pdf.set_font(pdf.font_name, "B", 9)
     pdf.cell(0, 6, t("Approval"), new_x="LMARGIN", new_y="NEXT")
@@ -107,11 +106,47 @@ def render_pdf(matrix: dict, signature: dict) -> bytes:
         for role in ("Prepared by (validation)", "Reviewed by (QA)", "Approved by (QA manager)"):
             table.row([t(role), "", "", ""])
     pdf.ln(3)
+    _appendix(pdf, matrix)
+    pdf.ln(3)
     pdf.set_font(pdf.font_name, "", 7)
     pdf.multi_cell(0, 4, t(f"Integrity: matrix SHA-256 {signature['matrix_sha256']}; Ed25519 key "
                            f"SHA-256 {signature['public_key_sha256']}; signature "
                            f"{signature['value']}. Check: sealtrail validation-report --verify DIR"))
     return bytes(pdf.output())
+
+
+_CELL_TESTS = 6
+
+
+def _tests_cell(tests: list[dict]) -> str:
+    """Counts and the first few tests (a table row must fit on one page; the appendix has all)."""
+    if not tests:
+        return "-"
+    counts = {}
+    for test in tests:
+        counts[test["outcome"]] = counts.get(test["outcome"], 0) + 1
+    lines = [", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))]
+    lines += [f"{x['nodeid']} - {x['outcome']}" for x in tests[:_CELL_TESTS]]
+    if len(tests) > _CELL_TESTS:
+        lines.append(f"... and {len(tests) - _CELL_TESTS} more (appendix)")
+    return "\n".join(lines)
+
+
+def _appendix(pdf: _Pdf, matrix: dict) -> None:
+    """Every test of every requirement, flowing over as many pages as it needs."""
+    t = pdf.text_
+    pdf.add_page()
+    pdf.set_font(pdf.font_name, "B", 11)
+    pdf.cell(0, 7, t("Appendix: tests per requirement"), new_x="LMARGIN", new_y="NEXT")
+    for row in matrix["requirements"]:
+        pdf.set_font(pdf.font_name, "B", 8)
+        pdf.multi_cell(0, 5, t(f"{row['id']} ({row['status']})"), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(pdf.font_name, "", 7)
+        for test in row["tests"] or [{"nodeid": "no automated test", "outcome": "-",
+                                      "message": ""}]:
+            extra = f" ({test['message']})" if test["outcome"] in ("failed", "error") else ""
+            pdf.multi_cell(0, 3.6, t(f"  {test['nodeid']} - {test['outcome']}{extra}"),
+                           new_x="LMARGIN", new_y="NEXT")
 
 
 def write(directory: Path, matrix: dict, private_key) -> dict[str, Path]:
