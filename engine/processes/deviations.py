@@ -108,6 +108,10 @@ def open_deviation(session: Session, actor, *, lot: Lot | str | None = None,
 
         data = {"deviation_id": dev.id, "deviation": summary(dev),
                 "affected_lots": [lot.lot_number] if lot else []}
+        if param_row is not None:
+            from engine.processes.charts import parameter_chart
+
+            data["measurement_chart"] = parameter_chart(session, param_row)
         instance = start(session, actor, "deviation", data, business_key=dev.number)
         dev.process_instance_id = instance.id
         session.flush()

@@ -17,6 +17,11 @@ def test_deviation_happy_path_holds_then_releases_per_disposition(quality):
                          value=121.0, source="measurement", description="press force above USL")
     iid = dev.process_instance_id
     assert set(quality.tasks(iid)) == {"triage_deviation"}
+    from engine.workflows import get_instance, workflow_data
+
+    chart = workflow_data(s, get_instance(s, iid))["measurement_chart"]
+    assert (chart["parameter"], chart["lsl"], chart["usl"]) == ("press_force", 90, 110)
+    assert [(p["lot"], p["value"], p["in_spec"]) for p in chart["points"]] == [("P-001", 101.5, True)]
     quality.complete(iid, "triage_deviation", "qa_zhao", {
         "classification": "major", "triage_rationale": "critical parameter out of spec",
         "affected_lots": ["P-001"]})
