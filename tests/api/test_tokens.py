@@ -14,6 +14,8 @@ from engine.access.models import ApiToken
 from engine.errors import Unauthenticated, ValidationFailed
 from tests.api.conftest import ADMIN
 
+pytestmark = pytest.mark.requirement("21CFR11.10(h)")
+
 
 def test_secret_is_returned_once_and_only_its_hash_is_stored(session):
     issued = tokens.create_token(session, ADMIN, name="Line 1 SCADA", scopes=["alarms:write"])

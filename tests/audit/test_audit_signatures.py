@@ -38,6 +38,7 @@ def test_enrollment_shows_a_qr_once_and_stores_the_secret_encrypted(session, ali
         _sign(session, alice, policy, code_at(enrollment.secret, clock))
 
 
+@pytest.mark.requirement("21CFR11.10(j)")
 def test_confirmation_needs_a_valid_first_code_and_signs_the_acknowledgement(session, alice, policy, clock):
     enrollment = begin_enrollment(session, alice, policy=policy)
     with pytest.raises(WrongCode) as err:

@@ -46,6 +46,7 @@ def test_calibration_renewed_after_use_does_not_cover_the_use(session, plant):
     assert keys(session, plant) == ["equipment:calibration:EQ-LEAK"]
 
 
+@pytest.mark.requirement("21CFR11.10(i)")
 def test_untrained_operator_and_missing_operation(session, plant):
     from engine.users.models import TrainingRecord
     from sqlalchemy import delete

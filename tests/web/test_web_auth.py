@@ -11,6 +11,8 @@ from sqlalchemy import select
 from audit.models import AuditEntry, TotpCredential
 from tests.web.conftest import PASSWORD, csrf_token, make_app, sign_in
 
+pytestmark = pytest.mark.requirement("21CFR11.10(d)")
+
 
 def actions(db, object_id=None):
     with db.sessions() as s:
