@@ -50,6 +50,23 @@ class Settings:
     extra: dict = field(default_factory=dict)
 
 
+class ConfigError(ValueError):
+    """A configuration value is unusable; the message names the variable."""
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than zero, got {value}")
+    return value
+
+
 def _fernet_key() -> str:
     import base64
 
@@ -70,12 +87,12 @@ def load_settings(**overrides) -> Settings:
         checkpoint_key_path=Path(
             os.environ.get("SEALTRAIL_CHECKPOINT_KEY_FILE", vd / "checkpoint_ed25519.pem")
         ),
-        checkpoint_every=int(os.environ.get("SEALTRAIL_CHECKPOINT_EVERY", "1000")),
-        signing_idle_seconds=int(os.environ.get("SEALTRAIL_SIGNING_IDLE_SECONDS", "900")),
-        signing_lockout_failures=int(os.environ.get("SEALTRAIL_SIGNING_LOCKOUT_FAILURES", "5")),
-        signing_lockout_seconds=int(os.environ.get("SEALTRAIL_SIGNING_LOCKOUT_SECONDS", "900")),
-        session_idle_seconds=int(os.environ.get("SEALTRAIL_SESSION_IDLE_SECONDS", "1800")),
-        upload_max_bytes=int(os.environ.get("SEALTRAIL_UPLOAD_MAX_BYTES", str(2 * 1024 * 1024))),
+        checkpoint_every=_positive_int("SEALTRAIL_CHECKPOINT_EVERY", 1000),
+        signing_idle_seconds=_positive_int("SEALTRAIL_SIGNING_IDLE_SECONDS", 900),
+        signing_lockout_failures=_positive_int("SEALTRAIL_SIGNING_LOCKOUT_FAILURES", 5),
+        signing_lockout_seconds=_positive_int("SEALTRAIL_SIGNING_LOCKOUT_SECONDS", 900),
+        session_idle_seconds=_positive_int("SEALTRAIL_SESSION_IDLE_SECONDS", 1800),
+        upload_max_bytes=_positive_int("SEALTRAIL_UPLOAD_MAX_BYTES", 2 * 1024 * 1024),
         log_format=os.environ.get("SEALTRAIL_LOG_FORMAT") or None,
         log_level=os.environ.get("SEALTRAIL_LOG_LEVEL", "INFO").upper(),
     )

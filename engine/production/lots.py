@@ -219,7 +219,7 @@ def change_lot_status(session: Session, actor: Actor, lot: Lot, status: str, *, 
 
 def lots_using(session: Session, component_lot: Lot) -> list[Lot]:
     """Lots that consumed ``component_lot`` directly (one level of forward genealogy)."""
-    return list(session.scalars(select(Lot).join(MaterialConsumption, MaterialConsumption.parent_lot_id == Lot.id)
-                                .where(MaterialConsumption.component_lot_id == component_lot.id).distinct()))
+    parents = select(MaterialConsumption.parent_lot_id).where(MaterialConsumption.component_lot_id == component_lot.id)
+    return list(session.scalars(select(Lot).where(Lot.id.in_(parents)).order_by(Lot.id)))
 
 
