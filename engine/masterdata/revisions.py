@@ -169,9 +169,10 @@ def submit_for_review(session: Session, actor: Actor, revision: RevisionMixin, *
     """Freeze a draft for review (content can no longer change unless it is returned to draft)."""
     _expect(revision, "draft", "submitted for review")
     validation.check_release_ready(session, revision)
+    who = user_id_of(session, actor)  # query before mutating: autoflush must not split the transition
     revision.state = "in_review"
     revision.submitted_at = utcnow()
-    revision.submitted_by_id = user_id_of(session, actor)
+    revision.submitted_by_id = who
     session.flush()
     chain.append(session, actor, "revision.submit", object_type(revision), audit_id(revision),
                  reason=reason or "submitted for review", before={"state": "draft"}, after={"state": "in_review"})
@@ -243,9 +244,10 @@ def obsolete(session: Session, actor: Actor, revision: RevisionMixin, *, reason:
     _require(reason)
     _expect(revision, "released", "made obsolete")
     validation.check_can_withdraw(session, revision)
+    who = user_id_of(session, actor)
     revision.state = "obsolete"
     revision.obsoleted_at = utcnow()
-    revision.obsoleted_by_id = user_id_of(session, actor)
+    revision.obsoleted_by_id = who
     session.flush()
     chain.append(session, actor, "revision.obsolete", object_type(revision), audit_id(revision), reason=reason,
                  before={"state": "released"}, after={"state": "obsolete", "superseded_by": None})

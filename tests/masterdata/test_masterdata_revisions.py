@@ -158,3 +158,21 @@ def test_product_without_gtin_cannot_be_submitted(session):
         revisions.submit_for_review(session, ACTOR, rev)
     assert err.value.field == "gtin"
     assert isinstance(rev, ProductRevision) and rev.state == "draft"
+
+
+def test_life_cycle_records_the_user_behind_the_actor(session):
+    from engine.users import accounts, actor_for
+
+    user = accounts.create_user(session, ACTOR, username="wang.fang", printed_name="王芳 / Wang Fang",
+                                password="Process-eng-1", roles=["process_engineer"])
+    actor = actor_for(user)
+    session.flush()
+    session.expunge(user)  # the lookup behind the actor must query (autoflush) mid-transition
+    doc, rev = _doc(session)
+    revisions.submit_for_review(session, actor, rev)
+    revisions.release(session, actor, rev, reason="go")
+    rev_b = revisions.new_draft(session, actor, doc, change_summary="x")
+    revisions.submit_for_review(session, actor, rev_b)
+    revisions.release(session, actor, rev_b, reason="go")
+    assert rev.obsoleted_by_id == rev.released_by_id == rev.submitted_by_id == int(actor.id)
+    assert rev_b.created_by_id == int(actor.id)
