@@ -32,7 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CODES = {"TEMP_HIGH": "log", "DOOR_OPEN": "ignore", "VAC_LOW": "log", "PRESSURE_HIGH": "log"}
+CODES = {"TEMP_HIGH": "log", "DOOR_OPEN": "ignore", "VAC_LOW": "log", "PRESSURE_HIGH": "log",
+         "SEAL_FAIL": "deviation"}
+EXPECTED = {"log": {"logged"}, "ignore": {"ignored"}, "deviation": {"deviation_opened", "attached"}}
 
 
 def free_port() -> int:
@@ -123,7 +125,11 @@ def main() -> int:
             token = tokens.create_token(session, SYSTEM, name="bench", scopes=["alarms:write"]).secret
             for priority, (code, action) in enumerate(CODES.items()):
                 rules.create_rule(session, SYSTEM, {"name": f"bench {code}", "code": code, "action": action,
-                                                    "priority": priority}, reason="benchmark rules")
+                                                    "priority": priority, "attach_window_minutes": 60},
+                                  reason="benchmark rules")
+            from engine.workflows.deploy import deploy_all_shipped
+
+            deploy_all_shipped(session, SYSTEM)  # the deviation process
         port = free_port()
         var_dir = tempfile.mkdtemp(prefix="sealtrail-bench-")
         env = dict(os.environ, SEALTRAIL_DATABASE_URL=url, SEALTRAIL_VAR_DIR=var_dir,
@@ -173,6 +179,11 @@ def main() -> int:
         problems = []
         with sessions.begin() as session:
             stored = dict(session.execute(select(Alarm.event_id, Alarm.outcome)).all())
+            opened = session.execute(select(Alarm.source, func.count(func.distinct(Alarm.deviation_id)),
+                                            func.count()).where(Alarm.code == "SEAL_FAIL")
+                                     .group_by(Alarm.source)).all()
+            opened_rows = session.scalar(select(func.count()).select_from(Alarm).where(
+                Alarm.outcome == "deviation_opened"))
             audited = session.scalar(select(func.count()).select_from(AuditEntry)
                                      .where(AuditEntry.action == "alarm.received"))
         for key, code, status, outcome in unique:
@@ -180,10 +191,18 @@ def main() -> int:
                 problems.append(f"{key}: first post answered {status}")
             if key not in stored:
                 problems.append(f"{key}: accepted but not stored")
-            elif stored[key] != {"log": "logged", "ignore": "ignored"}[CODES[code]]:
+            elif stored[key] not in EXPECTED[CODES[code]]:
                 problems.append(f"{key}: outcome {stored[key]}, rules say {CODES[code]}")
+        several = [(src, n) for src, n, _ in opened if n != 1]
+        if several:
+            problems.append(f"sources with more than one deviation for SEAL_FAIL: {several[:3]}")
+        if opened_rows != len(opened):
+            problems.append(f"{opened_rows} deviations opened for {len(opened)} sources")
         if len(stored) != len(unique):
             problems.append(f"{len(stored)} alarms stored for {len(unique)} unique alarms accepted")
+        failed = {k: v for k, v in statuses.items() if k == "error" or int(k) >= 400}
+        if failed:
+            problems.append(f"failed requests: {failed}")
         not_dup = [k for k, s in duplicates if s != "duplicate"]
         if not_dup:
             problems.append(f"{len(not_dup)} re-sent alarms not answered as duplicates")
@@ -197,10 +216,11 @@ def main() -> int:
             with engine.connect() as conn:
                 result = verify_chain(conn)
             ok = getattr(result, "ok", None)
-            chain_note = f"audit chain verify: {'ok' if ok else 'FAILED'} ({result!r})"[:300]
+            chain_note = f"audit chain verify: {'ok' if ok else 'FAILED'} ({result.count} entries)"
             if not ok:
                 problems.append("audit chain does not verify")
-        print(f"  verify: {len(stored)} stored once each, {audited} audit entries; {chain_note}")
+        print(f"  verify: {len(stored)} stored once each, {audited} alarm audit entries; SEAL_FAIL on "
+              f"{len(opened)} sources → {opened_rows} deviations, the rest attached; {chain_note}")
         print("  RESULT: " + ("all checks passed" if not problems else f"{len(problems)} problems: {problems[:5]}"))
         engine.dispose()
         return 0 if not problems else 1

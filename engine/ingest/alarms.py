@@ -45,9 +45,9 @@ class IngestResult:
 
 def ingest_alarm(session: Session, actor: Actor, alarm: AlarmIn, *, event_id: str | None = None,
                  client_id: str | None = None, channel: str = "http",
-                 default_action: str = rules.DEFAULT_ACTION) -> IngestResult:
+                 default_action: str = rules.DEFAULT_ACTION, default_window_minutes: int = 0) -> IngestResult:
     """Store ``alarm`` once per (source, event id) and act on it as the alarm rules say
-    (``default_action`` when none matches)."""
+    (``default_action`` and ``default_window_minutes`` when none matches)."""
     event_id = alarm.event_id or event_id
     if not event_id:
         raise BadRequest("an alarm needs an Idempotency-Key header or an event_id", field="Idempotency-Key")
@@ -78,7 +78,8 @@ def ingest_alarm(session: Session, actor: Actor, alarm: AlarmIn, *, event_id: st
             source=source, code=alarm.code, lot_number=alarm.lot, operation=alarm.operation,
             parameter=alarm.parameter, value=alarm.value, unit=alarm.unit, severity=alarm.severity,
             description=_describe(alarm, source)), hold=action == "hold",
-            window_minutes=rule.attach_window_minutes if rule else 0, exclude_alarm_id=stored.id)
+            window_minutes=rule.attach_window_minutes if rule else default_window_minutes,
+            exclude_alarm_id=stored.id)
         stored.outcome, stored.deviation_id = outcome.outcome, outcome.deviation_id
         session.flush()
     record(session, actor, "alarm.received", "alarm", stored.id,

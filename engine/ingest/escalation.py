@@ -41,9 +41,9 @@ class Outcome:
     deviation_id: int | None
 
 
-def _lock(session: Session, source: str, code: str) -> None:
+def _lock(session: Session, *parts: str) -> None:
     if is_postgres(session):
-        digest = hashlib.sha256(f"sealtrail.escalation\x00{source}\x00{code}".encode()).digest()
+        digest = hashlib.sha256("\x00".join(("sealtrail.escalation",) + parts).encode()).digest()
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
                         {"k": int.from_bytes(digest[:8], "big", signed=True)})
 
@@ -74,6 +74,9 @@ def escalate(session: Session, actor: Actor, signal: Signal, *, hold: bool, wind
     if existing is not None:
         deviations.attach(session, actor, existing, signal)
         return Outcome("attached", existing)
+    # Deviation numbers are "max + 1" (a race fails the insert): signals from different sources
+    # opening deviations at the same moment take turns here instead of failing.
+    _lock(session, "open-deviation")
     deviation_id = deviations.open(session, actor, signal)
     if hold and signal.lot_number:
         deviations.hold_lot(session, actor, signal.lot_number, deviation_id, signal)

@@ -32,6 +32,7 @@ SERIES_LENGTH = 25
 PROCESS_LINE = "process-control"
 OOS_SEVERITY = 800
 SPC_SEVERITY = 600
+DEFAULT_ATTACH_MINUTES = 480  # with no rule, repeats within a shift attach to the open deviation
 
 
 @dataclass
@@ -132,7 +133,7 @@ def _signal(session, actor, result: MeasurementResult, lot: Lot, *, equipment: s
                     operation=result.parameter.operation.code, parameter=result.parameter.name,
                     value=result.value_in_parameter_unit, unit=result.parameter.unit)
     outcome = ingest_alarm(session, actor, alarm, client_id=client_id, channel="process",
-                           default_action="deviation")
+                           default_action="deviation", default_window_minutes=DEFAULT_ATTACH_MINUTES)
     return {"code": code, "alarm_id": outcome.alarm.id, "outcome": outcome.alarm.outcome,
             "deviation_id": outcome.alarm.deviation_id}
 
