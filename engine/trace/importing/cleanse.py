@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pint
 
+from engine.masterdata.models.resources import ITEM_TYPES
 from engine.trace import gs1
 from engine.trace.importing import units
 from engine.trace.importing.report import Report
@@ -25,7 +26,6 @@ KEYS = {"items": ("code",), "products": ("code",), "equipment": ("code",), "tool
 UNIT_COLUMNS = {"items": "base_unit", "bom_lines": "unit", "parameters": "unit", "lots": "unit",
                 "consumptions": "unit"}
 LOT_STATUSES = ("planned", "in_process", "on_hold", "completed", "released", "rejected")
-ITEM_TYPES = ("raw_material", "component", "subassembly", "packaging", "finished_good")
 BOOL = {"": None, "1": True, "true": True, "yes": True, "y": True, "x": True, "是": True,
         "0": False, "false": False, "no": False, "n": False, "否": False}
 # Plausible physical ranges by dimension (SI base magnitudes): outside is a warning, not an error.
