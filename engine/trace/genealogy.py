@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from sqlalchemy import literal, select, union
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.errors import NotFound
 from engine.masterdata.models import Item
 from engine.production.models import Lot, MaterialConsumption, SupplierLot
+from engine.users import models as _users  # noqa: F401  (mappers reference User by name)
 from engine.trace import gs1
 
 
@@ -69,24 +70,44 @@ class Trace:
     def lot(self, lot_id: int) -> TraceLot:
         return self.root if lot_id == self.root.id else self.lots[lot_id]
 
+    def _adjacency(self) -> dict[int, list[tuple[TraceEdge, int]]]:
+        backward = self.direction == "backward"
+        adj: dict[int, list[tuple[TraceEdge, int]]] = {}
+        for e in self.edges:
+            near, far = (e.parent_id, e.component_id) if backward else (e.component_id, e.parent_id)
+            adj.setdefault(near, []).append((e, far))
+        for nxt in adj.values():
+            nxt.sort(key=lambda pair: self.lot(pair[1]).lot_number)
+        return adj
+
     def children(self, lot_id: int) -> list[tuple[TraceEdge, TraceLot]]:
         """The next lots from ``lot_id`` away from the root, in lot-number order."""
-        nxt = [(e, self.lot(e.component_id if self.direction == "backward" else e.parent_id))
-               for e in self.edges if (e.parent_id if self.direction == "backward" else e.component_id) == lot_id]
-        return sorted(nxt, key=lambda pair: pair[1].lot_number)
+        return [(e, self.lot(far)) for e, far in self._adjacency().get(lot_id, [])]
 
-    def tree(self, lot_id: int | None = None, _seen: frozenset = frozenset()) -> dict:
-        """Nested ``{"lot": …, "quantity": …, "children": […]}``; a lot reached twice is expanded each time."""
-        lot_id = self.root.id if lot_id is None else lot_id
-        node = {"lot": self.lot(lot_id).as_dict(), "children": []}
-        if lot_id in _seen:  # only possible in corrupt (cyclic) data
-            node["cycle"] = True
-            return node
-        for edge, child in self.children(lot_id):
-            sub = self.tree(child.id, _seen | {lot_id})
-            sub["quantity"], sub["unit"] = edge.quantity, edge.unit
-            node["children"].append(sub)
-        return node
+    def tree(self) -> dict:
+        """Nested ``{"lot", "quantity", "unit", "children"}``, breadth-first from the root.
+
+        A lot reached along several paths (a shared component lot) is expanded once, where it
+        is nearest the root; later occurrences carry ``"repeat": True`` and no children, so
+        the tree stays as large as the genealogy instead of its number of paths.
+        """
+        adj = self._adjacency()
+        root = {"lot": self.root.as_dict(), "children": []}
+        expanded, queue = {self.root.id}, deque([(self.root.id, root)])
+        while queue:
+            lot_id, node = queue.popleft()
+            for edge, far in adj.get(lot_id, []):
+                child = {"lot": self.lot(far).as_dict(), "quantity": edge.quantity, "unit": edge.unit,
+                         "children": []}
+                if far in expanded:
+                    child["repeat"] = True
+                    if far == self.root.id:
+                        child["cycle"] = True  # only possible in corrupt data
+                else:
+                    expanded.add(far)
+                    queue.append((far, child))
+                node["children"].append(child)
+        return root
 
     def as_dict(self) -> dict:
         return {"direction": self.direction, "root": self.root.as_dict(), "lot_count": len(self.lots),
@@ -107,19 +128,20 @@ def get_lot(session: Session, text: str) -> Lot:
     return lot
 
 
-def _edge_cte(lot_id: int, direction: str):
+_CHUNK = 5000  # below SQLite's 32,766 bound parameters, small enough for PostgreSQL's planner
+
+
+def _reach_cte(lot_id: int, direction: str):
+    """Recursive CTE of the distinct lot ids reachable from ``lot_id`` (the root excluded unless cyclic)."""
     mc = MaterialConsumption.__table__.c
-    start_col = mc.parent_lot_id if direction == "backward" else mc.component_lot_id
-    cols = (mc.id, mc.parent_lot_id, mc.component_lot_id, mc.quantity, mc.unit)
-    seed = select(*cols).where(start_col == literal(lot_id))
-    cte = seed.cte("edges", recursive=True)
-    step_table = MaterialConsumption.__table__.alias("step")
-    sc = step_table.c
-    step_start = sc.parent_lot_id if direction == "backward" else sc.component_lot_id
-    frontier = cte.c.component_lot_id if direction == "backward" else cte.c.parent_lot_id
-    step = select(sc.id, sc.parent_lot_id, sc.component_lot_id, sc.quantity, sc.unit) \
-        .join(cte, step_start == frontier)
-    return cte.union(step)
+    near, far = (mc.parent_lot_id, mc.component_lot_id) if direction == "backward" \
+        else (mc.component_lot_id, mc.parent_lot_id)
+    reach = select(far.label("lot_id")).where(near == literal(lot_id)).cte("reach", recursive=True)
+    step = MaterialConsumption.__table__.alias("step")
+    step_near, step_far = (step.c.parent_lot_id, step.c.component_lot_id) if direction == "backward" \
+        else (step.c.component_lot_id, step.c.parent_lot_id)
+    # UNION (not UNION ALL): a lot enters once however many paths reach it; cycles terminate.
+    return reach.union(select(step_far).join(reach, step_near == reach.c.lot_id))
 
 
 def trace(session: Session, lot: Lot | int, direction: str = "backward") -> Trace:
@@ -127,25 +149,34 @@ def trace(session: Session, lot: Lot | int, direction: str = "backward") -> Trac
     if direction not in ("backward", "forward"):
         raise ValueError(f"direction must be backward or forward, not {direction!r}")
     lot_id = lot if isinstance(lot, int) else lot.id
-    edges_cte = _edge_cte(lot_id, direction)
-    edges = [TraceEdge(*row) for row in session.execute(select(edges_cte))]
-    far = "component_lot_id" if direction == "backward" else "parent_lot_id"
-    lots = _load_lots(session, edges_cte, far, lot_id)
-    if lot_id not in lots:
+    conn = session.connection()  # Core rows: thousands of plain tuples, no ORM identity work
+    root = [TraceLot(*row) for row in conn.execute(_lot_select().where(Lot.id == lot_id))]
+    if not root:
         raise NotFound(f"no lot with id {lot_id}", field="lot")
-    result = Trace(direction, lots.pop(lot_id), lots, edges)
+    result = Trace(direction, root[0])
+    reach = _reach_cte(lot_id, direction)
+    for row in conn.execute(_lot_select().join(reach, Lot.id == reach.c.lot_id)):
+        if row[0] != lot_id:
+            result.lots[row[0]] = TraceLot(*row)
+    mc = MaterialConsumption.__table__.c
+    near = mc.parent_lot_id if direction == "backward" else mc.component_lot_id
+    # The edges leaving the lots found, by id in chunks: an IN list gets an index scan, where a
+    # join against the CTE is planned from its (much too high) row estimate as a full scan.
+    sources = sorted({lot_id, *result.lots})
+    cols = (mc.id, mc.parent_lot_id, mc.component_lot_id, mc.quantity, mc.unit)
+    for i in range(0, len(sources), _CHUNK):
+        result.edges.extend(TraceEdge(*row) for row in conn.execute(
+            select(*cols).where(near.in_(sources[i:i + _CHUNK]))))
+    result.edges.sort(key=lambda e: e.consumption_id)
     _assign_depths(result)
     return result
 
 
-def _load_lots(session: Session, edges_cte, far: str, root_id: int) -> dict[int, TraceLot]:
-    ids = select(getattr(edges_cte.c, far).label("lot_id")).union(select(literal(root_id))).subquery()
+def _lot_select():
     sl = aliased(SupplierLot)
-    query = (select(Lot.id, Lot.lot_number, Item.code, Item.name, Item.item_type, Lot.status, Lot.source,
-                    Lot.quantity_made, Lot.quantity_approved, Lot.unit, sl.supplier, sl.supplier_lot_number)
-             .join(ids, ids.c.lot_id == Lot.id).join(Item, Item.id == Lot.item_id)
-             .outerjoin(sl, sl.id == Lot.supplier_lot_id))
-    return {row[0]: TraceLot(*row) for row in session.execute(query)}
+    return (select(Lot.id, Lot.lot_number, Item.code, Item.name, Item.item_type, Lot.status, Lot.source,
+                   Lot.quantity_made, Lot.quantity_approved, Lot.unit, sl.supplier, sl.supplier_lot_number)
+            .select_from(Lot).join(Item, Item.id == Lot.item_id).outerjoin(sl, sl.id == Lot.supplier_lot_id))
 
 
 def _assign_depths(result: Trace) -> None:
