@@ -1,21 +1,18 @@
-"""Unit spelling normalised with pint: ``millimetre``, ``MM`` and ``mm`` are the same unit."""
-from __future__ import annotations
+"""Unit spelling normalised with pint: ``millimetre`` and ``mm`` are the same unit.
 
-import functools
+The registry is master data's (``engine.masterdata.units``), so what the import accepts is
+exactly what the data model accepts.
+"""
+from __future__ import annotations
 
 import pint
 
+from engine.masterdata.units import registry
+
 # Count units the plant uses that pint lacks; "pc" is not an alias because pint reads it as parsec.
-_ALIASES = {"pc": "pcs", "pce": "pcs", "each": "pcs", "ea": "pcs", "pieces": "pcs",
+_ALIASES = {"pc": "pcs", "pce": "pcs", "pieces": "pcs",
             "unit": "pcs", "units": "pcs", "ml": "mL", "l": "L", "℃": "°C", "deg c": "°C", "degc": "°C",
             "celsius": "°C", "percent": "%"}
-
-
-@functools.lru_cache(maxsize=1)
-def registry() -> pint.UnitRegistry:
-    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
-    ureg.define("piece = [count] = pcs")
-    return ureg
 
 
 def parse_unit(text: str) -> pint.Unit:
