@@ -2,14 +2,20 @@
 import json
 
 from click.testing import CliRunner
+from flask.cli import ScriptInfo
 
 from tests.trace.conftest import make_genealogy
+from web.app import create_app
 from web.cli import cli
 
 
 def _run(db, *args):
-    """Run the real command group against ``db`` (the app is built from the environment)."""
-    return CliRunner().invoke(cli, list(args), env={"SEALTRAIL_DATABASE_URL": db.url}), None
+    """Run the real command group against ``db``; the app's engine is disposed afterwards."""
+    app = create_app({"TESTING": True}, settings=db.settings())
+    try:
+        return CliRunner().invoke(cli, list(args), obj=ScriptInfo(create_app=lambda: app)), app
+    finally:
+        app.extensions["sealtrail.engine"].dispose()
 
 
 def test_trace_and_recall_commands(fresh_db):
