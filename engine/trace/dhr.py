@@ -174,7 +174,7 @@ def _components(session: Session, lot: Lot) -> list[dict]:
     return out
 
 
-def _processes():
+def processes_models():
     """The processes area's models, when that area is installed (deviations, CAPA, release reviews)."""
     try:
         from engine.processes import models as processes
@@ -185,7 +185,7 @@ def _processes():
 
 def _quality_events(session: Session, lot: Lot) -> tuple[list[dict], list[dict], list[int], list[tuple]]:
     """Deviations touching the lot with their disposition, the CAPAs they opened, related instances."""
-    pm = _processes()
+    pm = processes_models()
     if pm is None:
         return [], [], [], []
     devs = list(session.scalars(select(pm.Deviation).outerjoin(pm.DeviationLot, pm.DeviationLot.deviation_id == pm.Deviation.id)
@@ -305,7 +305,7 @@ def build_dhr(session: Session, lot: Lot, *, timezone: str = "UTC", verify: bool
         "genealogy": {"lots": len(backward.lots), "depth": backward.max_depth},
         "operations": _operations(session, lot, measurements, inspections),
         "measurements": measurements, "inspections": inspections,
-        "deviations": deviations, "capas": capas, "quality_events_available": _processes() is not None,
+        "deviations": deviations, "capas": capas, "quality_events_available": processes_models() is not None,
         "signatures": signatures, "lot_changes": _lot_changes(session, lot),
     }
     record["changed_values"] = sum(len(m["changes"]) for m in measurements) + \
