@@ -13,6 +13,10 @@ from engine.errors import SealtrailError
 def register(cli: click.Group) -> None:
     cli.add_command(trace_cmd)
     cli.add_command(recall_cmd)
+    cli.add_command(import_cmd)
+    cli.add_command(export_cmd)
+    cli.add_command(dhr_cmd)
+    cli.add_command(kpi_cmd)
 
 
 def _sessions():
@@ -83,3 +87,109 @@ def recall_cmd(lot: str, as_json: bool) -> None:
     for status, t in sim.totals().items():
         click.echo(f"  total {status}: {t['lots']} lot(s), {t['quantity_approved']:g} approved / "
                    f"{t['quantity_made']:g} made")
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--apply", "do_apply", is_flag=True, help="Write everything (one transaction); default is a dry run.")
+@click.option("--reason", default="", help="Why this migration is made (required with --apply; audited).")
+@click.option("--json", "as_json", is_flag=True, help="Print the cleansing report as JSON.")
+@with_appcontext
+def import_cmd(path: str, do_apply: bool, reason: str, as_json: bool) -> None:
+    """Import items, products, equipment, tooling, BOMs, routings, parameters and historical lots.
+
+    PATH is an .xlsx workbook (one sheet per kind), a <kind>.csv file or a directory of them.
+    Without --apply nothing is written: the cleansing report lists duplicates, unit problems,
+    unknown references, BOM cycles, implausible values and missing fields. With --apply the
+    rows are written as draft revisions in one transaction, or nothing is written at all.
+    """
+    from audit import Actor
+    from engine.trace.importing import apply as applying, cleanse, sheets
+
+    try:
+        workbook = sheets.read_path(path)
+        with _sessions().begin() as session:
+            report = cleanse.cleanse(workbook, applying.known_from_db(session))
+            if as_json:
+                click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+            else:
+                click.echo(report.as_text())
+            if not do_apply:
+                click.echo("dry run: nothing written (use --apply --reason '...' to import)")
+                return
+            if not report.ok:
+                raise click.ClickException("not applied: the report has errors")
+            actor = Actor(kind="system", id="cli-import", name="sealtrail import (command line)")
+            batch = applying.apply_import(session, actor, workbook, report, reason=reason,
+                                          source_sha256=_sha256(path))
+            click.echo(f"applied as import batch {batch.id}: " +
+                       ", ".join(f"{k} {n}" for k, n in batch.counts.items() if n))
+    except SealtrailError as exc:
+        _fail(exc)
+
+
+def _sha256(path: str) -> str:
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    p = Path(path)
+    for f in sorted(p.rglob("*")) if p.is_dir() else [p]:
+        if f.is_file():
+            digest.update(f.name.encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()
+
+
+@click.command("export")
+@click.argument("path", type=click.Path())
+@with_appcontext
+def export_cmd(path: str) -> None:
+    """Export the plant in the import format: PATH.xlsx, or a directory of CSV files."""
+    from engine.trace.importing.export import export_rows, write_export
+
+    with _sessions().begin() as session:
+        rows = export_rows(session)
+    out = write_export(rows, path)
+    click.echo(f"exported to {out}: " + ", ".join(f"{k} {len(v)}" for k, v in rows.items() if v))
+
+
+@click.command("dhr")
+@click.argument("lot")
+@click.option("-o", "--output", type=click.Path(), help="Write the PDF here (default: LOT-dhr.pdf).")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON instead of writing a PDF.")
+@click.option("--timezone", default="Asia/Shanghai", show_default=True, help="Zone for signature times.")
+@with_appcontext
+def dhr_cmd(lot: str, output: str | None, as_json: bool, timezone: str) -> None:
+    """The Device History Record of LOT (lot number or scanned GS1 string) as PDF or JSON."""
+    from engine.trace import dhr, dhr_pdf, genealogy
+
+    try:
+        with _sessions().begin() as session:
+            record = dhr.build_dhr(session, genealogy.get_lot(session, lot), timezone=timezone)
+    except SealtrailError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(record, ensure_ascii=False, indent=2, default=str))
+        return
+    path = output or f"{record['lot']['lot_number']}-dhr.pdf"
+    with open(path, "wb") as fh:
+        fh.write(dhr_pdf.render_pdf(record))
+    click.echo(f"wrote {path} ({record['audit']['verification']['text']})")
+
+
+@click.command("kpi")
+@click.option("--from", "start", required=True, help="Period start (YYYY-MM-DD, UTC).")
+@click.option("--to", "end", required=True, help="Period end, exclusive (YYYY-MM-DD, UTC).")
+@with_appcontext
+def kpi_cmd(start: str, end: str) -> None:
+    """Print the KPI figures for a period as JSON (the same document the API returns)."""
+    import datetime as dt
+
+    from engine.trace.kpi_report import kpi_report
+
+    try:
+        lo, hi = (dt.datetime.fromisoformat(v).replace(tzinfo=dt.timezone.utc) for v in (start, end))
+    except ValueError as exc:
+        raise click.BadParameter(f"dates must be YYYY-MM-DD: {exc}") from exc
+    with _sessions().begin() as session:
+        click.echo(json.dumps(kpi_report(session, lo, hi), ensure_ascii=False, indent=2, default=str))

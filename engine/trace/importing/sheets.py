@@ -28,7 +28,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "parameters": ("routing*", "sequence*", "name*", "unit*", "target", "lsl", "usl", "lcl", "ucl",
                    "critical"),
     "lots": ("lot_number*", "item*", "unit*", "source", "status", "quantity_made", "quantity_approved",
-             "started_at", "completed_at", "supplier", "supplier_lot_number", "expires_on"),
+             "started_at", "completed_at", "supplier", "supplier_lot_number", "received_on", "expires_on"),
     "consumptions": ("parent_lot*", "component_lot*", "quantity*", "unit*", "consumed_at"),
 }
 KINDS = tuple(COLUMNS)
