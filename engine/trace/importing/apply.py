@@ -135,8 +135,16 @@ class _Writer:
             catalog.set_equipment_status(self.s, self.actor, eq, r.get("status"), reason="imported status")
 
     def tooling(self, r: Row) -> None:
-        catalog.create_tooling(self.s, self.actor, code=r.get("code"), name=r.get("name"),
-                               tooling_type=r.get("tooling_type"), life_cycles=_num(r.get("life_cycles"), int))
+        tool = catalog.create_tooling(self.s, self.actor, code=r.get("code"), name=r.get("name"),
+                                      tooling_type=r.get("tooling_type"), life_cycles=_num(r.get("life_cycles"), int))
+        used = _num(r.get("cycles_used"), int)
+        if used:  # the usage counter carried over from the old system, audited as such
+            tool.cycles_used = used
+            self.s.flush()
+            append(self.s, self.actor, "tooling.import_usage", "tooling", tool.code, reason="imported usage counter",
+                   before={"cycles_used": 0}, after={"cycles_used": used})
+        if r.get("status") and r.get("status") != "active":
+            catalog.set_tooling_status(self.s, self.actor, tool, r.get("status"), reason="imported status")
 
     def bom_lines(self, r: Row) -> None:
         rev = self.bom_revs.get(r.get("bom"))

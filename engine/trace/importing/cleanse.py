@@ -9,6 +9,7 @@ duplicate rows dropped) are reported as ``fixed``; anything that needs a person 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import pint
@@ -55,7 +56,7 @@ def cleanse(workbook: Workbook, known: Known | None = None, *, today: dt.date | 
         rows[kind] = _duplicates(report, kind, rows.get(kind, []))
     _units(report, rows)
     _references(report, rows, known)
-    _quantities_in_base_units(report, rows, known)
+    _unit_compatibility(report, rows, known)
     _bom_cycles(report, rows, known)
     _plausibility(report, rows, today)
     report.counts = {k: len(rows.get(k, [])) for k in KINDS}
@@ -105,20 +106,38 @@ def _duplicates(report: Report, kind: str, rows: list[Row]) -> list[Row]:
 
 
 def _units(report: Report, rows: dict[str, list[Row]]) -> None:
+    """Unknown units are errors; one unit spelled several ways is normalised to its usual spelling.
+
+    ``pcs``/``pieces``/``ea`` or ``degC``/``°C`` are the same pint unit: the spelling used most
+    in the file wins (ties go to the short symbol), so a consistent file passes unchanged and a
+    re-imported export is identical to its source.
+    """
+    cells: list[tuple[Row, str, str, object]] = []
     for kind, col in UNIT_COLUMNS.items():
         for row in rows.get(kind, []):
             raw = row.get(col)
             if not raw:
                 continue
             try:
-                canon = units.canonical(raw)
-            except (pint.errors.PintError, ValueError, TypeError, AttributeError):
+                unit = units.parse_unit(raw)
+            except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError):
                 report.add("error", "unit", row, col, f"unknown unit {raw!r}")
                 row.cells[col] = ""
                 continue
-            if canon != raw:
-                report.add("fixed", "unit", row, col, f"unit {raw!r} normalised to {canon!r}")
-                row.cells[col] = canon
+            cells.append((row, col, raw, unit))
+    spellings: dict[object, Counter] = defaultdict(Counter)
+    for _, _, raw, unit in cells:
+        spellings[unit][raw] += 1
+    for row, col, raw, unit in cells:
+        counts = spellings[unit]
+        if len(counts) == 1:
+            continue
+        canon = units.canonical(raw)
+        best = max(counts, key=lambda sp: (counts[sp], sp == canon, -len(sp)))
+        if raw != best:
+            report.add("fixed", "unit", row, col, f"unit {raw!r} normalised to {best!r} (same unit, "
+                       f"spelled {' / '.join(sorted(counts))} in this file)")
+            row.cells[col] = best
 
 
 def _references(report: Report, rows: dict[str, list[Row]], known: Known) -> None:
@@ -165,41 +184,24 @@ def _number(report: Report, row: Row, col: str, *, positive: bool = False) -> fl
     return value
 
 
-def _quantities_in_base_units(report: Report, rows: dict[str, list[Row]], known: Known) -> None:
-    base = dict(known.items)
-    for row in rows.get("items", []):
-        if row.get("base_unit"):
-            base[row.get("code")] = row.get("base_unit")
-    lot_units = dict(known.lots)  # filled after the lots themselves are converted
-    targets = (("lots", "item", base, "base unit of item"),
-               ("bom_lines", "component", base, "base unit of item"),
+def _unit_compatibility(report: Report, rows: dict[str, list[Row]], known: Known) -> None:
+    """A quantity's unit must convert to the unit of what it counts (component item, component lot)."""
+    base = dict(known.items) | {r.get("code"): r.get("base_unit") for r in rows.get("items", []) if r.get("base_unit")}
+    lot_units = dict(known.lots) | {r.get("lot_number"): r.get("unit") for r in rows.get("lots", []) if r.get("unit")}
+    targets = (("lots", "item", base, "base unit of item"), ("bom_lines", "component", base, "base unit of item"),
                ("consumptions", "component_lot", lot_units, "unit of lot"))
     for kind, ref, unit_of, what in targets:
-        if kind == "consumptions":
-            lot_units.update({r.get("lot_number"): r.get("unit") for r in rows.get("lots", [])})
         for row in rows.get(kind, []):
             line_unit, target = row.get("unit"), unit_of.get(row.get(ref))
             if not line_unit or not target or line_unit == target:
                 continue
             try:
                 same_dim = units.compatible(line_unit, target)
-            except (pint.errors.PintError, ValueError):
-                continue
+            except (pint.errors.PintError, ValueError, AssertionError):
+                continue  # the unknown unit is already reported
             if not same_dim:
                 report.add("error", "unit", row, "unit", f"{line_unit!r} cannot be converted to the "
                            f"{what} {row.get(ref)!r} ({target!r})")
-                continue
-            qty_cols = ("quantity_made", "quantity_approved") if kind == "lots" else ("quantity",)
-            for qty_col in qty_cols:
-                try:
-                    qty = float(row.get(qty_col))
-                except ValueError:
-                    continue  # reported by the plausibility pass
-                converted = units.convert(qty, line_unit, target)
-                report.add("fixed", "unit", row, qty_col,
-                           f"{row.get(qty_col)} {line_unit} converted to {converted:g} {target}")
-                row.cells[qty_col] = f"{converted:g}"
-            row.cells["unit"] = target
 
 
 def _bom_cycles(report: Report, rows: dict[str, list[Row]], known: Known) -> None:
