@@ -12,7 +12,7 @@ from engine.db import make_engine, make_session_factory
 from web.security import cookie_secure_default
 
 # Page blueprints, one module per area (web/<name>.py exposes ``bp``). Other areas add theirs here.
-_BLUEPRINTS = ("home", "auth", "inbox", "tasks", "instances", "lots", "masterdata", "editor", "auditor")
+_BLUEPRINTS = ("home", "auth", "inbox", "tasks", "instances", "lots", "masterdata", "editor", "auditor", "trace")
 
 
 def create_app(config: dict | None = None, settings: Settings | None = None) -> Flask:

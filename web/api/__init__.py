@@ -23,13 +23,13 @@ def _swagger_page() -> str:
 
 def register(app: OpenAPI) -> None:
     """Build a fresh blueprint (one per app) and register it."""
-    from web.api import alarm_rules, alarms, audit, measurements, system, workflows
+    from web.api import alarm_rules, alarms, audit, measurements, system, trace, workflows
 
     app.config.setdefault("API_MAX_BODY_BYTES", DEFAULT_MAX_BODY)
     app.config.setdefault("SWAGGER_HTML_STRING", _swagger_page())
     api = APIBlueprint("api", __name__, url_prefix=PREFIX, abp_responses=PROBLEM_RESPONSES)
     api.before_request(auth.guard)
-    for module in (system, alarms, alarm_rules, measurements, workflows, audit):
+    for module in (system, alarms, alarm_rules, measurements, workflows, audit, trace):
         module.routes(api)
     app.register_api(api)
     csrf = app.extensions.get("csrf")

@@ -1,0 +1,130 @@
+"""Traceability pages: lot lookup (typed or scanned GS1), genealogy tree, recall simulation,
+Device History Record (HTML and PDF), KPI dashboard with server-side SVG charts."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+
+from engine.errors import SealtrailError
+from web.db import db_session
+from web.nav import NavItem, add_nav
+
+bp = Blueprint("trace", __name__, url_prefix="/trace")
+
+
+@bp.record_once
+def _nav(state) -> None:
+    add_nav(state.app, NavItem("trace.index", _l("Traceability"), key="trace", order=35))
+    add_nav(state.app, NavItem("trace.kpi", _l("KPIs"), key="kpi", order=36))
+
+
+def _timezone() -> str:
+    return getattr(current_user, "timezone", None) or "UTC"
+
+
+@bp.get("/")
+def index():
+    """Look a lot up (lot number or a scanned GS1 string) for its trace, recall or DHR."""
+    text = (request.args.get("lot") or "").strip()
+    action = request.args.get("action", "backward")
+    error = None
+    if text:
+        from engine.trace import genealogy
+
+        try:
+            lot = genealogy.get_lot(db_session(), text)
+        except SealtrailError as exc:
+            error = exc.message
+        else:
+            if action == "recall":
+                return redirect(url_for("trace.recall", lot=lot.lot_number))
+            if action == "dhr":
+                return redirect(url_for("trace.dhr", lot=lot.lot_number))
+            return redirect(url_for("trace.lot", lot=lot.lot_number,
+                                    direction="forward" if action == "forward" else None))
+    return render_template("trace/index.html", active_nav="trace", text=text, error=error, action=action)
+
+
+@bp.get("/lots/<path:lot>")
+def lot(lot: str):
+    """The genealogy tree of a lot, backward (components) or forward (where used)."""
+    from engine.trace import genealogy
+
+    direction = "forward" if request.args.get("direction") == "forward" else "backward"
+    session = db_session()
+    found = genealogy.get_lot(session, lot)
+    result = genealogy.trace(session, found, direction)
+    return render_template("trace/tree.html", active_nav="trace", trace=result, tree=result.tree(),
+                           direction=direction)
+
+
+@bp.get("/recall")
+def recall():
+    """Recall simulation for a suspect lot."""
+    from engine.trace import genealogy
+
+    text = (request.args.get("lot") or "").strip()
+    if not text:
+        return redirect(url_for("trace.index", action="recall"))
+    session = db_session()
+    sim = genealogy.simulate_recall(session, genealogy.get_lot(session, text))
+    return render_template("trace/recall.html", active_nav="trace", sim=sim)
+
+
+@bp.get("/dhr/<path:lot>")
+def dhr(lot: str):
+    """The Device History Record as a page."""
+    from engine.trace import barcode, dhr as dhr_data, genealogy
+
+    session = db_session()
+    record = dhr_data.build_dhr(session, genealogy.get_lot(session, lot), timezone=_timezone())
+    symbol = Markup(barcode.svg([tuple(e) for e in record["udi"]["elements"]])) if record["udi"] else None
+    return render_template("trace/dhr.html", active_nav="trace", r=record, symbol=symbol)
+
+
+@bp.get("/dhr.pdf/<path:lot>")
+def dhr_pdf(lot: str):
+    """The Device History Record as a PDF download."""
+    from engine.trace import dhr as dhr_data, dhr_pdf as renderer, genealogy
+
+    session = db_session()
+    record = dhr_data.build_dhr(session, genealogy.get_lot(session, lot), timezone=_timezone())
+    name = f"DHR-{record['lot']['lot_number']}.pdf".replace("/", "_")
+    return Response(renderer.render_pdf(record), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _period() -> tuple[dt.date, dt.date]:
+    today = dt.datetime.now(dt.timezone.utc).date()
+    try:
+        start = dt.date.fromisoformat(request.args.get("from") or (today - dt.timedelta(days=90)).isoformat())
+        end = dt.date.fromisoformat(request.args.get("to") or (today + dt.timedelta(days=1)).isoformat())
+    except ValueError:
+        abort(400)
+    if end <= start:
+        abort(400)
+    return start, end
+
+
+@bp.get("/kpi")
+def kpi():
+    """The KPI dashboard over a chosen period, with control charts for any measured parameter."""
+    from engine.trace import kpi_report
+    from web.trace_charts import dashboard_charts
+
+    start, end = _period()
+    utc = dt.timezone.utc
+    session = db_session()
+    report = kpi_report.kpi_report(session, dt.datetime.combine(start, dt.time(), utc),
+                                   dt.datetime.combine(end, dt.time(), utc))
+    param_id = request.args.get("parameter", type=int)
+    if param_id is None and report["parameters"]:
+        param_id = report["parameters"][0]["id"]
+    chart = kpi_report.control_chart(session, param_id) if param_id else None
+    charts = dashboard_charts(report, chart, lambda lot: url_for("trace.dhr", lot=lot))
+    return render_template("trace/kpi.html", active_nav="kpi", report=report, chart=chart, charts=charts,
+                           start=start, end=end, param_id=param_id)
