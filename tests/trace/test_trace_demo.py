@@ -31,6 +31,9 @@ def test_dhr_of_a_demo_lot(demo_db):
     for op in record["operations"]:
         assert op["operator"] and (op["equipment"] is None or op["equipment"]["calibration"]["state"])
     assert record["audit"]["entries"] > 20 and record["audit"]["first_seq"] < record["audit"]["last_seq"]
+    verification = record["audit"]["verification"]
+    assert verification["ok"] is True and verification["last_seq"] >= record["audit"]["last_seq"]
+    assert verification["text"].startswith("chain verified")
     if pdf is not None:
         text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).replace("\x00", "")
         flat = "".join(text.split())
