@@ -236,10 +236,16 @@ def _signatures(session: Session, lot: Lot, instance_ids: list[int], tz: ZoneInf
 
 
 def _lot_changes(session: Session, lot: Lot) -> list[dict]:
-    """Lot-level values changed after entry (status, quantities): the audit entries that carry a before."""
+    """Lot-level values changed after entry (status, quantities): the audit entries that carry a before.
+
+    Measurement and inspection corrections are shown at the value they changed, not repeated here.
+    """
     rows = session.scalars(select(AuditEntry).where(AuditEntry.object_type == "lot",
                                                     AuditEntry.object_id == lot.lot_number,
-                                                    AuditEntry.before.is_not(None)).order_by(AuditEntry.seq))
+                                                    AuditEntry.before.is_not(None),
+                                                    AuditEntry.action.not_in(("measurement.correct",
+                                                                              "inspection.correct")))
+                           .order_by(AuditEntry.seq))
     return [{"seq": e.seq, "action": e.action, "at": e.recorded_at, "by": e.actor_name, "reason": e.reason,
              "before": e.before, "after": e.after} for e in rows]
 

@@ -250,10 +250,10 @@ def _audit(pdf: DhrPdf, r: dict):
     pdf.set_text_color(0, 110, 0) if v.get("ok") else pdf.set_text_color(170, 0, 0)
     pdf.multi_cell(0, 5, pdf.text_of(f"Verification 校验: {v['text']}"
                                      + (f" (at {v['verified_at']})" if v.get("verified_at") else "")),
-                   new_x="LMARGIN", new_y="NEXT")
+                   align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0)
     pdf.set_font(pdf.family, "", 8)
     pdf.multi_cell(0, 4, pdf.text_of(
         "Re-verify independently: export the audit trail (sealtrail audit export) and run "
         "python audit/verify_bundle.py BUNDLE; the entries above must be present with these hashes."),
-        new_x="LMARGIN", new_y="NEXT")
+        align="L", new_x="LMARGIN", new_y="NEXT")

@@ -32,7 +32,7 @@ def _line(node: dict, prefix: str, last: bool, out: list[str], top: bool = False
     qty = f"  ({node['quantity']:g} {node['unit']})" if "quantity" in node else ""
     supplier = f"  supplier {lot['supplier']} lot {lot['supplier_lot_number']}" if lot.get("supplier") else ""
     label = (f"{lot['lot_number']}  {lot['item_code']} {lot['item_name']}  [{lot['status']}]"
-             f"{qty}{supplier}{'  ⟲ cycle' if node.get('cycle') else ''}{'  (expanded above)' if node.get('repeat') else ''}")
+             f"{qty}{supplier}{'  ⟲ cycle' if node.get('cycle') else ''}{'  (its components: where it first appears in the tree)' if node.get('repeat') else ''}")
     out.append(label if top else f"{prefix}{'└── ' if last else '├── '}{label}")
     children = node["children"]
     for i, child in enumerate(children):
