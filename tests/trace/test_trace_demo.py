@@ -73,3 +73,20 @@ def test_demo_plant_round_trips_through_export_and_import(demo_db, db_server, te
     for kind in first:
         assert again[kind] == first[kind], kind
     assert len(first["lots"]) >= 10 and len(first["consumptions"]) >= 10
+
+
+def test_dhr_lists_the_deviations_of_a_demo_lot(demo_db):
+    from sqlalchemy import or_, select
+
+    from engine.processes import models as pm
+
+    with demo_db.sessions.begin() as session:
+        lot = genealogy.get_lot(session, "IS200-2610-002")  # made with an out-of-limit pressure decay
+        expected = set(session.scalars(
+            select(pm.Deviation.number).outerjoin(pm.DeviationLot, pm.DeviationLot.deviation_id == pm.Deviation.id)
+            .where(or_(pm.Deviation.lot_id == lot.id, pm.DeviationLot.lot_id == lot.id))))
+        record = dhr.build_dhr(session, lot, verify=False)
+        pdf = dhr_pdf.render_pdf(record)
+    assert record["quality_events_available"] is True
+    assert {d["number"] for d in record["deviations"]} == expected
+    assert pdf.startswith(b"%PDF")
