@@ -188,9 +188,10 @@ def _quality_events(session: Session, lot: Lot) -> tuple[list[dict], list[dict],
     pm = processes_models()
     if pm is None:
         return [], [], [], []
-    devs = list(session.scalars(select(pm.Deviation).outerjoin(pm.DeviationLot, pm.DeviationLot.deviation_id == pm.Deviation.id)
-                                .where(or_(pm.Deviation.lot_id == lot.id, pm.DeviationLot.lot_id == lot.id))
-                                .distinct().order_by(pm.Deviation.raised_at)))
+    # ids first: DISTINCT over the rows themselves fails on PostgreSQL (json has no equality)
+    ids = select(pm.Deviation.id).outerjoin(pm.DeviationLot, pm.DeviationLot.deviation_id == pm.Deviation.id) \
+        .where(or_(pm.Deviation.lot_id == lot.id, pm.DeviationLot.lot_id == lot.id))
+    devs = list(session.scalars(select(pm.Deviation).where(pm.Deviation.id.in_(ids)).order_by(pm.Deviation.raised_at)))
     capas = list(session.scalars(select(pm.Capa).where(pm.Capa.deviation_id.in_([d.id for d in devs]))
                                  .order_by(pm.Capa.opened_at))) if devs else []
     deviations = []
