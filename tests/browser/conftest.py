@@ -1,7 +1,7 @@
 """Browser tests: the app served on a free local port, Debian's chromium driven by Playwright.
 
 Never ``playwright install``: the system chromium is launched by path. Screenshots go to
-``var/screenshots/`` (and the inbox one to ``docs/screenshots/inbox.png`` for the README).
+``var/screenshots/`` (and, with SEALTRAIL_UPDATE_README_SCREENSHOTS=1, the inbox one to ``docs/screenshots/inbox.png`` for the README).
 """
 from __future__ import annotations
 
@@ -83,7 +83,8 @@ def shot(page, name: str, *, readme: bool = False) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
-    if readme:
+    # The README's screenshot is refreshed on request only, so a test run leaves the checkout clean.
+    if readme and os.environ.get("SEALTRAIL_UPDATE_README_SCREENSHOTS") == "1":
         target = Path("docs/screenshots") / f"{name}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
