@@ -98,3 +98,18 @@ def load_settings(**overrides) -> Settings:
     )
     values.update(overrides)
     return Settings(**values)
+
+
+def checkpoint_files(settings: Settings) -> list[Path]:
+    """Where audit checkpoints are appended outside the database.
+
+    ``settings.extra["checkpoint_files"]`` when given; otherwise ``SEALTRAIL_CHECKPOINT_FILE``
+    (default ``var/audit_checkpoints.jsonl``) plus the ``SEALTRAIL_CHECKPOINT_MIRRORS`` paths
+    (separated by ``os.pathsep``; e.g. a WORM share another administrator controls).
+    """
+    if "checkpoint_files" in settings.extra:
+        return [Path(p) for p in settings.extra["checkpoint_files"]]
+    files = [Path(os.environ.get("SEALTRAIL_CHECKPOINT_FILE", settings.var_dir / "audit_checkpoints.jsonl"))]
+    mirrors = os.environ.get("SEALTRAIL_CHECKPOINT_MIRRORS", "")
+    files += [Path(p) for p in mirrors.split(os.pathsep) if p.strip()]
+    return files

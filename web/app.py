@@ -45,6 +45,12 @@ def create_app(config: dict | None = None, settings: Settings | None = None) -> 
     db_engine = make_engine(settings.database_url)
     app.extensions["sealtrail.engine"] = db_engine
     app.extensions["sealtrail.sessions"] = make_session_factory(db_engine)
+    # Sign the audit head every `checkpoint_every` entries, after the commit that crossed it.
+    from audit.checkpoints import install_auto_checkpoints
+    from engine.config import checkpoint_files
+
+    install_auto_checkpoints(app.extensions["sealtrail.sessions"], settings.checkpoint_key_path,
+                             checkpoint_files(settings), settings.checkpoint_every)
 
     @app.teardown_appcontext
     def _close_session(_exc):

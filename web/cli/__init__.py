@@ -9,7 +9,7 @@ import importlib
 import click
 from flask.cli import FlaskGroup
 
-_AREAS = ("setup", "demo", "users", "ops", "api", "bpmn", "worker", "processes", "trace")
+_AREAS = ("setup", "demo", "users", "ops", "api", "bpmn", "worker", "processes", "trace", "audit")
 
 
 def _create_app():

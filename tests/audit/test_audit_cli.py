@@ -1,0 +1,100 @@
+"""``sealtrail audit verify | checkpoint | export | public-key`` and automatic checkpoints."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+from sqlalchemy import func, select, text
+
+from audit import Actor
+from audit import verify_bundle as standalone
+from audit.chain import append
+from audit.models import AuditCheckpoint
+from engine.db import is_postgres
+
+ALICE = Actor("user", "1", "Alice Initiator")
+
+
+@pytest.fixture()
+def app(fresh_db, tmp_path):
+    from web.app import create_app
+
+    settings = fresh_db.settings(checkpoint_key_path=tmp_path / "key.pem", checkpoint_every=5,
+                                 extra={"checkpoint_files": [str(tmp_path / "cp.jsonl"), str(tmp_path / "mirror" / "cp.jsonl")]})
+    app = create_app({"TESTING": True}, settings=settings)
+    yield app
+    app.extensions["sealtrail.engine"].dispose()
+
+
+def run(app, *args):
+    from web.cli import cli
+
+    return CliRunner().invoke(cli, list(args), obj=ScriptInfo(create_app=lambda: app))
+
+
+def _fill(app, n):
+    sessions = app.extensions["sealtrail.sessions"]
+    for i in range(n):
+        with sessions.begin() as s:
+            append(s, ALICE, "item.created", "item", str(i % 2), after={"i": i})
+
+
+def test_automatic_checkpoints_every_n_entries_in_db_and_files(app, tmp_path):
+    _fill(app, 12)
+    with app.extensions["sealtrail.sessions"]() as s:
+        assert list(s.scalars(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq))) == [5, 10]
+    for path in (tmp_path / "cp.jsonl", tmp_path / "mirror" / "cp.jsonl"):
+        assert [json.loads(l)["seq"] for l in path.read_text().splitlines()] == [5, 10]
+
+
+def test_verify_checkpoint_export_and_public_key(app, tmp_path):
+    _fill(app, 7)
+    ok = run(app, "audit", "verify")
+    assert ok.exit_code == 0, ok.output
+    assert "OK: 7 entries (seq 1..7)" in ok.output and "1 checkpoint(s) (Ed25519 signatures verified)" in ok.output
+    cp = run(app, "audit", "checkpoint")
+    assert cp.exit_code == 0 and "checkpoint at seq 7" in cp.output
+    as_json = json.loads(run(app, "audit", "verify", "--json").output)
+    assert as_json["ok"] and as_json["last_checkpoint_seq"] == 7
+    exported = run(app, "audit", "export", str(tmp_path / "bundle.zip"))
+    assert exported.exit_code == 0 and "exported 7 entries" in exported.output
+    assert standalone.verify_bundle(tmp_path / "bundle.zip").ok
+    assert run(app, "audit", "verify", "--bundle", str(tmp_path / "bundle.zip")).exit_code == 0
+    one = run(app, "audit", "export", str(tmp_path / "item1"), "--object", "item:1")
+    assert one.exit_code == 0 and "exported 3 entries" in one.output
+    ranged = run(app, "audit", "export", str(tmp_path / "range"), "--from", "6", "--to", "6")
+    assert ranged.exit_code == 0 and "seq 6..7" in ranged.output  # widened to checkpoints 5 and 7
+    dated = run(app, "audit", "export", str(tmp_path / "today"), "--from", "2000-01-01", "--to", "2999-12-31")
+    assert dated.exit_code == 0 and "exported 7 entries" in dated.output
+    key = run(app, "audit", "public-key")
+    assert "BEGIN PUBLIC KEY" in key.output and "fingerprint: SHA256:" in key.output
+
+
+def test_bad_export_options_are_refused(app, tmp_path):
+    _fill(app, 1)
+    assert run(app, "audit", "export", str(tmp_path / "x"), "--object", "nocolon").exit_code == 2
+    assert run(app, "audit", "export", str(tmp_path / "x"), "--from", "1", "--object", "a:b").exit_code == 2
+    bad = run(app, "audit", "export", str(tmp_path / "x"), "--from", "yesterday")
+    assert bad.exit_code == 2 and "neither a sequence number" in bad.output
+    assert run(app, "audit", "export", str(tmp_path / "y"), "--from", "50").exit_code == 1
+
+
+def test_verify_exits_1_and_locates_tampering(app, fresh_db):
+    _fill(app, 6)
+    with fresh_db.engine.begin() as conn:
+        if is_postgres(fresh_db.engine):
+            conn.execute(text("ALTER TABLE audit_entry DISABLE TRIGGER USER"))
+        else:
+            conn.execute(text("DROP TRIGGER audit_entry_no_update"))
+        conn.execute(text("UPDATE audit_entry SET after = :v WHERE seq = 3"), {"v": '{"i":99}'})
+    result = run(app, "audit", "verify")
+    assert result.exit_code == 1 and "FAILED at seq 3: hash" in result.output
+
+
+def test_checkpoint_of_an_empty_trail_is_a_clear_error(app):
+    result = run(app, "audit", "checkpoint")
+    assert result.exit_code == 1 and "empty" in result.output
+    with app.extensions["sealtrail.sessions"]() as s:
+        assert s.scalar(select(func.count()).select_from(AuditCheckpoint)) == 0
