@@ -40,7 +40,7 @@ def normalize(value, field: str = "value"):
     """
     if value is None or isinstance(value, (bool, str)):
         if isinstance(value, str):
-            _check_text(value, field)
+            check_text(value, field)
         return value
     if isinstance(value, int):
         if abs(value) > 2**53 - 1:
@@ -55,7 +55,7 @@ def normalize(value, field: str = "value"):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise AuditValueError(field, f"object keys must be text, got {type(key).__name__} {key!r}")
-            _check_text(key, field)
+            check_text(key, field)
             out[key] = normalize(item, f"{field}.{key}")
         return out
     if isinstance(value, (list, tuple)):
@@ -80,7 +80,8 @@ def normalize(value, field: str = "value"):
     raise AuditValueError(field, f"values of type {type(value).__name__} cannot be recorded as JSON")
 
 
-def _check_text(text: str, field: str) -> None:
+def check_text(text: str, field: str) -> None:
+    """AuditValueError unless ``text`` is valid Unicode (no lone surrogates)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audit import Actor
-from audit.canonical import canonical_text, entry_bytes, genesis_hash, iso_utc, link_hash
+from audit.canonical import canonical_text, check_text, entry_bytes, genesis_hash, iso_utc, link_hash
 from audit.errors import AuditValueError, ChainConflict
 from audit.models import AuditEntry, AuditInstallation
 
@@ -182,7 +182,7 @@ def _prepare(actor, action, object_type, object_id, reason, before, after, paylo
                   payload=canonical_text(payload, "payload"), **values)
     for name in ("actor_id", "actor_name", "action", "object_type", "object_id", "reason"):
         if fields[name] is not None:
-            canonical_text(fields[name], name)  # refuses lone surrogates
+            check_text(fields[name], name)  # refuses lone surrogates
     return fields
 
 
