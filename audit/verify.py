@@ -70,16 +70,39 @@ def verify_chain(bind, *, public_key: Ed25519PublicKey | Ed25519PrivateKey | Non
             result.add(1, "genesis", "entries or checkpoints exist but the installation row is missing")
         return result
     walker = ChainWalker(result, checkpoints, genesis)
-    sha256 = hashlib.sha256
     # Statement-level options: Connection.execution_options() would change the caller's connection.
     stream = conn.execute(select(*_ENTRY_COLUMNS).order_by(AuditEntry.seq), execution_options={"yield_per": batch})
-    for row in stream:
-        computed = sha256(row[13].encode() + entry_bytes(*row[:13])).hexdigest()
-        walker.feed(row[0], row[13], row[14], computed, row[2])
+    _walk(stream, walker, {c["seq"] for c in checkpoints})
     walker.finish(tail_must_be_sealed=False)
     if public_key is None:
         result.notes.append("checkpoint signatures were not checked (no public key given)")
     return result
+
+
+def _walk(rows, walker: ChainWalker, checkpoint_seqs: set) -> None:
+    """Feed the rows to the walker, with an inlined fast path for the normal case.
+
+    An entry that is the next seq, links to the previous hash, matches its own hash, is not at a
+    checkpoint and does not go back in time only advances local counters; anything else goes
+    through ``walker.feed`` (which reports it) after the walker is brought up to date.
+    """
+    sha256, compose = hashlib.sha256, entry_bytes
+    prev, expected, last_time = walker.prev, walker.next_seq, walker.last_time
+    fast, fast_first, fast_last = 0, None, None
+    for row in rows:
+        seq, prev_hash, stored, recorded_at = row[0], row[13], row[14], row[2]
+        computed = sha256(prev_hash.encode() + compose(*row[:13])).hexdigest()
+        if (seq == expected and prev_hash == prev and computed == stored and recorded_at >= last_time
+                and seq not in checkpoint_seqs):
+            prev, expected, last_time, fast, fast_last = stored, seq + 1, recorded_at, fast + 1, seq
+            if fast_first is None:
+                fast_first = seq
+            continue
+        walker.advance(fast, fast_first, fast_last, prev, expected, last_time)
+        fast, fast_first = 0, None
+        walker.feed(seq, prev_hash, stored, computed, recorded_at)
+        prev, expected, last_time = walker.prev, walker.next_seq, walker.last_time
+    walker.advance(fast, fast_first, fast_last, prev, expected, last_time)
 
 
 def _checkpoints(conn, result: VerifyResult, installation, public_key, files: list) -> list:

@@ -211,6 +211,17 @@ class ChainWalker:
         self.prev = stored
         self.next_seq = max(self.next_seq, seq + 1)
 
+    def advance(self, n: int, first: int | None, last: int | None, prev: str, next_seq: int,
+                last_time: str) -> None:
+        """Account for ``n`` entries (seq ``first``..``last``) a caller verified on the fast path."""
+        if n:
+            r = self.result
+            if r.count == 0:
+                r.first_seq = first
+            r.count += n
+            r.last_seq, r.head_hash = last, prev
+        self.prev, self.next_seq, self.last_time = prev, next_seq, last_time
+
     def _time_went_backwards(self, seq: int, recorded_at: str) -> None:
         """Not a break (sequence orders the chain) but an anomaly worth a reviewer's look."""
         self.backwards += 1
