@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import forms
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -46,11 +46,18 @@ def needs_password(s) -> bool:
     return idle > signing_policy().idle_seconds
 
 
-def _meaning_for(s, row: WorkflowTask) -> str:
-    """The meaning the signature will carry, from the task's BPMN properties."""
+def _meaning_for(s, row: WorkflowTask, data: dict | None = None) -> str:
+    """The meaning the signature will carry: the task's BPMN properties, and where the meaning
+    follows from the entries (``signatureMeaningExpression``, e.g. approved/rejected), from ``data``
+    exactly as ``complete_task`` will compute it (§11.50: the signer sees what is signed)."""
     instance = get_instance(s, row.instance_id)
     workflow = runtime.load(s, instance, SYSTEM)
     props = wf_tasks._properties(runtime.find_task(workflow, row.id)) if row.state == "ready" else {}
+    if data and props.get("signatureMeaningExpression"):
+        try:
+            return wf_tasks._meaning(props, data)
+        except Exception:  # incomplete entries: the form's validation will say what is missing
+            pass
     return props.get("signatureMeaning") or row.meaning or wf_tasks.DEFAULT_MEANING
 
 
@@ -73,11 +80,12 @@ def _render(s, row: WorkflowTask, data: dict, errors: dict[str, list[str]], sign
     for key in errors:
         if key and not any(f.name == key or key.startswith(f.name + ".") for f in fields):
             general.extend(errors[key])
-    meaning = _meaning_for(s, row)
+    meaning = _meaning_for(s, row, data)
     instance = get_instance(s, row.instance_id)
     context = _context(s, row, schema)
     context_fields = {f.key: f for f in fields if f.kind == "readonly"}
-    sign = {"id": "sign-task", "meaning_label": meaning_label(meaning), "printed_name": current_user.printed_name,
+    sign = {"id": "sign-task", "meaning": meaning, "meaning_label": meaning_label(meaning),
+            "meaning_url": url_for("tasks.meaning", task_id=row.id), "printed_name": current_user.printed_name,
             "username": current_user.username, "needs_password": needs_password(s), "error": sign_error,
             "open": bool(sign_error), "now_utc": utc_dt(dt.datetime.now(dt.timezone.utc)),
             "record": f"{row.title} · {row.business_key or instance.id}", "submit_label": _("Sign and complete")}
@@ -116,6 +124,13 @@ def complete(task_id: str):
         errors = formrender.validate(schema, data)
         if errors:
             return _render(s, row, data, errors, status=422)
+        shown = request.form.get("meaning_shown")
+        actual = _meaning_for(s, row, data)
+        if shown is not None and shown != actual:
+            # The dialog showed another meaning than the one the entries give: sign nothing, show it.
+            return _render(s, row, data, {}, status=422, sign_error=_(
+                "The meaning of this signature follows from your entries and is “%(meaning)s”. "
+                "Check it and sign again.", meaning=meaning_label(actual)))
     password = request.form.get("password") or None
     code = (request.form.get("totp_code") or "").strip()
     failure: tuple | None = None
@@ -140,6 +155,18 @@ def complete(task_id: str):
                            status=failure[3])
     flash(_("Signed and completed: %(task)s.", task=row.title), "success")
     return redirect(url_for("inbox.index"))
+
+
+@bp.post("/<task_id>/meaning")
+def meaning(task_id: str):
+    """The signature meaning the current entries give (the signing dialog asks before it opens)."""
+    with transaction() as s:
+        row = _visible_row(s, task_id)
+        if row.state != "ready":
+            abort(409)
+        schema = forms.load(row.form) if row.form else {"type": "object", "properties": {}}
+        value = _meaning_for(s, row, formrender.parse(schema, request.form))
+    return jsonify(meaning=value, label=meaning_label(value))
 
 
 def _details(exc: ValidationFailed) -> dict[str, list[str]]:

@@ -62,7 +62,9 @@ def test_task_page_shows_form_context_and_signing_manifestation(client, fresh_db
     html = client.get(f"/tasks/{task_id}").get_data(as_text=True)
     assert 'name="qa_decision"' in html and 'name="qa_comment"' in html
     assert "routing RT-100" in html  # the read-only context (impact list)
-    assert "Quinn QA" in html and "Approved" in html  # printed name + meaning in the dialog
+    assert "Quinn QA" in html and "Reviewed" in html  # printed name + meaning in the dialog
+    # the meaning follows from the decision: the dialog asks the server for it before opening
+    assert f'data-meaning-url="/tasks/{task_id}/meaning"' in html
     assert 'name="password"' in html  # first signature of the session: password + TOTP
 
 
@@ -140,3 +142,29 @@ def test_inbox_pages_in_sql(client, fresh_db, personas, login):
     assert "Page 1 of 2" in first and "55 in all" in first and "CC-2026-0000" in first
     second = client.get("/inbox/?sort=key&page=2").get_data(as_text=True)
     assert "CC-2026-0054" in second and "CC-2026-0000" not in second
+
+
+def test_the_dialog_shows_the_meaning_the_entries_give_and_a_different_one_signs_nothing(
+        client, fresh_db, personas, login):
+    """§11.50: the manifestation shown before signing is the meaning recorded (approved/rejected)."""
+    pe, qa, instance_id, task_id = _setup(fresh_db, personas)
+    login(qa)
+    token = csrf_token(client, f"/tasks/{task_id}")
+    asked = client.post(f"/tasks/{task_id}/meaning", data={"qa_decision": "reject", "qa_comment": "no"},
+                        headers={"X-CSRFToken": token})
+    assert asked.status_code == 200 and asked.get_json()["meaning"] == "rejected"
+    stale = client.post(f"/tasks/{task_id}", data={"qa_decision": "approve", "qa_comment": "ok",
+                                                   "meaning_shown": "rejected", "password": PASSWORD,
+                                                   "totp_code": qa.code(), "csrf_token": token})
+    html = stale.get_data(as_text=True)
+    assert stale.status_code == 422 and "follows from your entries" in html and 'data-open="true"' in html
+    assert 'name="meaning_shown" value="approved"' in html
+    with fresh_db.sessions() as s:
+        assert s.scalars(select(Signature).where(Signature.record_id == task_id)).first() is None
+        assert s.get(WorkflowTask, task_id).state == "ready"
+    signed = client.post(f"/tasks/{task_id}", data={"qa_decision": "approve", "qa_comment": "ok",
+                                                    "meaning_shown": "approved", "password": PASSWORD,
+                                                    "totp_code": qa.code(), "csrf_token": token})
+    assert signed.status_code == 302, signed.get_data(as_text=True)[:2000]
+    with fresh_db.sessions() as s:
+        assert s.scalars(select(Signature).where(Signature.record_id == task_id)).one().meaning == "approved"

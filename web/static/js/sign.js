@@ -22,11 +22,33 @@
     if (first) { first.focus(); }
   }
 
+  // Where the meaning follows from the entries (approved / rejected), ask the server for it
+  // before the dialog opens, so the manifestation shows what will be signed. The server refuses
+  // a signature whose shown meaning differs, so a failed request only costs a second try.
+  function refreshMeaning(dialog, done) {
+    var url = dialog.getAttribute("data-meaning-url");
+    var form = dialog.closest("form");
+    if (!url || !form || !window.fetch) { done(); return; }
+    var token = form.querySelector("input[name=csrf_token]");
+    fetch(url, {method: "POST", body: new FormData(form), credentials: "same-origin",
+                headers: token ? {"X-CSRFToken": token.value} : {}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (m) {
+        if (m) {
+          var strong = dialog.querySelector("[data-meaning] strong");
+          if (strong) { strong.textContent = m.label; }
+          var shown = dialog.querySelector("[data-meaning-shown]");
+          if (shown) { shown.value = m.meaning; }
+        }
+        done();
+      }, done);
+  }
+
   document.querySelectorAll("[data-open-sign]").forEach(function (button) {
     button.addEventListener("click", function (event) {
       var dialog = document.getElementById(button.getAttribute("data-open-sign"));
       event.preventDefault();
-      open(dialog);
+      refreshMeaning(dialog, function () { open(dialog); });
     });
   });
   document.querySelectorAll("[data-close-sign]").forEach(function (button) {
