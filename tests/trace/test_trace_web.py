@@ -73,3 +73,7 @@ def test_kpi_dashboard_and_api(client):
     recall = client.get("/api/v1/lots/TUBE-2609-01/recall").get_json()
     assert [a["lot_number"] for a in recall["affected"]] == ["IS200-2609-001", "IS200-2610-002"]
     assert client.get("/api/v1/lots/NOPE/dhr").status_code == 404
+    lot = client.get("/api/v1/lots/IS200-2609-001").get_json()
+    assert lot["lot_number"] == "IS200-2609-001" and lot["product"] and len(lot["manifest_sha256"]) == 64
+    assert client.get("/api/v1/lots/(01)09506000134352(10)IS200-2609-001").get_json()["status"] == lot["status"]
+    assert client.get("/api/v1/lots/NOPE").status_code == 404

@@ -47,7 +47,29 @@ def _lot(session, text: str):
         raise NotFound(f"no lot for {text!r}: {exc.message}", field="lot") from exc
 
 
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def lot_summary(lot) -> dict:
+    """A lot as the API shows it: identity, status, quantities and the pinned specification."""
+    return {"lot_number": lot.lot_number, "item": lot.item.code if lot.item else None,
+            "product": lot.product.code if lot.product else None, "source": lot.source,
+            "status": lot.status, "unit": lot.unit, "quantity_planned": lot.quantity_planned,
+            "quantity_made": lot.quantity_made, "quantity_approved": lot.quantity_approved,
+            "product_revision_id": lot.product_revision_id, "bom_revision_id": lot.bom_revision_id,
+            "routing_revision_id": lot.routing_revision_id, "manifest_sha256": lot.manifest_sha256,
+            "manifest": lot.manifest, "expires_on": _iso(lot.expires_on), "created_at": _iso(lot.created_at),
+            "started_at": _iso(lot.started_at), "completed_at": _iso(lot.completed_at)}
+
+
 def routes(api: APIBlueprint) -> None:
+    @api.get("/lots/<lot>", tags=[TAG], security=SECURITY, responses={200: AnyObject},
+             summary="A lot: status, quantities and the master-data revisions pinned when it started")
+    def lot_get(path: LotPath):
+        session = db_session()
+        return json_response(lot_summary(_lot(session, path.lot)))
+
     @api.get("/lots/<lot>/trace", tags=[TAG], security=SECURITY, responses={200: AnyObject},
              summary="Backward (components) or forward (where used) genealogy of a lot, as a tree")
     def lot_trace(path: LotPath, query: TraceQuery):
