@@ -129,7 +129,6 @@ def verify_database(url: str, manifest: dict, public_key=None) -> dict:
             state = database_state(conn)
             problems = compare(manifest, state)
             audit = verify_audit(conn, manifest, public_key)
-            conn.rollback()
     finally:
         engine.dispose()
     problems += audit["problems"]
