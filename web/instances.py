@@ -4,38 +4,23 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
 
 from audit import SYSTEM
-from engine.workflows import runtime
+from engine.workflows import runtime, visibility
 from engine.workflows.instances import get_instance, instance_history, open_tasks
-from engine.workflows.models import ProcessInstance, ProcessVersion, WorkflowTask
+from engine.workflows.models import ProcessInstance, ProcessVersion
 from web.db import transaction
 from web.pagination import page_number, paginate
-from web.security import has_role
 
 bp = Blueprint("instances", __name__, url_prefix="/processes")
 
-# Who may look at every instance; others see instances they took part in or whose lanes they hold.
-OVERSEERS = ("qa_manager", "auditor", "production_manager", "regulatory")
 STATUSES = ("running", "waiting", "completed", "error", "cancelled")
 
 
-def _visibility(query, user_id: int, roles):
-    if has_role(*OVERSEERS):
-        return query
-    involved = select(WorkflowTask.instance_id).where(or_(
-        WorkflowTask.lane.in_(sorted(roles)), WorkflowTask.completed_by_id == user_id,
-        WorkflowTask.assignee_id == user_id))
-    return query.where(or_(ProcessInstance.id.in_(involved),
-                           ProcessInstance.started_by_id.in_((str(user_id), current_user.username))))
-
-
 def can_see(s, instance: ProcessInstance) -> bool:
-    query = _visibility(select(ProcessInstance.id).where(ProcessInstance.id == instance.id),
-                        current_user.id, current_user.role_names)
-    return s.scalar(query) is not None
+    return visibility.can_see_instance(s, current_user, instance, username=current_user.username)
 
 
 @bp.get("/")
@@ -43,14 +28,13 @@ def index():
     args = {"process": (request.args.get("process") or "").strip()[:200],
             "status": request.args.get("status") if request.args.get("status") in STATUSES else "",
             "q": (request.args.get("q") or "").strip()[:120]}
-    query = select(ProcessInstance)
+    query = visibility.visible_instances_query(current_user, username=current_user.username)
     if args["process"]:
         query = query.where(ProcessInstance.process_id == args["process"])
     if args["status"]:
         query = query.where(ProcessInstance.status == args["status"])
     if args["q"]:
         query = query.where(ProcessInstance.business_key.ilike(f"%{args['q']}%"))
-    query = _visibility(query, current_user.id, current_user.role_names)
     with transaction() as s:
         page = paginate(s, query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc()),
                         page_number(request.args.get("page")))

@@ -51,6 +51,11 @@ class SignedInUser(UserMixin):
         return str(self.id)
 
     @property
+    def roles(self) -> frozenset[str]:
+        """The role names (the name ``engine.users.User`` uses: engine rules take either)."""
+        return self.role_names
+
+    @property
     def is_admin(self) -> bool:
         return "admin" in self.role_names
 

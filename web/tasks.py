@@ -18,6 +18,7 @@ from engine.errors import Forbidden, TaskNotReady, ValidationFailed
 from engine.users import get_user
 from engine.workflows import runtime
 from engine.workflows import tasks as wf_tasks
+from engine.workflows import visibility
 from engine.workflows.instances import get_instance, instance_history
 from engine.workflows.models import WorkflowTask
 from web import formrender
@@ -26,14 +27,6 @@ from web.db import sessions, transaction
 from web.i18n import current_language, meaning_label, utc_dt
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
-
-
-def can_see(row: WorkflowTask) -> bool:
-    """Open tasks: the lane's role or the assignee. Completed ones: also anyone who could see it."""
-    roles = current_user.role_names
-    if row.assignee_id == current_user.id or row.completed_by_id == current_user.id:
-        return True
-    return bool(row.lane) and row.lane in roles
 
 
 def needs_password(s) -> bool:
@@ -96,10 +89,7 @@ def _render(s, row: WorkflowTask, data: dict, errors: dict[str, list[str]], sign
 
 
 def _visible_row(s, task_id: str) -> WorkflowTask:
-    row = wf_tasks.get_task(s, task_id)
-    if not can_see(row):
-        abort(403)
-    return row
+    return visibility.check_task_visible(current_user, wf_tasks.get_task(s, task_id))
 
 
 @bp.get("/<task_id>")

@@ -8,7 +8,8 @@ The public API (what web/, the API, the worker and processes/ call)::
     start_instance(session, actor, process_id, *, data=None, business_key=None, user=None) -> ProcessInstance
     complete_task(session, *, user, task_id, data, totp_code, policy, password=None,
                   signing_session_id=None, comment=None, expected_instance_version=None) -> Completion
-    claim / unclaim / reassign, inbox(session, user), get_task, open_tasks
+    claim / unclaim / reassign, get_task, open_tasks
+    visible_tasks(session, user, **filters), can_see_task(user, row), can_see_instance(...)  (visibility)
     send_message(session, actor, name, payload, *, instance_id=None, business_key=None)
     run_due_timers(sessions, actor, *, now=None), fire_timers(session, actor, instance, now)
     instance_history(session, instance_id)
@@ -27,14 +28,16 @@ from engine.workflows.models import (InstanceEvent, MessageWait, ProcessInstance
                                      WorkflowTask)
 from engine.workflows.operations import OperationContext, helper, operation
 from engine.workflows.specs import Document
-from engine.workflows.tasks import Completion, claim, complete_task, get_task, inbox, reassign, unclaim
+from engine.workflows.tasks import Completion, claim, complete_task, get_task, reassign, unclaim
+from engine.workflows.visibility import can_see_instance, can_see_task, visible_tasks
 from engine.workflows.xmlsafe import Problem
 
 __all__ = [
     "Completion", "DeployResult", "MigrationPlan", "migrate_instances", "plan_migration", "Document", "InstanceEvent", "MessageWait", "OperationContext", "Problem",
     "ProcessInstance", "ProcessVersion", "WorkflowTask", "actor_of", "claim", "complete_task", "deploy",
     "deploy_all_shipped", "due_instances", "fire_timers", "get_instance", "get_latest_version", "get_task",
-    "helper", "inbox", "instance_history", "latest_version", "list_versions", "open_tasks", "operation",
+    "helper", "instance_history", "latest_version", "list_versions", "open_tasks", "operation",
+    "can_see_instance", "can_see_task", "visible_tasks",
     "reassign", "run_due_timers", "send_message", "start_instance", "unclaim", "validate_documents",
     "workflow_data",
 ]

@@ -1,4 +1,4 @@
-"""User tasks: the inbox, claim/unclaim/reassign, and ``complete_task`` — one signed, audited step.
+"""User tasks: claim/unclaim/reassign, and ``complete_task`` — one signed, audited step.
 
 ``complete_task`` does everything in the caller's transaction, in this order: authorize (lane
 role, claim, segregation of duties), validate the payload against the task's form, e-sign it,
@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 
 import rfc8785
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -46,15 +46,6 @@ def get_task(session, task_id: str) -> WorkflowTask:
     if row is None:
         raise NotFound(f"task {task_id} not found", obj=task_id)
     return row
-
-
-def inbox(session, user, *, include_claimed_by_others: bool = False, limit: int = 200) -> list[WorkflowTask]:
-    """Open tasks ``user`` may work on: lanes of their roles, unclaimed or claimed by them."""
-    query = select(WorkflowTask).where(WorkflowTask.state == "ready", WorkflowTask.lane.in_(sorted(user.roles)))
-    if not include_claimed_by_others:
-        query = query.where(or_(WorkflowTask.assignee_id.is_(None), WorkflowTask.assignee_id == user.id))
-    return list(session.scalars(query.order_by(WorkflowTask.due_at.is_(None), WorkflowTask.due_at,
-                                               WorkflowTask.created_at, WorkflowTask.id).limit(limit)))
 
 
 def _properties(task) -> dict:

@@ -13,7 +13,7 @@ from audit.errors import WrongCode, WrongPassword
 from audit.models import AuditEntry, Signature
 from audit.signatures import signature_matches, signatures_for
 from engine.errors import Conflict, Forbidden, ValidationFailed
-from engine.workflows import (Document, claim, complete_task, deploy, inbox, instance_history, open_tasks,
+from engine.workflows import (Document, claim, complete_task, deploy, visible_tasks, instance_history, open_tasks,
                               reassign, start_instance, unclaim, workflow_data)
 from engine.workflows import runtime, serializer
 from engine.workflows.tasks import signed_record
@@ -55,8 +55,8 @@ def test_full_multi_lane_run_is_signed_audited_and_persisted(world, session):
     assert_roundtrip(session, instance)
     approve = only_task(session, instance)
     assert approve.lane == "qa_manager" and approve.business_key == "CR-7"
-    assert [t.id for t in inbox(session, world.user("quinn"))] == [approve.id]
-    assert inbox(session, world.user("oscar")) == []
+    assert [t.id for t in visible_tasks(session, world.user("quinn"))] == [approve.id]
+    assert visible_tasks(session, world.user("oscar")) == []
     complete_task(session, task_id=approve.id, data={"approved": True, "comment": "ok"}, **world.signing("quinn"))
     assert_roundtrip(session, instance)
     ack = only_task(session, instance)
@@ -161,7 +161,7 @@ def test_claim_unclaim_and_reassign_are_enforced_and_audited(world, session):
     approve = only_task(session, instance)
     claim(session, user=world.user("quinn"), task_id=approve.id)
     assert approve.assignee_id == world.user("quinn").id
-    assert inbox(session, world.user("quentin")) == []
+    assert visible_tasks(session, world.user("quentin")) == []
     with pytest.raises(Conflict):
         claim(session, user=world.user("quentin"), task_id=approve.id)
     with pytest.raises(Forbidden, match="claimed by someone else"):

@@ -7,10 +7,12 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.access.tokens import READ, WORKFLOWS_START
+from engine.errors import Forbidden
 from engine.workflows import queries
 from engine.workflows.events import send_message
 from engine.workflows.instances import get_instance, open_tasks, start_instance
 from engine.workflows.tasks import get_task
+from engine.workflows.visibility import can_see_instance, check_task_visible, visible_tasks
 from web.api.auth import current_client
 from web.api.common import SECURITY, json_response, scope
 from web.db import db_session
@@ -123,6 +125,17 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _viewer():
+    """Whose visibility applies: the signed-in user, or None for an API token (read scope: all)."""
+    client = current_client()
+    return client.user if client.via == "session" else None
+
+
+def _username() -> str | None:
+    client = current_client()
+    return client.user.username if client.via == "session" else None
+
+
 def _session_user(session, client):
     if client.via != "session":
         return None
@@ -151,7 +164,7 @@ def routes(api: APIBlueprint) -> None:
     def get_instances(query: InstanceQuery):
         session = db_session()
         with session.begin():
-            rows = queries.list_instances(session, **query.model_dump())
+            rows = queries.list_instances(session, _viewer(), username=_username(), **query.model_dump())
             answer = {"instances": [_instance(session, i) for i in rows]}
         return json_response(answer)
 
@@ -161,7 +174,10 @@ def routes(api: APIBlueprint) -> None:
     def get_one_instance(path: InstancePath):
         session = db_session()
         with session.begin():
-            answer = _instance(session, get_instance(session, path.instance_id), detail=True)
+            instance = get_instance(session, path.instance_id)
+            if not can_see_instance(session, _viewer(), instance, username=_username()):
+                raise Forbidden(f"instance {instance.id} is not one you took part in or oversee")
+            answer = _instance(session, instance, detail=True)
         return json_response(answer)
 
     @api.get("/tasks", tags=[TAG], security=SECURITY, responses={200: TaskList}, summary="List user tasks")
@@ -169,7 +185,8 @@ def routes(api: APIBlueprint) -> None:
     def get_tasks(query: TaskQuery):
         session = db_session()
         with session.begin():
-            answer = {"tasks": [_task(t) for t in queries.list_tasks(session, **query.model_dump())]}
+            tasks = visible_tasks(session, _viewer(), sort="age", **query.model_dump())
+            answer = {"tasks": [_task(t) for t in tasks]}
         return json_response(answer)
 
     @api.get("/tasks/<task_id>", tags=[TAG], security=SECURITY, responses={200: TaskOut}, summary="One user task")
@@ -177,7 +194,7 @@ def routes(api: APIBlueprint) -> None:
     def get_one_task(path: TaskPath):
         session = db_session()
         with session.begin():
-            answer = _task(get_task(session, path.task_id))
+            answer = _task(check_task_visible(_viewer(), get_task(session, path.task_id)))
         return json_response(answer)
 
     @api.post("/messages", tags=[TAG], security=SECURITY, responses={200: InstanceList},
