@@ -46,18 +46,23 @@ class Appended(NamedTuple):
 
 
 def append(session: Session, actor: Actor, action: str, object_type: str, object_id, *,
-           reason: str | None = None, before=None, after=None, payload=None) -> AuditEntry:
+           reason: str | None = None, before=None, after=None, payload=None,
+           at: dt.datetime | None = None) -> AuditEntry:
     """Append one entry to the chain in the caller's transaction and flush it.
 
     ``before``/``after``/``payload`` are JSON-able data (see ``audit.canonical.normalize``);
     a change that has a ``before`` value (modification or removal) must give a ``reason``.
+    ``at`` is the recorded time when the caller keeps its own clock (a signature is recorded at
+    the instant its TOTP code was checked, by the signing policy's clock); default: now, UTC.
     Raises ``AuditValueError`` (naming the field) for bad input, ``ChainConflict`` if a
     concurrent fork was refused by the unique constraints.
     """
     fields = _prepare(actor, action, object_type, object_id, reason, before, after, payload)
+    if at is not None and (not callable(getattr(at, "astimezone", None)) or at.utcoffset() is None):
+        raise AuditValueError("at", "must be a timezone-aware datetime")
     lock_chain(session)
     seq, prev = _head_for_append(session)
-    entry = AuditEntry(**_link(fields, seq + 1, prev))
+    entry = AuditEntry(**_link(fields, seq + 1, prev, at))
     session.add(entry)
     _flush(session)
     session.info["audit_appended"] = True  # for automatic checkpoints after commit
@@ -144,10 +149,10 @@ def _head_for_append(session: Session) -> tuple[int, str]:
     return 0, ensure_installation(session).genesis_hash
 
 
-def _link(fields: dict, seq: int, prev_hash: str) -> dict:
-    """Complete prepared fields with seq, event id, server time and the link hash."""
+def _link(fields: dict, seq: int, prev_hash: str, at: dt.datetime | None = None) -> dict:
+    """Complete prepared fields with seq, event id, recorded time and the link hash."""
     row = dict(fields, seq=seq, event_id=str(uuid.uuid4()),
-               recorded_at=iso_utc(dt.datetime.now(dt.timezone.utc)), prev_hash=prev_hash)
+               recorded_at=iso_utc(at or dt.datetime.now(dt.timezone.utc)), prev_hash=prev_hash)
     row["hash"] = link_hash(prev_hash, entry_bytes(
         seq, row["event_id"], row["recorded_at"], row["actor_kind"], row["actor_id"],
         row["actor_name"], row["action"], row["object_type"], row["object_id"], row["reason"],

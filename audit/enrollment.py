@@ -118,7 +118,7 @@ def confirm_enrollment(session: Session, user, credential_id: int, *, password: 
                            record_id=f"{signer.user_id}:{credential.id}",
                            digest=record_digest("esignature_acknowledgement", f"{signer.user_id}:{credential.id}", record),
                            components=PASSWORD_AND_TOTP, signing_session_id=signing_session_id,
-                           timecode=timecode)
+                           timecode=timecode, signed_at=now)
 
 
 def acknowledgement_record(signature: Signature, user) -> dict:

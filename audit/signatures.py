@@ -97,7 +97,7 @@ def sign(session: Session, user, *, password: str | None, totp_code: str, meanin
     signature = apply_signature(session, signer, meaning=meaning, record_type=record_type,
                                 record_id=record_id, digest=digest, components=components,
                                 signing_session_id=signing_session_id, timecode=timecode,
-                                comment=comment)
+                                comment=comment, signed_at=now)
     if live is not None:
         live.first_signed_at = live.first_signed_at or iso_utc(now)
         live.last_signed_at = iso_utc(now)
@@ -128,15 +128,19 @@ def signatures_for(session: Session, record_type: str, record_id) -> list[Signat
 
 def apply_signature(session: Session, signer: Signer, *, meaning: str, record_type: str,
                     record_id: str, digest: str, components: str, signing_session_id: str | None,
-                    timecode: int, comment: str | None = None) -> Signature:
-    """Write the signature's audit entry and row (credentials already checked)."""
+                    timecode: int, comment: str | None = None,
+                    signed_at: dt.datetime | None = None) -> Signature:
+    """Write the signature's audit entry and row (credentials already checked).
+
+    ``signed_at`` is the instant the credentials were checked (the policy's clock); the audit
+    entry is recorded at that instant, so the manifestation shows the time the code was valid."""
     signature_id = str(uuid.uuid4())
     entry = append(session, signer.actor, "signature.applied", record_type, record_id, reason=comment,
                    payload={"signature_id": signature_id, "username": signer.username,
                             "printed_name": signer.printed_name, "meaning": meaning,
                             "meaning_text": MEANINGS[meaning], "record_sha256": digest,
                             "components": components, "signing_session_id": signing_session_id,
-                            "totp_timecode": timecode})
+                            "totp_timecode": timecode}, at=signed_at)
     signature = Signature(signature_id=signature_id, user_id=signer.user_id, username=signer.username,
                           printed_name=signer.printed_name, meaning=meaning, signed_at=entry.recorded_at,
                           record_type=record_type, record_id=record_id, record_sha256=digest,

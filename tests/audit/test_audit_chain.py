@@ -71,6 +71,16 @@ def test_appends_are_gap_free_and_linked(session):
     assert head(session) == (6, rows[-1].hash)
 
 
+def test_the_recorded_time_comes_from_the_callers_clock_when_given(session):
+    at = dt.datetime(2031, 2, 3, 4, 5, 6, 789000, tzinfo=dt.timezone(dt.timedelta(hours=14)))
+    entry = append(session, ALICE, "item.updated", "item", "7", payload={"x": 1}, at=at)
+    assert entry.recorded_at.startswith("2031-02-02T14:05:06.789")  # stored in UTC
+    assert_chain_ok(session)
+    with pytest.raises(AuditValueError) as err:
+        append(session, ALICE, "item.updated", "item", "7", at=dt.datetime(2031, 2, 3))
+    assert err.value.field == "at"
+
+
 def test_a_change_with_a_before_value_needs_a_reason(session):
     with pytest.raises(AuditValueError, match="reason.*required"):
         append(session, ALICE, "item.updated", "item", "1", before={"a": 1}, after={"a": 2})
