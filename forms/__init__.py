@@ -100,6 +100,26 @@ def _field(path) -> str:
 def validate(name: str, data) -> list[dict]:
     """Errors of ``data`` against form ``name``: ``[{"field": "a.b[0]", "message": ...}]``."""
     _, validator = _compiled(name)
+    return _errors(validator, data)
+
+
+def check_schema(schema) -> None:
+    """Raise ``FormError`` unless ``schema`` (a form not stored as a file) is a valid JSON Schema object."""
+    if not isinstance(schema, dict):
+        raise FormError("a form is a JSON object")
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise FormError(f"not a valid JSON Schema: {exc.message}") from exc
+
+
+def validate_schema(schema: dict, data) -> list[dict]:
+    """Errors of ``data`` against ``schema`` (a form given as data), like ``validate``."""
+    check_schema(schema)
+    return _errors(Draft202012Validator(schema, format_checker=FormatChecker()), data)
+
+
+def _errors(validator: Draft202012Validator, data) -> list[dict]:
     errors = []
     for err in sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
         path = list(err.absolute_path)
@@ -119,4 +139,5 @@ def validate(name: str, data) -> list[dict]:
     return errors
 
 
-__all__ = ["FormError", "check", "exists", "find", "load", "search_path", "validate"]
+__all__ = ["FormError", "check", "check_schema", "exists", "find", "load", "search_path", "validate",
+           "validate_schema"]

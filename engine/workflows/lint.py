@@ -14,7 +14,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 import forms
-from engine.workflows import operations, script_policy
+from engine.workflows import lint_graph, operations, script_policy
 from engine.workflows.script_policy import ScriptPolicyError
 from engine.workflows.xmlsafe import Problem
 
@@ -32,17 +32,36 @@ def roles() -> tuple[str, ...]:
 
 
 class _Lint:
-    def __init__(self, root: etree._Element, file_name: str, known_process_ids: set[str]):
+    def __init__(self, root: etree._Element, file_name: str, known_process_ids: set[str],
+                 draft_forms: dict[str, dict] | None = None):
         self.root = root
         self.file = file_name
         self.known = known_process_ids
+        self.drafts = {k.removesuffix(".json"): v for k, v in (draft_forms or {}).items()}
         self.problems: list[Problem] = []
         self.helpers = operations.helper_names()
+        self.schemas: dict[str, dict | None] = {}
 
-    def add(self, el: etree._Element | None, reason: str, element_id: str | None = None) -> None:
+    def add(self, el: etree._Element | None, reason: str, element_id: str | None = None,
+            severity: str = "error") -> None:
         ident = element_id or (el.get("id") if el is not None else None)
         line = el.sourceline if el is not None else None
-        self.problems.append(Problem(self.file, ident, line, reason))
+        name = (el.get("name") or None) if el is not None else None
+        self.problems.append(Problem(self.file, ident, line, reason, name, severity))
+
+    def form_schema(self, name: str) -> dict:
+        """The schema of form ``name``: a stored form version when given, else the form file."""
+        key = name.removesuffix(".json")
+        if key in self.drafts:
+            self.schemas[key] = self.drafts[key]
+            return self.drafts[key]
+        try:
+            forms.check(name)
+            self.schemas[key] = forms.load(name)
+        except forms.FormError:
+            self.schemas[key] = None
+            raise
+        return self.schemas[key]
 
     @staticmethod
     def owner(node):
@@ -65,12 +84,18 @@ class _Lint:
         self.check_unsupported_events()
         self.check_unsupported_tasks()
         self.check_messages()
+        before = len(self.problems)
         self.check_flows()
+        flows_ok = len(self.problems) == before
         self.check_timers()
         self.check_user_tasks()
         self.check_service_tasks()
         self.check_scripts()
         self.check_call_activities()
+        # A dangling flow would be reported again as an unreachable target: name the cause only.
+        findings = lint_graph.structure(self.root) if flows_ok else []
+        for finding in findings + lint_graph.data_flow(self.root, self.schemas, self.helpers):
+            self.add(finding.element, finding.reason, severity=finding.severity)
         return self.problems
 
     def _lane_of_nodes(self) -> dict[str, str]:
@@ -195,7 +220,7 @@ class _Lint:
                 self.add(task, "user task names no form (spiffworkflow:property formJsonSchemaFilename)")
                 continue
             try:
-                forms.check(form)
+                self.form_schema(form)
             except forms.FormError as exc:
                 self.add(task, str(exc))
 
@@ -284,6 +309,10 @@ class _Lint:
             self._expression(self.owner(node), node.text or "", "correlation expression")
 
 
-def lint(root: etree._Element, file_name: str, known_process_ids: set[str] | None = None) -> list[Problem]:
-    """Problems our rules find in one parsed BPMN document (empty list = clean)."""
-    return _Lint(root, file_name, known_process_ids or set()).run()
+def lint(root: etree._Element, file_name: str, known_process_ids: set[str] | None = None, *,
+         draft_forms: dict[str, dict] | None = None) -> list[Problem]:
+    """Errors and warnings our rules find in one parsed BPMN document (empty list = clean).
+
+    ``draft_forms`` maps form names to schemas that stand in for the form files (stored form
+    versions the diagram will pin)."""
+    return _Lint(root, file_name, known_process_ids or set(), draft_forms).run()

@@ -48,6 +48,7 @@ class Validation:
 
     problems: list[Problem] = field(default_factory=list)
     processes: dict[str, ParsedProcess] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -68,9 +69,11 @@ def _spiff_problem(exc: Exception, file_name: str, lines: dict[str, int]) -> Pro
 
 
 def validate(documents: list[Document], *, known: dict[str, Document] | None = None,
-             max_bytes: int = xmlsafe.DEFAULT_MAX_BYTES) -> Validation:
+             max_bytes: int = xmlsafe.DEFAULT_MAX_BYTES, draft_forms: dict[str, dict] | None = None) -> Validation:
     """Validate ``documents``; ``known`` maps already deployed process ids to their documents
-    (used to resolve call activities into processes of other files)."""
+    (used to resolve call activities into processes of other files); ``draft_forms`` maps form
+    names to stored schemas that stand in for the form files. Errors go to ``problems``,
+    warnings (which do not block deploy) to ``warnings``."""
     result = Validation()
     known = dict(known or {})
     roots: list[tuple[Document, etree._Element]] = []
@@ -87,7 +90,8 @@ def validate(documents: list[Document], *, known: dict[str, Document] | None = N
         known.pop(pid, None)
     known_ids = own_ids | set(known)
     for doc, root in roots:
-        result.problems.extend(lint(root, doc.file_name, known_ids))
+        for finding in lint(root, doc.file_name, known_ids, draft_forms=draft_forms):
+            (result.warnings if finding.severity == "warning" else result.problems).append(finding)
     if result.problems:
         return result
 

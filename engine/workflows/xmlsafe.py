@@ -17,19 +17,25 @@ _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Problem:
-    """One reason a BPMN file is refused: file, element id, line number, reason."""
+    """One finding about a BPMN file: file, element id, line number, reason; the element's name;
+    ``severity`` "error" (the file is refused) or "warning" (shown, deploy goes ahead)."""
 
     file: str
     element_id: str | None
     line: int | None
     reason: str
+    name: str | None = None
+    severity: str = "error"
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.element_id or '-'}: {self.reason}"
+        named = f" ({self.name})" if self.name else ""
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {prefix}{self.element_id or '-'}{named}: {self.reason}"
 
     def as_dict(self) -> dict:
-        return {"file": self.file, "element_id": self.element_id, "line": self.line, "reason": self.reason}
+        return {"file": self.file, "element_id": self.element_id, "line": self.line, "reason": self.reason,
+                "name": self.name, "severity": self.severity}
 
 
 class XmlRefused(Exception):

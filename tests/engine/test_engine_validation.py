@@ -196,7 +196,7 @@ def test_cli_validate_exit_codes_and_json(tmp_path, run_cli):
     refused = _cli(["bpmn", "validate", str(bad)])
     assert refused.exit_code == 1
     st_line = line_of(APPROVAL, 'id="st_key"')
-    assert f"bad.bpmn:{st_line}: st_key: unknown service operation" in refused.output
+    assert f"bad.bpmn:{st_line}: st_key (Set business key): unknown service operation" in refused.output
     as_json = _cli(["bpmn", "validate", "--json", str(bad)])
     assert as_json.exit_code == 1
     body = json.loads(as_json.output)

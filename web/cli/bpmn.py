@@ -46,7 +46,10 @@ def cli_actor() -> Actor:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with every problem.")
 @with_appcontext
 def validate_cmd(files, as_json: bool) -> None:
-    """Check FILES without deploying; exit 0 when valid, 1 with one line per problem."""
+    """Check FILES without deploying; exit 0 when valid, 1 when any error is found.
+
+    One line per finding: file:line: element id (name): reason; warnings say "warning:" and do
+    not change the exit code."""
     load_models()
     docs = _documents(files)
     try:
@@ -56,9 +59,10 @@ def validate_cmd(files, as_json: bool) -> None:
         result = validate_offline(docs, max_bytes=_max_bytes())
     if as_json:
         click.echo(json.dumps({"valid": result.ok, "processes": sorted(result.processes),
-                               "problems": [p.as_dict() for p in result.problems]}, indent=2))
+                               "problems": [p.as_dict() for p in result.problems],
+                               "warnings": [p.as_dict() for p in result.warnings]}, indent=2))
     else:
-        for problem in result.problems:
+        for problem in result.problems + result.warnings:
             click.echo(str(problem))
         if result.ok:
             click.echo(f"valid: {', '.join(sorted(result.processes))}")
@@ -85,3 +89,97 @@ def deploy_cmd(files, comment: str | None) -> None:
         sys.exit(1)
     for line in lines:
         click.echo(line)
+
+
+def _task_option(values) -> dict:
+    """``TASK_ID=JSON`` options → {task id: [payload, ...]} (repeat an id for later visits)."""
+    out: dict[str, list] = {}
+    for value in values:
+        task_id, sep, text = value.partition("=")
+        if not sep or not task_id.strip():
+            raise click.BadParameter(f"{value!r} is not TASK_ID=JSON", param_hint="--task")
+        try:
+            out.setdefault(task_id.strip(), []).append(json.loads(text))
+        except ValueError as exc:
+            raise click.BadParameter(f"{task_id}: not JSON ({exc})", param_hint="--task") from None
+    return out
+
+
+@bpmn.command("simulate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--process", "process_id", default=None, help="The process to run (default: the file's only one).")
+@click.option("--data", "start_data", default="{}", help="Start data as a JSON object.")
+@click.option("--task", "tasks", multiple=True, metavar="TASK_ID=JSON",
+              help="Data a user task submits (or a service task returns); repeat an id for its next visits.")
+@click.option("--json", "as_json", is_flag=True, help="The whole run as one JSON object.")
+@with_appcontext
+def simulate_cmd(file, process_id, start_data, tasks, as_json: bool) -> None:
+    """Run FILE in memory (no database writes, no signatures) and print the path it takes.
+
+    Call activities resolve to the other diagrams in FILE's directory. Exit 0 when the run
+    reaches an end event; 1, naming the element, when it is invalid, fails, a script is refused,
+    or it stops waiting (for a message)."""
+    from datetime import datetime, timezone
+
+    from engine.workflows.simulation import simulate
+
+    try:
+        data = json.loads(start_data)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON ({exc})", param_hint="--data") from None
+    if not isinstance(data, dict):
+        raise click.BadParameter("start data must be a JSON object", param_hint="--data")
+    chosen = _task_option(tasks)
+    path = Path(file)
+    siblings = {p.name: Document(p.name, p.read_bytes()) for p in sorted(path.resolve().parent.glob("*.bpmn"))
+                if p.resolve() != path.resolve()}
+    validation = validate_offline([Document(path.name, path.read_bytes())], known=_by_process(siblings),
+                                  max_bytes=_max_bytes())
+    if not validation.ok:
+        for problem in validation.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    pid = process_id or next(iter(validation.processes))
+    if pid not in validation.processes:
+        raise click.BadParameter(f"{pid!r} is not in {path.name} ({', '.join(validation.processes)})",
+                                 param_hint="--process")
+    parsed = validation.processes[pid]
+    result = simulate(parsed.spec, parsed.subprocess_specs, start_data=data, task_data=chosen,
+                      now=datetime.now(timezone.utc))
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2, default=str, ensure_ascii=False))
+    else:
+        _print_simulation(result)
+    sys.exit(0 if result.ok else 1)
+
+
+def _by_process(documents: dict[str, Document]) -> dict[str, Document]:
+    from engine.workflows import xmlsafe
+    from engine.workflows.lint import NS
+
+    out = {}
+    for doc in documents.values():
+        try:
+            root = xmlsafe.parse(doc.content, doc.file_name)
+        except xmlsafe.XmlRefused:
+            continue
+        for process in root.xpath(".//bpmn:process", namespaces=NS):
+            out[process.get("id")] = doc
+    return out
+
+
+def _print_simulation(result) -> None:
+    for step in result.path:
+        lane = f" [{step.lane}]" if step.lane else ""
+        name = f" ({step.name})" if step.name else ""
+        click.echo(f"{step.element_id}{name}{lane}")
+        if step.note:
+            click.echo(f"    {step.note}")
+    for timer in result.timers:
+        click.echo(f"timer {timer['element_id']}: {timer['value']} due {timer['due']}")
+    click.echo("path: " + " → ".join(s.element_id for s in result.path))
+    click.echo("data: " + json.dumps(result.data, default=str, sort_keys=True, ensure_ascii=False))
+    if result.ok:
+        click.echo(f"completed at {result.path[-1].element_id if result.path else '-'}")
+    else:
+        click.echo(f"{result.status} at {result.error_element or '-'}: {result.error}")
