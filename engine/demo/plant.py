@@ -20,41 +20,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit import SYSTEM
+from audit.enrollment import begin_enrollment, confirm_enrollment
+from audit.policy import SigningPolicy
+from audit.totp import totp
+from engine.demo.lot_history import run_production
+from engine.demo.plant_data import DEMO_PRODUCT, ITEMS, USERS
+from engine.demo.routing_data import ROUTINGS
 from engine.masterdata import boms, catalog, revisions, routings
 from engine.masterdata.models import Item, Product
 from engine.production import lots, records
 from engine.users import accounts, training
 
-DEMO_PRODUCT = "IS-200"
-
-USERS = [  # username, printed name, roles, locale
-    ("zhang.wei", "张伟 / Zhang Wei", ["operator"], "zh_CN"),
-    ("li.na", "李娜 / Li Na", ["operator"], "zh_CN"),
-    ("wang.fang", "王芳 / Wang Fang", ["process_engineer"], "zh_CN"),
-    ("liu.yang", "刘洋 / Liu Yang", ["production_manager"], "zh_CN"),
-    ("chen.jing", "陈静 / Chen Jing", ["qa_engineer"], "zh_CN"),
-    ("zhao.min", "赵敏 / Zhao Min", ["qa_manager"], "zh_CN"),
-    ("sun.li", "孙丽 / Sun Li", ["regulatory"], "zh_CN"),
-    ("m.keller", "Maria Keller", ["auditor"], "en"),
-    ("admin", "周强 / Zhou Qiang", ["admin"], "zh_CN"),
-]
-
-# code, name, type, unit, purchased, supplier, lot quantity, unit of the received quantity
-ITEMS = [
-    ("RM-PVC", "Medical PVC compound, DEHP-free (TOTM), Shore A 80", "raw_material", "kg", "Shandong Weigao Polymer", 200, "kg"),
-    ("RM-UVADH", "UV-curing medical adhesive, ISO 10993 tested", "raw_material", "g", "Henkel Loctite", 2, "kg"),
-    ("CMP-SPIKE", "Piercing spike with vented cap, ABS", "component", "pcs", "Ningbo Medplast", 10000, "pcs"),
-    ("CMP-DRIP", "Drip chamber, PP, 20 drops = 1 mL ± 0.1 mL", "component", "pcs", "Ningbo Medplast", 10000, "pcs"),
-    ("CMP-FILTER", "Fluid filter 15 µm, PES membrane", "component", "pcs", "Pall Medical", 10000, "pcs"),
-    ("CMP-CLAMP", "Roller clamp, ABS", "component", "pcs", "Ningbo Medplast", 10000, "pcs"),
-    ("CMP-LUER", "Male luer-lock connector, PC, ISO 80369-7", "component", "pcs", "Jiangxi Hongda", 10000, "pcs"),
-    ("CMP-CAP", "Protective cap, PE", "component", "pcs", "Jiangxi Hongda", 10000, "pcs"),
-    ("CMP-NEEDLE", "Hypodermic needle 0.8 × 25 mm (21G)", "component", "pcs", "Zhejiang Kindly", 10000, "pcs"),
-    ("PKG-POUCH", "Peel pouch, Tyvek 1073B / PET-PE", "packaging", "pcs", "DuPont / Amcor", 10000, "pcs"),
-    ("PKG-LABEL", "Pouch label with UDI (GS1 DataMatrix)", "packaging", "pcs", "Shanghai Label Co.", 10000, "pcs"),
-]
-
-CODE_START = "2609"
 
 
 @dataclass
@@ -246,8 +222,6 @@ class _Plant:
         bom("FG-IS200", [("SUB-DRIP", 1, "pcs"), ("SUB-TUBE", 1500, "mm"), ("CMP-CLAMP", 1, "pcs"),
                          ("CMP-LUER", 1, "pcs"), ("CMP-CAP", 1, "pcs"), ("CMP-NEEDLE", 1, "pcs"),
                          ("RM-UVADH", 80, "mg"), ("PKG-POUCH", 1, "pcs"), ("PKG-LABEL", 1, "pcs")])
-        from engine.demo.routing_data import ROUTINGS
-
         for item_code, ops in ROUTINGS.items():
             _, rev = catalog.create_routing(self.s, pe, code=f"RT-{item_code.split('-', 1)[1]}", name=i[item_code].name,
                                             item=i[item_code])
@@ -275,17 +249,11 @@ class _Plant:
 
     # ----------------------------------------------------------- production
     def production(self) -> list[str]:
-        from engine.demo.production import run_production
-
         return run_production(self)
 
 
 def _enroll(session: Session, user, password: str, settings) -> str:
     """Enroll a TOTP authenticator for a demo user and confirm it; returns the secret (shown once)."""
-    from audit.enrollment import begin_enrollment, confirm_enrollment
-    from audit.policy import SigningPolicy
-    from audit.totp import totp
-
     policy = SigningPolicy.from_settings(settings)
     enrollment = begin_enrollment(session, user, policy=policy)
     # confirm with the previous time-step's code so the current one stays usable for a first signing

@@ -21,7 +21,7 @@ from engine.ingest import escalation, rules
 from engine.ingest.fingerprint import fingerprint
 from engine.ingest.models import Alarm
 from engine.ingest.schemas import AlarmIn
-from engine.ingest.trail import record
+from engine.ingest.audit_entries import record
 
 ACTION_OUTCOME = {"ignore": "ignored", "log": "logged"}
 

@@ -11,7 +11,7 @@ from audit import Actor
 from engine.errors import NotFound, ValidationFailed
 from engine.ingest import spc
 from engine.ingest.models import SpcBaseline
-from engine.ingest.trail import record
+from engine.ingest.audit_entries import record
 from engine.masterdata import units
 from engine.masterdata.models import (
     Equipment, OperationParameter, Routing, RoutingOperation, RoutingRevision,

@@ -25,7 +25,7 @@ from audit import Actor
 from engine.errors import SealtrailError
 from engine.ingest.alarms import ingest_alarm
 from engine.ingest.schemas import AlarmIn
-from engine.ingest.trail import record
+from engine.ingest.audit_entries import record
 
 log = logging.getLogger("sealtrail.mqtt")
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from audit import Actor
 from engine.db import is_postgres
+from engine.ingest import deviation_seam
 from engine.ingest.models import Alarm
 
 
@@ -60,7 +61,7 @@ def open_deviation_for(session: Session, source: str, code: str, *, window_minut
     if exclude_alarm_id is not None:
         query = query.where(Alarm.id != exclude_alarm_id)
     for deviation_id in session.scalars(query):
-        if deviations.is_open(session, deviation_id):
+        if deviation_seam.is_open(session, deviation_id):
             return deviation_id
     return None
 
@@ -72,16 +73,14 @@ def escalate(session: Session, actor: Actor, signal: Signal, *, hold: bool, wind
     existing = open_deviation_for(session, signal.source, signal.code, window_minutes=window_minutes,
                                   exclude_alarm_id=exclude_alarm_id)
     if existing is not None:
-        deviations.attach(session, actor, existing, signal)
+        deviation_seam.attach(session, actor, existing, signal)
         return Outcome("attached", existing)
     # Deviation numbers are "max + 1" (a race fails the insert): signals from different sources
     # opening deviations at the same moment take turns here instead of failing.
     _lock(session, "open-deviation")
-    deviation_id = deviations.open(session, actor, signal)
+    deviation_id = deviation_seam.open(session, actor, signal)
     if hold and signal.lot_number:
-        deviations.hold_lot(session, actor, signal.lot_number, deviation_id, signal)
+        deviation_seam.hold_lot(session, actor, signal.lot_number, deviation_id, signal)
         return Outcome("lot_held", deviation_id)
     return Outcome("deviation_opened", deviation_id)
 
-
-from engine.ingest import deviations  # noqa: E402  (the adapter to the deviation process)

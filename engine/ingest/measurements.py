@@ -21,7 +21,7 @@ from engine.errors import NotFound, SealtrailError
 from engine.ingest import baselines, spc
 from engine.ingest.alarms import ingest_alarm
 from engine.ingest.schemas import AlarmIn, AlarmSource, MeasurementIn
-from engine.ingest.trail import record
+from engine.ingest.audit_entries import record
 from engine.masterdata import units
 from engine.masterdata.models import Equipment, OperationParameter
 from engine.production.lots import get_lot

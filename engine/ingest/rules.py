@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from audit import Actor
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.ingest.models import RULE_ACTIONS, AlarmRule
-from engine.ingest.trail import record
+from engine.ingest.audit_entries import record
 
 DEFAULT_ACTION = "log"  # an alarm no rule matches is stored and audited, nothing more
 RULE_FIELDS = ("name", "priority", "code", "line", "equipment", "min_severity", "max_severity",

@@ -8,7 +8,7 @@ from audit import Actor, chain
 from engine.errors import CycleError, NotFound, RevisionRuleViolation, ValidationFailed
 from engine.masterdata import units
 from engine.masterdata.models import Bom, BomLine, BomRevision, Item
-from engine.masterdata.revisions import audit_id
+from engine.masterdata.models.revisioned import audit_id
 from engine.snapshot import changed_values, row_values
 
 LINE_FIELDS = ("component", "quantity", "unit", "position", "reference", "notes")
@@ -141,3 +141,19 @@ def get_bom(session: Session, code: str) -> Bom:
     if bom is None:
         raise NotFound(f"BOM {code!r} does not exist", field="code")
     return bom
+
+
+def check_fields(rev: BomRevision) -> None:
+    """Field-level checks of a BOM draft's own columns (lines are checked where they are added)."""
+    if rev.base_quantity is not None and rev.base_quantity <= 0:
+        raise ValidationFailed(f"{rev.describe()}: base_quantity must be positive", field="base_quantity",
+                               obj=rev.describe())
+
+
+def check_ready(session: Session, rev: BomRevision) -> None:
+    """What must hold before a BOM revision is reviewed or released: lines, all valid, no cycle."""
+    if not rev.lines:
+        raise ValidationFailed(f"{rev.describe()}: a BOM needs at least one line", field="lines", obj=rev.describe())
+    for line in rev.lines:
+        check_line(line)
+    check_no_cycle(session, rev)

@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 from audit import Actor, chain
 from engine.db import utcnow
 from engine.errors import Conflict, NotFound, RevisionRuleViolation, ValidationFailed
-from engine.masterdata import copying, validation
-from engine.masterdata.models import REVISION_CLASSES, RevisionMixin
+from engine.masterdata import boms, copying, document_checks, product_checks, routings
+from engine.masterdata.models import (REVISION_CLASSES, BomRevision, DocumentRevision, ProductRevision,
+                                      RevisionMixin, RoutingRevision)
+from engine.masterdata.models.revisioned import audit_id, object_type
 from engine.snapshot import changed_values, row_values
 
 # Content fields a draft edit may change, per revision kind.
@@ -28,6 +30,13 @@ EDITABLE = {
 }
 COMMON_EDITABLE = ("change_summary", "change_ref")
 CLOCK_SKEW = timedelta(minutes=2)
+# Each kind's own rules live next to the kind: (its draft's fields, ready for review/release).
+KIND_RULES = {
+    ProductRevision: (product_checks.check_fields, product_checks.check_ready),
+    BomRevision: (boms.check_fields, boms.check_ready),
+    RoutingRevision: (routings.check_fields, routings.check_ready),
+    DocumentRevision: (document_checks.check_fields, document_checks.check_ready),
+}
 
 
 def revision_class(kind: str) -> type[RevisionMixin]:
@@ -39,15 +48,6 @@ def revision_class(kind: str) -> type[RevisionMixin]:
 
 def _master_fk(cls) -> str:
     return next(iter(cls.master.property.local_columns)).key
-
-
-def audit_id(revision: RevisionMixin) -> str:
-    """How the audit trail names a revision: ``<code>/<label>``."""
-    return f"{revision.master.code}/{revision.label}"
-
-
-def object_type(revision: RevisionMixin) -> str:
-    return f"{revision.revision_kind}_revision"
 
 
 def user_id_of(session: Session, actor: Actor) -> int | None:
@@ -141,7 +141,7 @@ def _apply(rev: RevisionMixin, fields: dict) -> None:
     for key, value in fields.items():
         setattr(rev, key, value)
     try:
-        validation.check_revision_fields(rev)
+        KIND_RULES[type(rev)][0](rev)
     except Exception:
         for key, value in old.items():  # leave nothing half-applied in the session
             setattr(rev, key, value)
@@ -168,7 +168,7 @@ def submit_for_review(session: Session, actor: Actor, revision: RevisionMixin, *
                       reason: str | None = None) -> RevisionMixin:
     """Freeze a draft for review (content can no longer change unless it is returned to draft)."""
     _expect(revision, "draft", "submitted for review")
-    validation.check_release_ready(session, revision)
+    KIND_RULES[type(revision)][1](session, revision)
     who = user_id_of(session, actor)  # query before mutating: autoflush must not split the transition
     revision.state = "in_review"
     revision.submitted_at = utcnow()
@@ -214,7 +214,7 @@ def release(session: Session, actor: Actor, revision: RevisionMixin, *, effectiv
         raise ValidationFailed(f"{revision.describe()}: effective_from {effective_from.isoformat()} is in the "
                                "future; release it when it takes effect", field="effective_from",
                                obj=revision.describe())
-    validation.check_release_ready(session, revision, releasing=True)
+    KIND_RULES[type(revision)][1](session, revision)
     previous = effective_revision(session, revision.master)
     if previous is not None and previous.effective_from and effective_from < previous.effective_from:
         raise ValidationFailed(f"{revision.describe()}: effective_from is before that of the revision it "
@@ -243,7 +243,8 @@ def obsolete(session: Session, actor: Actor, revision: RevisionMixin, *, reason:
     """Withdraw the effective revision without a successor (the object is no longer used)."""
     _require(reason)
     _expect(revision, "released", "made obsolete")
-    validation.check_can_withdraw(session, revision)
+    if isinstance(revision, DocumentRevision):
+        document_checks.check_can_withdraw(session, revision)
     who = user_id_of(session, actor)
     revision.state = "obsolete"
     revision.obsoleted_at = utcnow()

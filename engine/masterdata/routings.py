@@ -11,7 +11,7 @@ from engine.masterdata.models import (
     Document, Equipment, InspectionItem, OperationDocument, OperationEquipment, OperationParameter,
     OperationTooling, RoutingOperation, RoutingRevision, Tooling,
 )
-from engine.masterdata.revisions import audit_id
+from engine.masterdata.models.revisioned import audit_id
 from engine.snapshot import changed_values, row_values
 
 OPERATION_FIELDS = ("sequence", "code", "name", "work_centre", "description", "qc_point")
@@ -259,3 +259,15 @@ def _only(fields: dict, allowed: tuple[str, ...], what: str) -> None:
     unknown = set(fields) - set(allowed)
     if unknown:
         raise ValidationFailed(f"unknown {what} field(s) {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+
+
+def check_fields(rev: RoutingRevision) -> None:
+    """A routing revision has no content columns of its own: its operations are checked as added."""
+
+
+def check_ready(session: Session, rev: RoutingRevision) -> None:
+    """What must hold before a routing revision is reviewed or released."""
+    if not rev.operations:
+        raise ValidationFailed(f"{rev.describe()}: a routing needs at least one operation", field="operations",
+                               obj=rev.describe())
+    check_resources(rev)

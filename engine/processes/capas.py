@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from audit import chain
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.processes.models import Capa, CapaAction, Deviation
-from engine.processes.models.capas import ACTION_KINDS, CAPA_SOURCES
+from engine.processes.models.capa_model import ACTION_KINDS, CAPA_SOURCES
 from engine.processes.models.common import next_number
 from engine.users.models import User
 

@@ -14,7 +14,7 @@ from engine.masterdata.models import (
 )
 from engine.processes import impact
 from engine.processes.models import ChangeRequest, ChangeRevision
-from engine.processes.models.changes import URGENCIES
+from engine.processes.models.change_model import URGENCIES
 from engine.processes.models.common import next_number
 
 REVISION_MODELS = {"product": (Product, ProductRevision, "product_id"), "bom": (Bom, BomRevision, "bom_id"),

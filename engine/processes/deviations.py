@@ -9,12 +9,12 @@ from sqlalchemy.orm import Session
 from audit import chain
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.masterdata.models import OperationParameter, RoutingOperation
-from engine.production.lots import change_lot_status
+from engine.production.lots import change_lot_status, get_lot
 from engine.production.models import Lot
 from engine.processes import holds
 from engine.processes.models import Deviation, DeviationLot
 from engine.processes.models.common import next_number
-from engine.processes.models.deviations import CLASSIFICATIONS, DISPOSITIONS
+from engine.processes.models.deviation_model import CLASSIFICATIONS, DISPOSITIONS
 
 # What a disposition does to the lot when the deviation closes (after its hold is lifted).
 STATUS_AFTER = {"use_as_is": None, "rework": "in_process", "scrap": "rejected", "return_to_supplier": "rejected"}
@@ -29,13 +29,11 @@ def get_deviation(session: Session, ident: int | str) -> Deviation:
     return dev
 
 
-def find_lot(session: Session, lot: Lot | str | None) -> Lot | None:
+def _lot(session: Session, lot: Lot | str | None) -> Lot | None:
+    """The lot given as a row or a number (NotFound for an unknown number); None stays None."""
     if lot is None or isinstance(lot, Lot):
         return lot
-    found = session.scalar(select(Lot).where(Lot.lot_number == lot))
-    if found is None:
-        raise NotFound(f"lot {lot} does not exist", field="lot")
-    return found
+    return get_lot(session, lot)
 
 
 def summary(dev: Deviation) -> dict:
@@ -80,7 +78,7 @@ def open_deviation(session: Session, actor, *, lot: Lot | str | None = None,
         raise ValidationFailed("source is required (at most 64 characters)", field="source")
     if not (description or "").strip():
         raise ValidationFailed("describe the deviation", field="description")
-    lot = find_lot(session, lot)
+    lot = _lot(session, lot)
     details = dict(details or {})
     op_row = _operation(lot, operation)
     param_row = _parameter(lot, op_row, parameter)
@@ -141,7 +139,7 @@ def attach_occurrence(session: Session, actor, deviation_id: int, *, description
 
 def hold_lot(session: Session, actor, lot: Lot | str, *, reason: str, deviation_id: int | None = None):
     """Hold a lot, linked to a deviation when given (its disposition then lifts the hold)."""
-    lot = find_lot(session, lot)
+    lot = _lot(session, lot)
     dev = get_deviation(session, deviation_id) if deviation_id is not None else None
     if dev is None:
         return holds.hold_lot(session, actor, lot, reason=reason)
@@ -162,7 +160,7 @@ def contain(session: Session, actor, dev: Deviation, *, classification: str, lot
     """Classify the deviation and put every affected lot on hold."""
     if classification not in CLASSIFICATIONS:
         raise ValidationFailed(f"classification must be one of {', '.join(CLASSIFICATIONS)}", field="classification")
-    lots = [find_lot(session, n) for n in dict.fromkeys(n.strip() for n in lot_numbers if n.strip())]
+    lots = [_lot(session, n) for n in dict.fromkeys(n.strip() for n in lot_numbers if n.strip())]
     before = {"classification": dev.classification, "status": dev.status}
     dev.classification, dev.triage_rationale, dev.status = classification, rationale, "contained"
     held = []

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from audit.policy import SigningPolicy
 from engine.errors import Conflict
 from engine.masterdata.models import Equipment
-from engine.processes.demo import start_demo_processes
+from engine.demo.quality_instances import start_demo_processes
 from engine.processes.deviations import open_deviation
 from engine.processes.release import request_release
 from engine.processes.release_checks import exceptions_for

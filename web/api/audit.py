@@ -7,7 +7,7 @@ from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
-from engine import trail
+from engine import trail_reader as trail
 from engine.access.tokens import READ
 from web.api.common import SECURITY, json_response, scope
 from web.db import db_session

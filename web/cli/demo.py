@@ -47,8 +47,8 @@ def demo(host: str, port: int, load_only: bool) -> None:
 
 
 def _start_processes(session, settings, result) -> dict:
-    """One instance of each quality process waiting in someone's inbox (engine/processes/demo.py)."""
-    from engine.processes.demo import start_demo_processes
+    """One instance of each quality process waiting in someone's inbox (engine/demo/quality_instances.py)."""
+    from engine.demo.quality_instances import start_demo_processes
 
     return start_demo_processes(session, settings, result)
 

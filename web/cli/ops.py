@@ -42,7 +42,7 @@ def ready(as_json: bool) -> None:
 def serve_production(*, host: str, port: int, workers: int | None, threads: int, timeout: int,
                      proxies: int, check: bool) -> None:
     """Run gunicorn (called by ``sealtrail serve --production``)."""
-    from web import production
+    from web import gunicorn_server
 
     settings = _settings()
     db_engine = current_app.extensions["sealtrail.engine"]
@@ -60,11 +60,11 @@ def serve_production(*, host: str, port: int, workers: int | None, threads: int,
     if settings.database_url.startswith("sqlite"):
         click.echo("warning: SQLite serves one machine only; production runs on PostgreSQL",
                    err=True)
-    options = production.gunicorn_options(
+    options = gunicorn_server.gunicorn_options(
         bind=f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-        workers=workers or production.default_workers(), threads=threads, timeout=timeout,
+        workers=workers or gunicorn_server.default_workers(), threads=threads, timeout=timeout,
         log_level=settings.log_level)
-    production.run(options, proxies=proxies)
+    gunicorn_server.run(options, proxies=proxies)
 
 
 

@@ -170,3 +170,13 @@ def _guard_revisions(session: Session, _ctx, _instances) -> None:
                     )
             elif isinstance(obj, RevisionChild):
                 _check_child(obj, "delete")
+
+
+def audit_id(revision: RevisionMixin) -> str:
+    """How the audit trail names a revision: ``<code>/<label>``."""
+    return f"{revision.master.code}/{revision.label}"
+
+
+def object_type(revision: RevisionMixin) -> str:
+    """The audit trail's object type of a revision: ``<kind>_revision``."""
+    return f"{revision.revision_kind}_revision"

@@ -5,7 +5,7 @@ import random
 import zlib
 from datetime import timedelta
 
-from engine.demo.plant import CODE_START, ITEMS
+from engine.demo.plant_data import CODE_START, ITEMS
 from engine.production import lots, records
 
 # day offset from lot start for each operation sequence (EO and aeration run days later)

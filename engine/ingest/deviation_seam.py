@@ -4,17 +4,12 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from audit import Actor
-
-
-def _processes():
-    from engine.processes import deviations as process  # lands with the processes area
-
-    return process
+from engine.processes import deviations as process
 
 
 def open(session: Session, actor: Actor, signal) -> int:  # noqa: A001 - verb of the use case
     """Open a deviation for ``signal``; its id."""
-    deviation = _processes().open_deviation(
+    deviation = process.open_deviation(
         session, actor, lot=signal.lot_number, operation=signal.operation, parameter=signal.parameter,
         value=signal.value, unit=signal.unit, source=signal.source[:64], description=signal.description,
         details={"signal": {"source": signal.source, "code": signal.code, "severity": signal.severity}})
@@ -23,14 +18,14 @@ def open(session: Session, actor: Actor, signal) -> int:  # noqa: A001 - verb of
 
 def is_open(session: Session, deviation_id: int) -> bool:
     """True while the deviation is not closed."""
-    return _processes().is_open(session, deviation_id)
+    return process.is_open(session, deviation_id)
 
 
 def attach(session: Session, actor: Actor, deviation_id: int, signal) -> None:
     """Record one more occurrence on an open deviation."""
-    _processes().attach_occurrence(session, actor, deviation_id, description=signal.description)
+    process.attach_occurrence(session, actor, deviation_id, description=signal.description)
 
 
 def hold_lot(session: Session, actor: Actor, lot_number: str, deviation_id: int, signal) -> None:
     """Put the lot on hold because of the deviation."""
-    _processes().hold_lot(session, actor, lot_number, reason=signal.description, deviation_id=deviation_id)
+    process.hold_lot(session, actor, lot_number, reason=signal.description, deviation_id=deviation_id)
