@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test env assets translations clean
+.PHONY: demo test lint env assets translations clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -33,6 +33,10 @@ demo: env
 
 test: env
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The layer contracts of pyproject.toml ([tool.importlinter]).
+lint: env
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) web/assets/node_modules web/static/vendor

@@ -25,7 +25,7 @@ from pathlib import Path
 import rfc8785
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from audit.canonical import FORMAT_VERSION, iso_utc
@@ -199,8 +199,6 @@ def install_auto_checkpoints(sessions, key_path: str | os.PathLike,
 
     ``sessions`` is the application's sessionmaker; the checkpoint runs in a new transaction.
     """
-    from sqlalchemy import event
-
     files = list(files)
 
     def after_commit(session):

@@ -285,7 +285,7 @@ def check_checkpoints(raw: list, result: VerifyResult, *, installation_id: str, 
 
 def _stdlib_signature_checker(public_pem: bytes):
     """An Ed25519 checker using `cryptography`, or None when it is not installed."""
-    try:
+    try:  # optional: the offline verifier also runs on the standard library alone
         from cryptography.exceptions import InvalidSignature
         from cryptography.hazmat.primitives.serialization import load_pem_public_key
     except ImportError:

@@ -1,6 +1,7 @@
 """Configuration from the environment (documented in docs/configuration.md)."""
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -68,8 +69,6 @@ def _positive_int(name: str, default: int) -> int:
 
 
 def _fernet_key() -> str:
-    import base64
-
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 

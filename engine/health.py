@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
@@ -56,8 +57,6 @@ def expected_heads() -> frozenset[str]:
 
 def software_version() -> str:
     """The installed Sealtrail version."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("sealtrail")
     except PackageNotFoundError:  # running from a source tree that was never installed

@@ -5,6 +5,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from engine.db import make_engine
 from engine.schema import all_metadata
@@ -47,8 +48,6 @@ def schema_drift(url: str) -> list:
 def alembic_script_heads() -> list[str]:
     """The heads a fully upgraded database records (Alembic does not record a head that another
     area's revision names in ``depends_on``: it is covered by that revision)."""
-    from alembic.script import ScriptDirectory
-
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     heads = set(script.get_heads())
     covered = {rev.revision for head in heads for rev in script.iterate_revisions(head, "base")

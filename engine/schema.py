@@ -6,6 +6,9 @@ import pkgutil
 
 from sqlalchemy import MetaData
 
+from audit.models import AuditBase
+from engine.db import Base
+
 _MODEL_PACKAGES = ("audit", "engine")
 
 
@@ -22,11 +25,4 @@ def load_models() -> None:
 def all_metadata() -> list[MetaData]:
     """The MetaData objects of engine/ and audit/, with every model loaded."""
     load_models()
-    from engine.db import Base
-
-    metadatas = [Base.metadata]
-    try:
-        from audit.models import AuditBase
-    except ImportError:  # audit/ has no tables yet
-        return metadatas
-    return metadatas + [AuditBase.metadata]
+    return [Base.metadata, AuditBase.metadata]

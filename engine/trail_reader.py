@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from audit.checkpoints import load_signing_key
 from audit.models import AuditEntry
+from audit.verify import verify_chain
 
 
 def list_entries(session: Session, *, object_type: str | None = None, object_id: str | None = None,
@@ -39,10 +42,6 @@ def entry_view(entry: AuditEntry) -> dict:
 
 def verify(session: Session, *, key_path=None) -> dict:
     """Verify the chain (signatures too when the checkpoint key is at ``key_path``) as plain data."""
-    from pathlib import Path
-
-    from audit.checkpoints import load_signing_key
-    from audit.verify import verify_chain
 
     key = load_signing_key(key_path, create=False) if key_path and Path(key_path).exists() else None
     result = verify_chain(session, public_key=key)

@@ -7,12 +7,16 @@ from datetime import timedelta
 from flask import Flask, g
 from flask_openapi3 import Info, OpenAPI
 
-from engine.config import Settings, load_settings
+from audit.checkpoints import install_auto_checkpoints
+from engine.config import Settings, checkpoint_files, load_settings
 from engine.db import make_engine, make_session_factory
+from web import (api, auditor, auth, editor, errors, home, i18n, inbox, instances, login, lots, masterdata, nav,
+                 observability, ops, security, tasks, trace)
+from web.api.common import SECURITY_SCHEMES
 from web.security import cookie_secure_default
 
 # Page blueprints, one module per area (web/<name>.py exposes ``bp``). Other areas add theirs here.
-_BLUEPRINTS = ("home", "auth", "inbox", "tasks", "instances", "lots", "masterdata", "editor", "auditor", "trace")
+_BLUEPRINTS = (home, auth, inbox, tasks, instances, lots, masterdata, editor, auditor, trace)
 
 
 def create_app(config: dict | None = None, settings: Settings | None = None) -> Flask:
@@ -20,9 +24,6 @@ def create_app(config: dict | None = None, settings: Settings | None = None) -> 
     settings = settings or load_settings()
     # flask-openapi3's Flask subclass: it collects the JSON API's routes (web/api) into the
     # OpenAPI 3.1 document at /api/v1/openapi.json; request validation errors become problems.
-    from web import errors
-    from web.api.common import SECURITY_SCHEMES
-
     app = OpenAPI(__name__, info=Info(title="Sealtrail API", version="1"),
                   security_schemes=SECURITY_SCHEMES, doc_prefix="/api/v1", doc_url="/openapi.json",
                   validation_error_model=errors.Problem,
@@ -46,9 +47,6 @@ def create_app(config: dict | None = None, settings: Settings | None = None) -> 
     app.extensions["sealtrail.engine"] = db_engine
     app.extensions["sealtrail.sessions"] = make_session_factory(db_engine)
     # Sign the audit head every `checkpoint_every` entries, after the commit that crossed it.
-    from audit.checkpoints import install_auto_checkpoints
-    from engine.config import checkpoint_files
-
     install_auto_checkpoints(app.extensions["sealtrail.sessions"], settings.checkpoint_key_path,
                              checkpoint_files(settings), settings.checkpoint_every)
 
@@ -58,24 +56,19 @@ def create_app(config: dict | None = None, settings: Settings | None = None) -> 
         if session is not None:
             session.close()
 
-    from web import errors, home, i18n, login, nav, observability, ops, security
-
     if settings.log_format:
         observability.configure_logging(settings.log_format, settings.log_level)
     observability.install(app)
     security.init_security(app)
+    app.before_request(auth.idle_timeout)  # right after the security headers, before the sign-in guard
     i18n.init_i18n(app)
     login.init_login(app)
     nav.init_nav(app)
     errors.register_error_handlers(app)
     ops.install(app)
 
-    import importlib
-
-    for name in _BLUEPRINTS:
-        app.register_blueprint(importlib.import_module(f"web.{name}").bp)
-
-    from web import api
+    for module in _BLUEPRINTS:
+        app.register_blueprint(module.bp)
 
     api.register(app)
     return app

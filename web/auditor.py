@@ -3,14 +3,22 @@ chain verification and the export bundle. Role ``auditor`` or ``qa_manager`` (ad
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import tempfile
+import zipfile
+from pathlib import Path
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request, send_file
 from sqlalchemy import or_, select
 
+from audit.checkpoints import load_signing_key, public_key_pem
+from audit.export import ExportError, export_bundle
 from audit.models import AuditEntry, Signature
 from audit.policy import MEANINGS
-from web.db import transaction
+from audit.verify import verify_chain
+from engine.errors import ValidationFailed
+from web.db import settings, transaction
 from web.pagination import page_number, paginate
 from web.security import role_required
 
@@ -149,9 +157,6 @@ def signatures():
 
 def _checkpoint_key():
     """The installation's checkpoint key (None when this installation has none yet)."""
-    from audit.checkpoints import load_signing_key
-    from web.db import settings
-
     path = settings().checkpoint_key_path
     return load_signing_key(path, create=False) if path.exists() else None
 
@@ -159,9 +164,6 @@ def _checkpoint_key():
 @bp.get("/verify")
 def verify():
     """Verify the chain on request (a read: nothing is written) and show the result."""
-    from flask import current_app
-
-    from audit.verify import verify_chain
 
     result = None
     if request.args.get("run"):
@@ -175,18 +177,6 @@ def verify():
 @bp.get("/export")
 def export():
     """Download an export bundle (zip) an inspector can verify offline with the standalone verifier."""
-    import io
-    import tempfile
-    import zipfile
-    from pathlib import Path
-
-    from flask import send_file
-
-    from audit.checkpoints import public_key_pem
-    from audit.export import ExportError, export_bundle
-
-    from audit.checkpoints import load_signing_key
-    from web.db import settings
 
     key = load_signing_key(settings().checkpoint_key_path)  # created on first use, like other var/ secrets
     object_type = (request.args.get("object_type") or "").strip()
@@ -206,8 +196,6 @@ def export():
             with transaction() as s:
                 export_bundle(s, dest, public_key_pem=public_key_pem(key), signing_key=key, **kwargs)
         except ExportError as exc:
-            from engine.errors import ValidationFailed
-
             raise ValidationFailed(str(exc)) from None
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -8,15 +8,18 @@ ask for the password and a TOTP code on the session's first signature and the co
 from __future__ import annotations
 
 import datetime as dt
+import time
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from audit.errors import SignatureError
+from audit.enrollment import ACKNOWLEDGEMENT_TEXT, begin_enrollment, confirm_enrollment
+from audit.errors import EnrollmentError, SignatureError
+from audit.lockout import signing_transaction
 from audit.policy import SigningPolicy
+from audit.signatures import end_signing_session, open_signing_session
 from engine.errors import ValidationFailed
 from engine.users import change_password as change_user_password
 from engine.users import get_user
@@ -24,7 +27,7 @@ from web import accounts
 from web.db import sessions, settings, transaction
 from web.forms import ChangePasswordForm, EnrollForm, LoginForm
 from web.i18n import LANGUAGES, local_dt
-from web.login import limiter, public
+from web.login import _load_user, limiter, public
 
 bp = Blueprint("auth", __name__)
 
@@ -94,22 +97,16 @@ def login():
 
 
 def _loaded(user_id: int):
-    from web.login import _load_user
-
     return _load_user(str(user_id))
 
 
 def _open_signing_session(s, user) -> str:
-    from audit.signatures import open_signing_session
-
     return open_signing_session(s, user, policy=signing_policy())
 
 
 def end_session(reason: str):
     """Sign out (audited), end the signing session, clear the session, go to the sign-in page."""
     if current_user.is_authenticated:
-        from audit.signatures import end_signing_session
-
         with transaction() as s:
             user = get_user(s, current_user.id)
             accounts.record_logout(s, user, reason)
@@ -125,6 +122,19 @@ def end_session(reason: str):
     else:
         flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+def idle_timeout():
+    """Sign out a session idle for longer than ``session_idle_seconds`` (Part 11 §11.300)."""
+    if request.path.startswith("/static/") or not current_user.is_authenticated:
+        return None
+    now = int(time.time())
+    limit = current_app.extensions["sealtrail.settings"].session_idle_seconds
+    last = session.get("last_seen")
+    if last is not None and now - int(last) > limit:
+        return end_session(reason="idle")
+    session["last_seen"] = now
+    return None
 
 
 @bp.post("/logout")
@@ -163,10 +173,6 @@ def _translate_password_error(exc: ValidationFailed) -> str:
 @bp.route("/account/authenticator", methods=["GET", "POST"])
 def enroll_totp():
     """Enrol an authenticator: show the secret once (QR + text), confirm with password + code."""
-    from audit.enrollment import ACKNOWLEDGEMENT_TEXT, begin_enrollment, confirm_enrollment
-    from audit.errors import EnrollmentError
-    from audit.lockout import signing_transaction
-
     if current_user.totp_enrolled:
         flash(_("Your authenticator is already set up."), "info")
         return redirect(url_for("home.index"))

@@ -3,6 +3,8 @@ bpmn-js modeler, validate on the server (problems listed, elements highlighted),
 version with a comment as a signed act, list versions, and compare two versions."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -12,15 +14,17 @@ from audit.lockout import signing_transaction
 from audit.signatures import sign
 from engine.errors import DeploymentRefused, NotFound
 from engine.users import get_user
+from engine.workflows import specs
 from engine.workflows.deploy import deploy as deploy_documents
 from engine.workflows.deploy import list_versions, validate_documents
-from engine.workflows import specs
 from engine.workflows.instances import actor_of
 from engine.workflows.models import ProcessVersion
+from web import bpmndiff
 from web.auth import signature_error_text, signing_policy
 from web.db import sessions, settings, transaction
 from web.i18n import meaning_label, utc_dt
 from web.security import role_required
+from web.tasks import needs_password
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 ROLES = ("process_engineer",)
@@ -60,9 +64,6 @@ def _version(s, process_id: str, number: int | None = None) -> ProcessVersion:
 
 
 def _sign_box(s, problem: str | None = None) -> dict:
-    import datetime as dt
-
-    from web.tasks import needs_password
 
     password = needs_password(s)
     return {"id": "sign-deploy", "meaning_label": meaning_label(DEPLOY_MEANING),
@@ -158,8 +159,6 @@ def deploy(process_id: str):
 @bp.get("/<process_id>/diff")
 def diff(process_id: str):
     """Elements added, removed and changed between versions ``a`` (old) and ``b`` (new)."""
-    from web import bpmndiff
-
     try:
         a, b = int(request.args.get("a", "")), int(request.args.get("b", ""))
     except ValueError:

@@ -12,6 +12,8 @@ import os
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger as GunicornLogger
 
+from engine.config import load_settings
+from web.app import create_app
 from web.observability import JsonFormatter, RequestIdFilter
 
 
@@ -32,9 +34,6 @@ class JsonGunicornLogger(GunicornLogger):
 
 def build_app(proxies: int = 0):
     """The WSGI app one worker serves (``proxies`` = trusted reverse proxies in front)."""
-    from engine.config import load_settings
-    from web.app import create_app
-
     settings = load_settings()
     if not settings.log_format:
         settings = load_settings(log_format="json")

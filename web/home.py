@@ -4,7 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
+from web.auth import login_page
 from web.login import public
+from web.nav import visible_items
 
 bp = Blueprint("home", __name__)
 
@@ -13,8 +15,6 @@ bp = Blueprint("home", __name__)
 @public
 def index():
     if current_user.is_authenticated:
-        from web.nav import visible_items
-
         if current_user.must_change_password:
             return redirect(url_for("auth.change_password"))
         if not current_user.totp_enrolled:
@@ -23,7 +23,6 @@ def index():
         if items:
             return redirect(url_for(items[0].endpoint))
         return render_template("home.html")
-    from web.auth import login_page
 
     return login_page()
 

@@ -154,11 +154,8 @@ def age(value) -> str:
 
 
 def register_labels(app: Flask) -> None:
-    from web.security import has_role
-
     app.jinja_env.globals.update(process_label=process_label, role_label=role_label,
-                                 meaning_label=meaning_label, age=age, event_label=event_label,
-                                 has_role=has_role)
+                                 meaning_label=meaning_label, age=age, event_label=event_label)
     app.jinja_env.filters["bilingual"] = bilingual
 
 

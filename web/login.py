@@ -14,6 +14,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user
 
+from audit.signatures import active_credential
+from engine.users.models import User
 from web.db import db_session
 
 login_manager = LoginManager()
@@ -62,9 +64,6 @@ class SignedInUser(UserMixin):
 
 def _load_user(user_id: str) -> SignedInUser | None:
     """The request's user (None if unknown or disabled: a disabled user is signed out at once)."""
-    from audit.signatures import active_credential
-    from engine.users.models import User
-
     try:
         key = int(user_id)
     except ValueError:

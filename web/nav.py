@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
+from web.security import has_role
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -34,8 +36,6 @@ def add_nav(app: Flask, item: NavItem) -> None:
 
 def visible_items() -> list[NavItem]:
     """Entries whose endpoint exists and whose roles the current user holds."""
-    from web.security import has_role
-
     items = current_app.extensions.get("sealtrail.nav", list(_DEFAULT))
     endpoints = current_app.view_functions
     return [i for i in sorted(items, key=lambda i: i.order)

@@ -19,6 +19,7 @@ from flask import Blueprint, Flask, current_app, jsonify, render_template, reque
 from sqlalchemy import exc as sa_exc
 
 from engine import health
+from web.errors import PROBLEM_TYPE, problem
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger("sealtrail.db")
@@ -75,8 +76,6 @@ def database_unavailable(error: Exception):
         detail = ("The database could not complete the request (busy or conflicting). "
                   "Nothing from this request was saved; try again.")
     if _wants_json():
-        from web.errors import PROBLEM_TYPE, problem
-
         response = problem(503, "Service unavailable", detail,
                            type_=PROBLEM_TYPE + "database-unavailable",
                            retry_after=RETRY_AFTER_SECONDS)

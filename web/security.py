@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
 from functools import wraps
 
-from flask import Flask, abort, current_app, g, request, session
+from flask import Flask, abort, current_app, g, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -60,30 +59,15 @@ def _add_headers(response):
     return response
 
 
-def _idle_timeout():
-    """Sign out a session idle for longer than ``session_idle_seconds`` (Part 11 §11.300)."""
-    if request.path.startswith("/static/") or not current_user.is_authenticated:
-        return None
-    now = int(time.time())
-    limit = current_app.extensions["sealtrail.settings"].session_idle_seconds
-    last = session.get("last_seen")
-    if last is not None and now - int(last) > limit:
-        from web.auth import end_session
-
-        return end_session(reason="idle")
-    session["last_seen"] = now
-    return None
-
-
 def cookie_secure_default() -> bool:
     """Secure cookies unless ``SEALTRAIL_COOKIE_SECURE=0`` (plain-HTTP development only)."""
     return os.environ.get("SEALTRAIL_COOKIE_SECURE", "1").lower() not in ("0", "false", "no")
 
 
 def init_security(app: Flask) -> None:
-    """CSRF on every form, hardened cookies, headers on every response, idle timeout."""
+    """CSRF on every form, hardened cookies, headers on every response, `has_role` in templates."""
     csrf.init_app(app)
-    app.before_request(_idle_timeout)
+    app.jinja_env.globals["has_role"] = has_role
     app.after_request(_add_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
 

@@ -10,8 +10,13 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from engine.errors import SealtrailError
+from engine.trace import barcode
+from engine.trace import dhr as dhr_data
+from engine.trace import dhr_pdf as renderer
+from engine.trace import genealogy, kpi_report
 from web.db import db_session
 from web.nav import NavItem, add_nav
+from web.trace_charts import dashboard_charts
 
 bp = Blueprint("trace", __name__, url_prefix="/trace")
 
@@ -33,8 +38,6 @@ def index():
     action = request.args.get("action", "backward")
     error = None
     if text:
-        from engine.trace import genealogy
-
         try:
             lot = genealogy.get_lot(db_session(), text)
         except SealtrailError as exc:
@@ -52,8 +55,6 @@ def index():
 @bp.get("/lots/<path:lot>")
 def lot(lot: str):
     """The genealogy tree of a lot, backward (components) or forward (where used)."""
-    from engine.trace import genealogy
-
     direction = "forward" if request.args.get("direction") == "forward" else "backward"
     session = db_session()
     found = genealogy.get_lot(session, lot)
@@ -65,8 +66,6 @@ def lot(lot: str):
 @bp.get("/recall")
 def recall():
     """Recall simulation for a suspect lot."""
-    from engine.trace import genealogy
-
     text = (request.args.get("lot") or "").strip()
     if not text:
         return redirect(url_for("trace.index", action="recall"))
@@ -78,8 +77,6 @@ def recall():
 @bp.get("/dhr/<path:lot>")
 def dhr(lot: str):
     """The Device History Record as a page."""
-    from engine.trace import barcode, dhr as dhr_data, genealogy
-
     session = db_session()
     record = dhr_data.build_dhr(session, genealogy.get_lot(session, lot), timezone=_timezone())
     symbol = Markup(barcode.svg([tuple(e) for e in record["udi"]["elements"]])) if record["udi"] else None
@@ -89,8 +86,6 @@ def dhr(lot: str):
 @bp.get("/dhr.pdf/<path:lot>")
 def dhr_pdf(lot: str):
     """The Device History Record as a PDF download."""
-    from engine.trace import dhr as dhr_data, dhr_pdf as renderer, genealogy
-
     session = db_session()
     record = dhr_data.build_dhr(session, genealogy.get_lot(session, lot), timezone=_timezone())
     name = f"DHR-{record['lot']['lot_number']}.pdf".replace("/", "_")
@@ -113,9 +108,6 @@ def _period() -> tuple[dt.date, dt.date]:
 @bp.get("/kpi")
 def kpi():
     """The KPI dashboard over a chosen period, with control charts for any measured parameter."""
-    from engine.trace import kpi_report
-    from web.trace_charts import dashboard_charts
-
     start, end = _period()
     utc = dt.timezone.utc
     session = db_session()

@@ -14,6 +14,7 @@ from engine.backup.errors import BackupError, RestoreRefused, RestoreVerificatio
 from engine.backup.state import compare, database_state
 from engine.backup.verify import verify_audit
 from engine.db import make_engine
+from engine.health import software_version
 
 
 def _dialect(url: str) -> str:
@@ -24,8 +25,6 @@ def _dialect(url: str) -> str:
 
 
 def _software_version() -> str:
-    from engine.health import software_version
-
     return software_version()
 
 

@@ -5,7 +5,10 @@ import random
 import zlib
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from engine.demo.plant_data import CODE_START, ITEMS
+from engine.masterdata.models import Product
 from engine.production import lots, records
 
 # day offset from lot start for each operation sequence (EO and aeration run days later)
@@ -62,9 +65,6 @@ def run_production(plant) -> list[str]:
 
 
 def _product(plant):
-    from sqlalchemy import select
-
-    from engine.masterdata.models import Product
 
     return plant.s.scalars(select(Product).where(Product.code == "IS-200")).one()
 

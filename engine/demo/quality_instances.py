@@ -11,9 +11,17 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from audit.policy import SigningPolicy
+from audit.totp import totp
 from engine.masterdata.models import Product, Routing
+from engine.masterdata.revisions import new_draft, open_revision
+from engine.masterdata.routings import update_parameter
+from engine.processes.audit_reviews import schedule
+from engine.processes.deviations import open_deviation
+from engine.processes.release import request_release
 from engine.production.models import Lot, ParameterMeasurement
 from engine.users.models import User, UserRole
+from engine.workflows import actor_of, complete_task, deploy_all_shipped, open_tasks, start_instance
 
 
 def _user(session: Session, role: str) -> User:
@@ -25,15 +33,11 @@ def _user(session: Session, role: str) -> User:
 
 
 def _actor(user: User):
-    from engine.workflows import actor_of
-
     return actor_of(user)
 
 
 def start_demo_processes(session: Session, settings, result=None, *, product_code: str = "IS-200") -> dict:
     """Deploy the shipped diagrams and leave one instance of each process waiting; ``{process: instance id}``."""
-    from engine.workflows import deploy_all_shipped
-
     qa, qm, pe = _user(session, "qa_engineer"), _user(session, "qa_manager"), _user(session, "process_engineer")
     deployed = deploy_all_shipped(session, _actor(qm))
     if deployed.problems:
@@ -57,8 +61,6 @@ def _completed_lots(session: Session, product: Product | None) -> list[Lot]:
 
 
 def _release(session: Session, qa: User, product) -> int | None:
-    from engine.processes.release import request_release
-
     lots = _completed_lots(session, product)
     if not lots:
         return None
@@ -66,8 +68,6 @@ def _release(session: Session, qa: User, product) -> int | None:
 
 
 def _deviation(session: Session, qa: User, product) -> int | None:
-    from engine.processes.deviations import open_deviation
-
     bad = session.scalars(select(ParameterMeasurement).where(ParameterMeasurement.in_spec.is_(False))
                           .order_by(ParameterMeasurement.id)).first()
     if bad is not None:
@@ -84,8 +84,6 @@ def _deviation(session: Session, qa: User, product) -> int | None:
 
 
 def _capa(session: Session, qa: User) -> int:
-    from engine.workflows import start_instance
-
     data = {"capa_source": {"type": "complaint", "reference": "CMP-DEMO-001"},
             "capa_problem_statement": "Two hospital complaints: drip chamber cracked on spiking",
             "capa_effectiveness_days": 30}
@@ -93,8 +91,6 @@ def _capa(session: Session, qa: User) -> int:
 
 
 def _audit_review(session: Session, qm: User) -> int:
-    from engine.processes.audit_reviews import schedule
-
     now = datetime.now(timezone.utc)
     review = schedule(session, _actor(qm), period_start=now - timedelta(days=30), period_end=now, on_demand=True)
     return review.process_instance_id
@@ -102,10 +98,6 @@ def _audit_review(session: Session, qm: User) -> int:
 
 def _change(session: Session, pe: User, product, settings, result) -> int | None:
     """A draft routing revision that tightens a critical parameter, submitted for change control."""
-    from engine.masterdata.revisions import new_draft, open_revision
-    from engine.masterdata.routings import update_parameter
-    from engine.workflows import start_instance
-
     routing = session.scalar(select(Routing).where(Routing.item_id == product.item_id)) if product else None
     if routing is None or open_revision(session, routing) is not None:
         return None
@@ -134,9 +126,6 @@ def _sign_submission(session: Session, pe: User, instance_id: int, data: dict, s
     creds = result.credentials().get(pe.username) if result is not None else None
     if creds is None or not creds.totp_secret:
         return  # no credentials: the request waits, prefilled, in the engineer's inbox
-    from audit.policy import SigningPolicy
-    from audit.totp import totp
-    from engine.workflows import complete_task, open_tasks
 
     task = next(t for t in open_tasks(session, instance_id) if t.spec_name == "submit_change")
     complete_task(session, user=pe, task_id=task.id, data=data, password=creds.password,

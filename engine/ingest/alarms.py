@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from audit import Actor
 from engine.db import is_postgres
-from engine.errors import BadRequest, PayloadMismatch
+from engine.errors import BadRequest, NotFound, PayloadMismatch
 from engine.ingest import escalation, rules
+from engine.ingest.audit_entries import record
 from engine.ingest.fingerprint import fingerprint
 from engine.ingest.models import Alarm
 from engine.ingest.schemas import AlarmIn
-from engine.ingest.audit_entries import record
 
 ACTION_OUTCOME = {"ignore": "ignored", "log": "logged"}
 
@@ -108,8 +108,6 @@ def _describe(alarm: AlarmIn, source: str) -> str:
 
 def get_alarm(session: Session, alarm_id: int) -> Alarm:
     """The alarm ``alarm_id``; raises NotFound."""
-    from engine.errors import NotFound
-
     alarm = session.get(Alarm, alarm_id)
     if alarm is None:
         raise NotFound(f"no alarm {alarm_id}", field="alarm_id")

@@ -18,14 +18,15 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+import paho.mqtt.client as mqtt
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from audit import Actor
 from engine.errors import SealtrailError
 from engine.ingest.alarms import ingest_alarm
-from engine.ingest.schemas import AlarmIn
 from engine.ingest.audit_entries import record
+from engine.ingest.schemas import AlarmIn
 
 log = logging.getLogger("sealtrail.mqtt")
 
@@ -137,8 +138,6 @@ class AlarmBridge:
     # -- the MQTT loop -----------------------------------------------------------------------
     def run(self) -> None:
         """Connect, subscribe and process messages until :meth:`stop` (reconnecting with backoff)."""
-        import paho.mqtt.client as mqtt
-
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
                              clean_session=False, manual_ack=True)
         if self.broker.username:

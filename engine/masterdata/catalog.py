@@ -10,10 +10,9 @@ from sqlalchemy.orm import Session
 from audit import Actor, chain
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.masterdata import revisions, units
-from engine.masterdata.models import (
-    DOCUMENT_TYPES, EQUIPMENT_STATUSES, ITEM_TYPES, TOOLING_STATUSES, Bom, Document, Equipment, Item, Product,
-    RevisionMixin, Routing, Tooling,
-)
+from engine.masterdata.models import (DOCUMENT_TYPES, EQUIPMENT_STATUSES, ITEM_TYPES, TOOLING_STATUSES, Bom, Document,
+                                      Equipment, Item, Product, RevisionMixin, Routing, Tooling)
+from engine.masterdata.routings import effective_operations_using_equipment
 from engine.snapshot import changed_values, row_values
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
@@ -132,8 +131,6 @@ def update_equipment(session: Session, actor: Actor, eq: Equipment, *, reason: s
 
 def set_equipment_status(session: Session, actor: Actor, eq: Equipment, status: str, *, reason: str) -> Equipment:
     """Put equipment in or out of service, or retire it (refused while an effective routing uses it)."""
-    from engine.masterdata.routings import effective_operations_using_equipment
-
     _choice(status, EQUIPMENT_STATUSES, "status")
     if status == "obsolete":
         used = effective_operations_using_equipment(session, eq)

@@ -15,10 +15,11 @@ from audit import Actor, chain
 from engine.db import utcnow
 from engine.errors import Conflict, NotFound, RevisionRuleViolation, ValidationFailed
 from engine.masterdata import boms, copying, document_checks, product_checks, routings
-from engine.masterdata.models import (REVISION_CLASSES, BomRevision, DocumentRevision, ProductRevision,
-                                      RevisionMixin, RoutingRevision)
+from engine.masterdata.models import (REVISION_CLASSES, BomRevision, DocumentRevision, ProductRevision, RevisionMixin,
+                                      RoutingRevision)
 from engine.masterdata.models.revisioned import audit_id, object_type
 from engine.snapshot import changed_values, row_values
+from engine.users.accounts import user_for_actor
 
 # Content fields a draft edit may change, per revision kind.
 EDITABLE = {
@@ -52,8 +53,6 @@ def _master_fk(cls) -> str:
 
 def user_id_of(session: Session, actor: Actor) -> int | None:
     """The users.id behind a user actor (None for API clients and the system)."""
-    from engine.users.accounts import user_for_actor
-
     user = user_for_actor(session, actor)
     return user.id if user is not None else None
 

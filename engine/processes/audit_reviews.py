@@ -6,7 +6,8 @@ can later prove which entries the reviewer saw: every entry up to that seq is fi
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timezone
+from calendar import monthrange
+from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -15,7 +16,10 @@ from sqlalchemy.orm import Session
 from audit import chain
 from audit.models import AuditEntry
 from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.processes.deviations import open_deviation
 from engine.processes.models import AuditReview
+from engine.processes.workflow import start
+from engine.users.models import User, UserRole
 
 MAX_EVENTS = 2000
 WORK_HOURS = (time(7, 0), time(19, 0))
@@ -63,8 +67,6 @@ def categorise(entry: AuditEntry, admin_ids: set[str], tz: ZoneInfo) -> str | No
 
 
 def _admin_ids(session: Session) -> set[str]:
-    from engine.users.models import User, UserRole
-
     rows = session.scalars(select(User.id).join(UserRole).where(UserRole.role == "admin"))
     return {str(i) for i in rows} | {f"user:{i}" for i in rows}
 
@@ -90,8 +92,6 @@ def risky_events(session: Session, start: datetime, end: datetime, *, tz: str = 
 def schedule(session: Session, actor, *, period_start: datetime, period_end: datetime, period: str = "P1M",
              on_demand: bool = False) -> AuditReview:
     """Start an audit-review instance that waits (timer start) until ``period_end``."""
-    from engine.processes.workflow import start
-
     if period_end <= period_start:
         raise ValidationFailed("the period ends before it starts", field="period_end")
     review = AuditReview(period_start=period_start, period_end=period_end, period=period, on_demand=on_demand)
@@ -152,8 +152,6 @@ def summary(review: AuditReview) -> dict:
 
 def record(session: Session, actor, review: AuditReview, *, findings: list[dict], summary_text: str) -> dict:
     """Record the approved review; unexplained events raise one deviation; the next period is scheduled."""
-    from engine.processes.deviations import open_deviation
-
     if review.status != "assembled":
         raise Conflict(f"audit review {review.id} is {review.status}", field="review")
     listed = {e["seq"] for e in review.events or []}
@@ -196,8 +194,6 @@ def add_period(start: datetime, period: str) -> datetime:
     months, days = int(m.group(1) or 0), int(m.group(2) or 0)
     month_index = start.month - 1 + months
     year, month = start.year + month_index // 12, month_index % 12 + 1
-    from calendar import monthrange
-    from datetime import timedelta
 
     day = min(start.day, monthrange(year, month)[1])
     return start.replace(year=year, month=month, day=day) + timedelta(days=days)

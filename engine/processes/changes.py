@@ -8,11 +8,11 @@ from sqlalchemy.orm import Session
 
 from audit import chain
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.masterdata.models import (
-    Bom, BomRevision, Document, DocumentRevision, Equipment, Item, OperationParameter, Product, ProductRevision,
-    Routing, RoutingOperation, RoutingRevision, Tooling,
-)
+from engine.masterdata.models import (Bom, BomRevision, Document, DocumentRevision, Equipment, Item, OperationParameter,
+                                      Product, ProductRevision, Routing, RoutingOperation, RoutingRevision, Tooling)
+from engine.masterdata.revisions import release, return_to_draft, submit_for_review
 from engine.processes import impact
+from engine.processes.diffs import effective_revision
 from engine.processes.models import ChangeRequest, ChangeRevision
 from engine.processes.models.change_model import URGENCIES
 from engine.processes.models.common import next_number
@@ -79,14 +79,10 @@ def resolve_object(session: Session, kind: str, code: str, *, field: str):
 
 
 def _to_review(session: Session, actor, rev, change: ChangeRequest) -> None:
-    from engine.masterdata.revisions import submit_for_review
-
     submit_for_review(session, actor, rev, reason=f"{change.number}: submitted for change control")
 
 
 def _to_draft(session: Session, actor, rev, reason: str) -> None:
-    from engine.masterdata.revisions import return_to_draft
-
     if rev.state == "in_review":
         return_to_draft(session, actor, rev, reason=reason)
 
@@ -150,8 +146,6 @@ def submit(session: Session, actor, *, instance_id: int | None, title: str, desc
 
 
 def _effective(session: Session, rev):
-    from engine.processes.diffs import effective_revision
-
     return effective_revision(session, rev)
 
 
@@ -245,8 +239,6 @@ def schedule_release(session: Session, actor, change: ChangeRequest, *, effectiv
 
 def implement(session: Session, actor, change: ChangeRequest) -> ChangeRequest:
     """Release every revision of the change at once (the old ones become obsolete): all or nothing."""
-    from engine.masterdata.revisions import release
-
     if change.status != "approved":
         raise Conflict(f"{change.number} is {change.status}: only an approved change is implemented", field="change")
     # The timer fired at (or after) the effective instant; never claim an effective time ahead of the clock.

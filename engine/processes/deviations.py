@@ -9,12 +9,14 @@ from sqlalchemy.orm import Session
 from audit import chain
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.masterdata.models import OperationParameter, RoutingOperation
-from engine.production.lots import change_lot_status, get_lot
-from engine.production.models import Lot
 from engine.processes import holds
+from engine.processes.charts import parameter_chart
 from engine.processes.models import Deviation, DeviationLot
 from engine.processes.models.common import next_number
 from engine.processes.models.deviation_model import CLASSIFICATIONS, DISPOSITIONS
+from engine.processes.workflow import start
+from engine.production.lots import change_lot_status, get_lot
+from engine.production.models import Lot
 
 # What a disposition does to the lot when the deviation closes (after its hold is lifted).
 STATUS_AFTER = {"use_as_is": None, "rework": "in_process", "scrap": "rejected", "return_to_supplier": "rejected"}
@@ -102,13 +104,9 @@ def open_deviation(session: Session, actor, *, lot: Lot | str | None = None,
                         "lot": lot.lot_number if lot else None, "operation": op_row.code if op_row else operation,
                         "parameter": param_row.name if param_row else parameter, "value": value, "unit": unit})
     if start_workflow:
-        from engine.processes.workflow import start
-
         data = {"deviation_id": dev.id, "deviation": summary(dev),
                 "affected_lots": [lot.lot_number] if lot else []}
         if param_row is not None:
-            from engine.processes.charts import parameter_chart
-
             data["measurement_chart"] = parameter_chart(session, param_row)
         instance = start(session, actor, "deviation", data, business_key=dev.number)
         dev.process_instance_id = instance.id

@@ -6,8 +6,9 @@ with the context's session and actor, and returns JSON-able data for the task's 
 from __future__ import annotations
 
 from engine.errors import Forbidden, NotFound
-from engine.production.models import Lot
 from engine.processes import audit_reviews, capas, changes, deviations, release
+from engine.processes.models import AuditReview
+from engine.production.models import Lot
 from engine.workflows.operations import OperationContext, operation
 
 
@@ -231,8 +232,6 @@ def audit_review_assemble(ctx: OperationContext, *, period_start: str, period_en
 @operation("audit_review.record")
 def audit_review_record(ctx: OperationContext, *, review_id: int, findings: list, summary: str) -> dict:
     """Record the approved review, raise a deviation for unexplained events, schedule the next one."""
-    from engine.processes.models import AuditReview
-
     review = ctx.session.get(AuditReview, review_id)
     if review is None:
         raise NotFound(f"audit review {review_id} does not exist", field="review_id")

@@ -8,19 +8,19 @@ from sqlalchemy.orm import Session
 
 from audit import chain
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.production.lots import change_lot_status
-from engine.production.models import Lot
 from engine.processes import holds
+from engine.processes.deviations import open_deviation
 from engine.processes.models import ReleaseException, ReleaseReview
 from engine.processes.release_checks import exceptions_for
+from engine.processes.workflow import start
+from engine.production.lots import change_lot_status
+from engine.production.models import Lot
 
 RELEASABLE = ("completed", "on_hold")
 
 
 def request_release(session: Session, actor, lot: Lot):
     """Start the batch-release workflow of a completed lot; returns the instance."""
-    from engine.processes.workflow import start
-
     if lot.status not in RELEASABLE:
         raise Conflict(f"lot {lot.lot_number} is {lot.status}: only a completed lot is reviewed for release",
                        field="lot")
@@ -70,8 +70,6 @@ def compute_review(session: Session, actor, lot: Lot, *, instance_id: int | None
 def disposition_exceptions(session: Session, actor, review: ReleaseReview, *, dispositions: list[dict],
                            comment: str) -> ReleaseReview:
     """Each exception justified or raised as a deviation (which holds the lot); all must be covered."""
-    from engine.processes.deviations import open_deviation
-
     if review.status != "open":
         raise Conflict(f"release review {review.id} is {review.status}", field="review")
     by_key = {e.key: e for e in review.exceptions}

@@ -11,6 +11,7 @@ from engine.db import utcnow
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.masterdata import units
 from engine.masterdata.models import BomLine, Item, Product
+from engine.masterdata.revisions import user_id_of
 from engine.production import manifest as manifests
 from engine.production.models import LOT_STATUSES, Lot, MaterialConsumption, SupplierLot
 
@@ -43,8 +44,6 @@ def _lot_number(session: Session, lot_number: str) -> str:
 
 
 def _user_id(session: Session, actor: Actor) -> int | None:
-    from engine.masterdata.revisions import user_id_of
-
     return user_id_of(session, actor)
 
 

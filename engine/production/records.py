@@ -15,17 +15,15 @@ from engine.db import utcnow
 from engine.errors import Conflict, ValidationFailed
 from engine.masterdata import units
 from engine.masterdata.models import Equipment, InspectionItem, OperationParameter, RoutingOperation, Tooling
-from engine.production.models import (
-    EQUIPMENT_LOG_KINDS, EquipmentLog, InspectionResult, Lot, OperationExecution, ParameterMeasurement,
-)
+from engine.masterdata.revisions import user_id_of
+from engine.production.models import (EQUIPMENT_LOG_KINDS, EquipmentLog, InspectionResult, Lot, OperationExecution,
+                                      ParameterMeasurement)
 from engine.users.models import User
 
 FUTURE_SKEW = timedelta(minutes=5)
 
 
 def _user_id(session: Session, actor: Actor) -> int | None:
-    from engine.masterdata.revisions import user_id_of
-
     return user_id_of(session, actor)
 
 

@@ -15,6 +15,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from fontTools.ttLib import TTCollection, TTFont
+
 CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
@@ -39,8 +41,6 @@ class FontFace:
 
 
 def _faces(path: str) -> list[str]:
-    from fontTools.ttLib import TTCollection, TTFont
-
     if path.lower().endswith((".ttc", ".otc")):
         with TTCollection(path, lazy=True) as coll:
             return [font["name"].getDebugName(1) or "" for font in coll.fonts]

@@ -14,7 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from audit.models import Signature
+from engine.errors import NotFound
 from engine.masterdata.models import OperationParameter, RoutingOperation
+from engine.masterdata.units import convert
 from engine.production.models import InspectionResult, Lot, OperationExecution, ParameterMeasurement
 from engine.trace import kpi
 from engine.trace.dhr import processes_models
@@ -171,7 +173,6 @@ def control_chart(session: Session, parameter_id: int, *, limit: int = 200) -> d
     """Individuals chart of the current (uncorrected) values of one parameter, oldest first."""
     param = session.get(OperationParameter, parameter_id)
     if param is None:
-        from engine.errors import NotFound
         raise NotFound(f"no parameter {parameter_id}", field="parameter")
     newer = aliased(ParameterMeasurement)
     rows = session.execute(select(ParameterMeasurement.id, ParameterMeasurement.value, ParameterMeasurement.unit,
@@ -180,7 +181,6 @@ def control_chart(session: Session, parameter_id: int, *, limit: int = 200) -> d
                            .outerjoin(newer, newer.supersedes_id == ParameterMeasurement.id)
                            .where(ParameterMeasurement.parameter_id == parameter_id, newer.id.is_(None))
                            .order_by(ParameterMeasurement.measured_at.desc()).limit(limit)).all()[::-1]
-    from engine.masterdata.units import convert
     values = [convert(r.value, r.unit, param.unit) if r.unit != param.unit else r.value for r in rows]
     limits = kpi.individuals_limits(values)
     flagged = set(limits.out_of_control) if limits else set()

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
 
-from audit import Actor, chain
+from audit import SYSTEM, Actor, chain
 from engine.db import utcnow
 from engine.errors import Forbidden, NotFound, ValidationFailed
+from engine.users import actor_for
 from engine.workflows import runtime, serializer
 from engine.workflows.deploy import get_latest_version
 from engine.workflows.models import InstanceEvent, ProcessInstance, ProcessVersion, WorkflowTask
@@ -17,8 +18,6 @@ from engine.workflows.models import InstanceEvent, ProcessInstance, ProcessVersi
 
 def actor_of(user) -> Actor:
     """The audit actor for a signed-in user (``engine.users.actor_for``)."""
-    from engine.users import actor_for
-
     return actor_for(user)
 
 
@@ -104,8 +103,6 @@ def open_tasks(session, instance_id: int) -> list[WorkflowTask]:
 
 def workflow_data(session, instance: ProcessInstance) -> dict:
     """The instance's current workflow data (read-only view; for forms' context fields)."""
-    from audit import SYSTEM
-
     workflow = runtime.load(session, instance, SYSTEM)
     last = workflow.last_task
     return dict(workflow.data) if workflow.is_completed() or last is None else dict(last.data)

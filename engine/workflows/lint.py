@@ -14,7 +14,10 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 import forms
+from audit.policy import MEANINGS
+from engine.users.models import ROLES
 from engine.workflows import lint_graph, operations, script_policy
+from engine.workflows.script_env import SafeEnvironment
 from engine.workflows.script_policy import ScriptPolicyError
 from engine.workflows.xmlsafe import Problem
 
@@ -26,8 +29,6 @@ _ISO_LIKE = re.compile(r"^R?\d*/?P[0-9YMWDTHS.]+$")
 
 def roles() -> tuple[str, ...]:
     """The role ids a lane may be named after."""
-    from engine.users.models import ROLES
-
     return tuple(ROLES)
 
 
@@ -174,7 +175,6 @@ class _Lint:
             return
         if free:
             return  # depends on task data: checked again when it is evaluated
-        from engine.workflows.script_env import SafeEnvironment
 
         try:
             value = SafeEnvironment().evaluate(text, {})
@@ -225,8 +225,6 @@ class _Lint:
                 self.add(task, str(exc))
 
     def _check_task_properties(self, task, props: dict) -> None:
-        from audit.policy import MEANINGS
-
         meaning = props.get("signatureMeaning")
         if meaning and meaning not in MEANINGS:
             self.add(task, f"signatureMeaning {meaning!r} is not one of {', '.join(MEANINGS)}")

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
 
-from audit import chain
+from audit import SYSTEM, chain
 from audit.signatures import sign
 from engine.db import utcnow
 from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -89,8 +89,6 @@ def _target(session, instance: ProcessInstance, target_version: int | None) -> P
 
 def plan_migration(session, instance_id: int, target_version: int | None = None) -> MigrationPlan:
     """What migrating instance ``instance_id`` to ``target_version`` (default: latest) would do."""
-    from audit import SYSTEM
-
     instance = get_instance(session, instance_id)
     current = session.get(ProcessVersion, instance.process_version_id)
     target = _target(session, instance, target_version)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, event)
+from sqlalchemy import (BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event,
+                        inspect)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, UTCDateTime, utcnow
@@ -118,8 +118,6 @@ class WorkflowTask(Base):
 
 @event.listens_for(WorkflowTask, "before_update")
 def _completed_tasks_are_evidence(_mapper, _connection, target):
-    from sqlalchemy import inspect
-
     attrs = inspect(target).attrs
     old_state = attrs.state.history.deleted[0] if attrs.state.history.deleted else target.state
     if old_state != "completed":

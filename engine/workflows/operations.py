@@ -1,4 +1,5 @@
-"""Named, typed operations that BPMN service tasks call, and read-only helpers scripts may call.
+"""The registry of named, typed operations that BPMN service tasks call, and of read-only helpers
+scripts may call (the built-in ones are in ``builtin_operations``, the domain's in their areas).
 
 A service task names an operation (``spiffworkflow:serviceTaskOperator id="hold_lot"``) and
 passes parameters (each a Python expression over task data, checked by the script policy).
@@ -12,13 +13,14 @@ they receive the same context first.
 """
 from __future__ import annotations
 
+import importlib
 import inspect
 import types
 import typing
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable
 
+from audit import chain
 from engine.errors import ValidationFailed
 
 
@@ -39,8 +41,6 @@ class OperationContext:
     def audit(self, action: str, object_type: str, object_id, *, reason=None, before=None,
               after=None, payload=None):
         """Append an audit entry for a change this operation made (same transaction)."""
-        from audit import chain
-
         return chain.append(self.session, self.actor, action, object_type, str(object_id),
                             reason=reason, before=before, after=after, payload=payload)
 
@@ -84,23 +84,22 @@ def helper(name: str) -> Callable[[Callable], Callable]:
     return lambda func: _register(_HELPERS, name, func, "helper")
 
 
+# The modules that register operations and helpers. They stand above this registry (they use
+# the engine's use cases, which run workflows through it), so the registry names them and
+# imports them by name on first use instead of importing them: a static import would point up
+# a floor and close a loop. A new area that adds operations adds its module here.
+OPERATION_MODULES = ("engine.workflows.builtin_operations", "engine.processes.operations")
 _LOADED = False
 
 
 def _load_domain_modules() -> None:
-    """Import the modules that register domain operations (processes/ adds its own), once."""
+    """Import the modules of :data:`OPERATION_MODULES` once (each registers its operations)."""
     global _LOADED
     if _LOADED:
         return
     _LOADED = True
-    import importlib
-    import pkgutil
-
-    import engine
-
-    for info in pkgutil.walk_packages(engine.__path__, prefix="engine."):
-        if info.name.rsplit(".", 1)[-1] in ("operations", "helpers") and info.name != __name__:
-            importlib.import_module(info.name)
+    for name in OPERATION_MODULES:
+        importlib.import_module(name)
 
 
 def registered_operations() -> dict[str, Registered]:
@@ -170,35 +169,3 @@ def call(ctx: OperationContext, name: str, params: dict) -> Any:
         raise OperationError(f"bad parameters for operation {name!r}: "
                              + "; ".join(d["message"] for d in details), details=details)
     return op.func(ctx, **params)
-
-
-# --- generic operations -------------------------------------------------------------------
-
-@operation("set_business_key")
-def set_business_key(ctx: OperationContext, *, key: str) -> dict:
-    """Set the instance's business key (CAPA number, lot number…) shown in the inbox."""
-    if not key or len(key) > 120:
-        raise OperationError("business key must be 1–120 characters", field="key")
-    inst = ctx.instance
-    before = inst.business_key
-    inst.business_key = key
-    ctx.audit("workflow.business_key_set", "process_instance", inst.id,
-              reason=f"set by service task {ctx.task_name}",
-              before={"business_key": before}, after={"business_key": key})
-    return {"business_key": key}
-
-
-@operation("utc_now")
-def utc_now(ctx: OperationContext) -> dict:
-    """The current UTC time (server clock), e.g. to stamp a decision date into task data."""
-    return {"utc": datetime.now(timezone.utc).isoformat()}
-
-
-@operation("start_process")
-def start_process_operation(ctx: OperationContext, *, process_id: str, data: dict | None = None,
-                            business_key: str | None = None) -> dict:
-    """Start another process (latest version) as the current actor, e.g. raise a CAPA."""
-    from engine.workflows.instances import start_instance
-
-    child = start_instance(ctx.session, ctx.actor, process_id, data=data or {}, business_key=business_key)
-    return {"instance_id": child.id, "process_id": process_id}

@@ -8,6 +8,7 @@ real error through (SpiffWorkflow 3.2 masks it as ``NameError: name 'script' is 
 """
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sys
@@ -180,8 +181,6 @@ def _safe_str(value=""):
 
 
 def _safe_builtins() -> dict:
-    import builtins
-
     out = {name: getattr(builtins, name) for name in script_policy.SAFE_BUILTIN_NAMES
            if hasattr(builtins, name)}
     out["range"] = _safe_range

@@ -5,8 +5,9 @@ are at ``/api/v1/swagger``. Routes stay thin: they parse, call one engine use ca
 from __future__ import annotations
 
 from flask_openapi3 import APIBlueprint, OpenAPI
+from flask_openapi3_swagger.templates import swagger_html_string
 
-from web.api import auth
+from web.api import alarm_rules, alarms, audit, auth, measurements, system, trace, workflows
 from web.api.common import PROBLEM_RESPONSES
 
 PREFIX = "/api/v1"
@@ -15,16 +16,12 @@ DEFAULT_MAX_BODY = 1024 * 1024
 
 def _swagger_page() -> str:
     """Swagger UI's page with our CSP nonce on its inline script and style (web/security.py)."""
-    from flask_openapi3_swagger.templates import swagger_html_string
-
     nonce = ' nonce="{{ csp_nonce() }}"'
     return swagger_html_string.replace("<script>", f"<script{nonce}>").replace("<style>", f"<style{nonce}>")
 
 
 def register(app: OpenAPI) -> None:
     """Build a fresh blueprint (one per app) and register it."""
-    from web.api import alarm_rules, alarms, audit, measurements, system, trace, workflows
-
     app.config.setdefault("API_MAX_BODY_BYTES", DEFAULT_MAX_BODY)
     app.config.setdefault("SWAGGER_HTML_STRING", _swagger_page())
     api = APIBlueprint("api", __name__, url_prefix=PREFIX, abp_responses=PROBLEM_RESPONSES)

@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, g, request
+from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from wtforms import ValidationError
 
 from audit import Actor
 from engine.access import tokens
@@ -89,7 +92,6 @@ def _authenticate() -> Client:
 def _session_client() -> Client | None:
     if getattr(current_app, "login_manager", None) is None:
         return None
-    from flask_login import current_user
 
     if not current_user or not current_user.is_authenticated:
         return None
@@ -101,9 +103,6 @@ def _session_client() -> Client | None:
 
 
 def _check_csrf() -> None:
-    from flask_wtf.csrf import validate_csrf
-    from wtforms import ValidationError
-
     try:
         validate_csrf(request.headers.get("X-CSRFToken") or request.headers.get("X-CSRF-Token"))
     except ValidationError as exc:

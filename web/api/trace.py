@@ -7,6 +7,9 @@ from typing import Literal
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.errors import NotFound, ValidationFailed
+from engine.trace import dhr, genealogy
+from engine.trace.kpi_report import control_chart, kpi_report
 from web.api.common import SECURITY, json_response
 from web.db import db_session
 
@@ -38,9 +41,6 @@ class AnyObject(BaseModel):
 
 def _lot(session, text: str):
     """The lot for a lot number or GS1 string; a malformed scan finds no lot (404, with the reason)."""
-    from engine.errors import NotFound, ValidationFailed
-    from engine.trace import genealogy
-
     try:
         return genealogy.get_lot(session, text)
     except ValidationFailed as exc:
@@ -73,16 +73,12 @@ def routes(api: APIBlueprint) -> None:
     @api.get("/lots/<lot>/trace", tags=[TAG], security=SECURITY, responses={200: AnyObject},
              summary="Backward (components) or forward (where used) genealogy of a lot, as a tree")
     def lot_trace(path: LotPath, query: TraceQuery):
-        from engine.trace import genealogy
-
         session = db_session()
         return json_response(genealogy.trace(session, _lot(session, path.lot), query.direction).as_dict())
 
     @api.get("/lots/<lot>/recall", tags=[TAG], security=SECURITY, responses={200: AnyObject},
              summary="Recall simulation: every finished lot the suspect lot reached, with status and quantity")
     def lot_recall(path: LotPath):
-        from engine.trace import genealogy
-
         session = db_session()
         return json_response(genealogy.simulate_recall(session, _lot(session, path.lot)).as_dict())
 
@@ -90,16 +86,12 @@ def routes(api: APIBlueprint) -> None:
              summary="The Device History Record of a lot as data (the PDF renders the same record); "
                      "times in UTC")
     def lot_dhr(path: LotPath):
-        from engine.trace import dhr
-
         session = db_session()
         return json_response(dhr.build_dhr(session, _lot(session, path.lot), timezone="UTC"))
 
     @api.get("/kpi", tags=[TAG], security=SECURITY, responses={200: AnyObject},
              summary="KPI figures for a period (the dashboard's numbers, with the records behind them)")
     def kpi_figures(query: KpiQuery):
-        from engine.trace.kpi_report import kpi_report
-
         utc = dt.timezone.utc
         start = dt.datetime.combine(query.start, dt.time(), utc)
         end = dt.datetime.combine(query.end, dt.time.max, utc)  # the whole last day
@@ -108,6 +100,4 @@ def routes(api: APIBlueprint) -> None:
     @api.get("/kpi/parameters/<int:parameter_id>/control-chart", tags=[TAG], security=SECURITY,
              responses={200: AnyObject}, summary="Individuals control chart of a process parameter")
     def kpi_control_chart(path: ParameterPath):
-        from engine.trace.kpi_report import control_chart
-
         return json_response(control_chart(db_session(), path.parameter_id))

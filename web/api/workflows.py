@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.access.tokens import READ, WORKFLOWS_START
 from engine.errors import Forbidden
+from engine.users.accounts import get_user
 from engine.workflows import queries
 from engine.workflows.events import send_message
 from engine.workflows.instances import get_instance, open_tasks, start_instance
@@ -139,7 +140,6 @@ def _username() -> str | None:
 def _session_user(session, client):
     if client.via != "session":
         return None
-    from engine.users.accounts import get_user
 
     return get_user(session, int(client.user.id))
 

@@ -1,20 +1,19 @@
 """The ``sealtrail`` command: Flask's click CLI with one module per area.
 
-Each module in this package defines ``register(cli)``; they are loaded in ``_AREAS`` order.
+Each module in this package defines ``register(cli)``; they are registered in ``_AREAS`` order.
 """
 from __future__ import annotations
-
-import importlib
 
 import click
 from flask.cli import FlaskGroup
 
-_AREAS = ("setup", "demo", "users", "ops", "api", "bpmn", "worker", "processes", "trace", "audit")
+from web.app import create_app
+from web.cli import api, audit, bpmn, demo, ops, processes, setup, trace, users, worker
+
+_AREAS = (setup, demo, users, ops, api, bpmn, worker, processes, trace, audit)
 
 
 def _create_app():
-    from web.app import create_app
-
     return create_app()
 
 
@@ -25,7 +24,7 @@ def cli() -> None:
 
 
 for _area in _AREAS:
-    importlib.import_module(f"web.cli.{_area}").register(cli)
+    _area.register(cli)
 
 
 def main() -> None:

@@ -6,18 +6,21 @@ import json
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
 from audit import Actor
 from engine.access import tokens as token_registry
 from engine.errors import SealtrailError
+from engine.ingest import baselines
 from engine.ingest import rules as alarm_rules
+from engine.masterdata.models import Equipment
+from web.cli.mqtt import mqtt_bridge
 
 
 def register(cli: click.Group) -> None:
     cli.add_command(tokens)
     cli.add_command(alarm_rules_group)
     cli.add_command(spc_group)
-    from web.cli.mqtt import mqtt_bridge
 
     cli.add_command(mqtt_bridge)
 
@@ -144,10 +147,6 @@ def spc_group() -> None:
 @with_appcontext
 def spc_baseline(routing, operation, parameter, equipment, last, rules, reason, by) -> None:
     """Establish a baseline from the series' newest values (the previous one is superseded)."""
-    from sqlalchemy import select
-
-    from engine.ingest import baselines
-    from engine.masterdata.models import Equipment
 
     def work(session):
         param = baselines.find_parameter(session, routing=routing, operation=operation, parameter=parameter)

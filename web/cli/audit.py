@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 
 from audit.checkpoints import checkpoint, key_id, load_signing_key, public_key_pem
 from audit.errors import AuditError
+from audit.export import export_bundle
 from audit.verify import verify_bundle, verify_chain
 from engine.config import checkpoint_files
 
@@ -91,8 +92,6 @@ def make_checkpoint() -> None:
 @with_appcontext
 def export(dest: Path, start: str | None, end: str | None, obj: str | None) -> None:
     """Write an export bundle (DEST directory, or DEST.zip) for offline verification."""
-    from audit.export import export_bundle
-
     settings = _settings()
     key = load_signing_key(settings.checkpoint_key_path)
     selection = _selection(start, end, obj)

@@ -4,18 +4,20 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-
-from engine.schema import load_models
 from sqlalchemy.exc import SQLAlchemyError
 
 from audit import Actor
 from engine.errors import DeploymentRefused
-from engine.workflows import Document, deploy, validate_documents
+from engine.schema import load_models
+from engine.workflows import Document, deploy, validate_documents, xmlsafe
+from engine.workflows.lint import NS
+from engine.workflows.simulation import simulate
 from engine.workflows.specs import validate as validate_offline
 
 
@@ -119,9 +121,6 @@ def simulate_cmd(file, process_id, start_data, tasks, as_json: bool) -> None:
     Call activities resolve to the other diagrams in FILE's directory. Exit 0 when the run
     reaches an end event; 1, naming the element, when it is invalid, fails, a script is refused,
     or it stops waiting (for a message)."""
-    from datetime import datetime, timezone
-
-    from engine.workflows.simulation import simulate
 
     try:
         data = json.loads(start_data)
@@ -154,9 +153,6 @@ def simulate_cmd(file, process_id, start_data, tasks, as_json: bool) -> None:
 
 
 def _by_process(documents: dict[str, Document]) -> dict[str, Document]:
-    from engine.workflows import xmlsafe
-    from engine.workflows.lint import NS
-
     out = {}
     for doc in documents.values():
         try:

@@ -5,6 +5,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from engine.demo import load_demo
+from engine.demo.quality_instances import start_demo_processes
 from engine.errors import SealtrailError
 from web.cli.setup import prepare_database, run_dev_server
 
@@ -24,8 +26,6 @@ def demo(host: str, port: int, load_only: bool) -> None:
     Demo accounts get generated passwords and authenticator (TOTP) secrets, printed once when
     the plant is first loaded. Running it again keeps the existing data.
     """
-    from engine.demo import load_demo
-
     settings = current_app.extensions["sealtrail.settings"]
     prepare_database()
     try:
@@ -48,8 +48,6 @@ def demo(host: str, port: int, load_only: bool) -> None:
 
 def _start_processes(session, settings, result) -> dict:
     """One instance of each quality process waiting in someone's inbox (engine/demo/quality_instances.py)."""
-    from engine.demo.quality_instances import start_demo_processes
-
     return start_demo_processes(session, settings, result)
 
 

@@ -8,8 +8,16 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import text
 
-from engine import health
+from audit.checkpoints import checkpoint, checkpoint_json, load_signing_key
+from audit.errors import CheckpointError
+from engine import backup as bk
+from engine import dbroles, health
+from engine.backup import manifest as mf
+from engine.db import make_engine, make_session_factory
+from web import gunicorn_server
+from web.validation import run as validation
 
 
 def register(cli: click.Group) -> None:
@@ -42,8 +50,6 @@ def ready(as_json: bool) -> None:
 def serve_production(*, host: str, port: int, workers: int | None, threads: int, timeout: int,
                      proxies: int, check: bool) -> None:
     """Run gunicorn (called by ``sealtrail serve --production``)."""
-    from web import gunicorn_server
-
     settings = _settings()
     db_engine = current_app.extensions["sealtrail.engine"]
     if check:
@@ -76,8 +82,6 @@ def serve_production(*, host: str, port: int, workers: int | None, threads: int,
 @with_appcontext
 def backup(output_dir: Path | None, no_checkpoint: bool) -> None:
     """Back up the database: data file + signed manifest (row counts, audit head, checkpoint)."""
-    from engine import backup as bk
-
     settings = _settings()
     output_dir = output_dir or settings.var_dir / "backups"
     try:
@@ -108,9 +112,6 @@ def restore(backup_dir: Path, database_url: str | None, public_key: Path | None,
     Exit status: 0 restored and verified; 1 refused (nothing written); 2 restored but the
     verification failed (do not use that database).
     """
-    from engine import backup as bk
-    from engine.backup import manifest as mf
-
     settings = _settings()
     target = database_url or settings.database_url
     try:
@@ -140,9 +141,6 @@ def _head_text(head: dict | None) -> str:
 
 def _signing_key(settings):
     """The installation's Ed25519 key (the audit checkpoint key): signs manifests and reports."""
-    from audit.checkpoints import load_signing_key
-    from audit.errors import CheckpointError
-
     try:
         return load_signing_key(settings.checkpoint_key_path)
     except CheckpointError as exc:
@@ -152,10 +150,6 @@ def _signing_key(settings):
 def _checkpointer(settings):
     """A callable that commits a signed audit checkpoint at the head of the chain at ``url``."""
     def make(url: str) -> dict | None:
-        from audit.checkpoints import checkpoint, checkpoint_json
-        from audit.errors import CheckpointError
-        from engine.db import make_engine, make_session_factory
-
         engine = make_engine(url)
         try:
             row = checkpoint(make_session_factory(engine), _signing_key(settings))
@@ -179,9 +173,6 @@ def db_grants(app_role: str, readonly_role: str | None, apply_: bool) -> None:
 
     Re-run after every `sealtrail init` that adds tables.
     """
-    from sqlalchemy import text
-
-    from engine import dbroles
 
     db_engine = current_app.extensions["sealtrail.engine"]
     if db_engine.dialect.name != "postgresql":
@@ -215,8 +206,6 @@ def db_grants(app_role: str, readonly_role: str | None, apply_: bool) -> None:
 def validation_report(output_dir, source, tests_path, test_database_url, pytest_args,
                       verify_path) -> None:
     """Run the requirement-tagged tests; write a dated, signed traceability matrix (HTML/PDF/JSON)."""
-    from web.validation import run as validation
-
     settings = _settings()
     key = _signing_key(settings)
     if verify_path:

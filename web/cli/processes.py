@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 
 from audit import Actor
 from engine.errors import SealtrailError
+from engine.processes.audit_reviews import ensure_periodic, iso, schedule
 
 SCHEDULER = Actor(kind="system", id="audit-review", name="Sealtrail audit-review scheduler")
 
@@ -35,8 +36,6 @@ def audit_review() -> None:
 @with_appcontext
 def schedule_cmd(period: str) -> None:
     """Make sure the periodic review of the current period is scheduled (idempotent)."""
-    from engine.processes.audit_reviews import ensure_periodic, iso
-
     def work(session):
         review = ensure_periodic(session, SCHEDULER, period=period)
         return iso(review.period_start), iso(review.period_end), review.process_instance_id
@@ -50,8 +49,6 @@ def schedule_cmd(period: str) -> None:
 @with_appcontext
 def now_cmd(days: int) -> None:
     """Start an on-demand review of the last N days; it waits in the QA engineers' inbox."""
-    from engine.processes.audit_reviews import schedule
-
     def work(session):
         end = datetime.now(timezone.utc)
         return schedule(session, SCHEDULER, period_start=end - timedelta(days=days), period_end=end,

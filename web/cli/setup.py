@@ -4,8 +4,13 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from werkzeug.serving import run_simple
 
 from engine import migrate
+from engine.schema import load_models
+from engine.workflows import deploy_all_shipped
+from web.cli.bpmn import cli_actor
+from web.cli.ops import serve_production
 
 
 def register(cli: click.Group) -> None:
@@ -30,10 +35,6 @@ def prepare_database() -> None:
 
 def _deploy_shipped_processes() -> None:
     """Deploy bpmn/*.bpmn (files whose content is already the latest version are skipped)."""
-    from engine.schema import load_models
-    from engine.workflows import deploy_all_shipped
-    from web.cli.bpmn import cli_actor
-
     load_models()
     with current_app.extensions["sealtrail.sessions"].begin() as session:
         result = deploy_all_shipped(session, cli_actor())
@@ -64,8 +65,6 @@ def serve(host: str, port: int, production: bool, workers: int | None, threads: 
           timeout: int, proxies: int, skip_readiness_check: bool) -> None:
     """Serve the web application (development server unless --production)."""
     if production:
-        from web.cli.ops import serve_production
-
         serve_production(host=host, port=port, workers=workers, threads=threads,
                          timeout=timeout, proxies=proxies, check=not skip_readiness_check)
         return
@@ -78,7 +77,5 @@ def run_dev_server(host: str, port: int) -> None:
     ``app.run()`` refuses to block inside the ``flask`` CLI (FLASK_RUN_FROM_CLI), so call the
     server directly, as ``flask run`` itself does.
     """
-    from werkzeug.serving import run_simple
-
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False,
                use_debugger=False)

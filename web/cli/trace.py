@@ -1,13 +1,22 @@
 """``trace``, ``recall``, ``import``, ``export``, ``dhr`` and ``kpi``: traceability from the command line."""
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from audit import Actor
 from engine.errors import SealtrailError
+from engine.trace import dhr, dhr_pdf, genealogy
+from engine.trace.importing import apply as applying
+from engine.trace.importing import cleanse, sheets
+from engine.trace.importing.export import export_rows, write_export
+from engine.trace.kpi_report import kpi_report
 
 
 def register(cli: click.Group) -> None:
@@ -46,8 +55,6 @@ def _line(node: dict, prefix: str, last: bool, out: list[str], top: bool = False
 @with_appcontext
 def trace_cmd(lot: str, forward: bool, as_json: bool) -> None:
     """Genealogy of LOT (a lot number or a scanned GS1 string): components, or --forward uses."""
-    from engine.trace import genealogy
-
     try:
         with _sessions().begin() as session:
             result = genealogy.trace(session, genealogy.get_lot(session, lot), "forward" if forward else "backward")
@@ -69,8 +76,6 @@ def trace_cmd(lot: str, forward: bool, as_json: bool) -> None:
 @with_appcontext
 def recall_cmd(lot: str, as_json: bool) -> None:
     """Recall simulation: every finished lot that a suspect LOT reached, with status and quantity."""
-    from engine.trace import genealogy
-
     try:
         with _sessions().begin() as session:
             sim = genealogy.simulate_recall(session, genealogy.get_lot(session, lot))
@@ -103,9 +108,6 @@ def import_cmd(path: str, do_apply: bool, reason: str, as_json: bool) -> None:
     unknown references, BOM cycles, implausible values and missing fields. With --apply the
     rows are written as draft revisions in one transaction, or nothing is written at all.
     """
-    from audit import Actor
-    from engine.trace.importing import apply as applying, cleanse, sheets
-
     try:
         workbook = sheets.read_path(path)
         with _sessions().begin() as session:
@@ -129,9 +131,6 @@ def import_cmd(path: str, do_apply: bool, reason: str, as_json: bool) -> None:
 
 
 def _sha256(path: str) -> str:
-    import hashlib
-    from pathlib import Path
-
     digest = hashlib.sha256()
     p = Path(path)
     for f in sorted(p.rglob("*")) if p.is_dir() else [p]:
@@ -145,8 +144,6 @@ def _sha256(path: str) -> str:
 @with_appcontext
 def export_cmd(path: str) -> None:
     """Export the plant in the import format: PATH.xlsx, or a directory of CSV files."""
-    from engine.trace.importing.export import export_rows, write_export
-
     with _sessions().begin() as session:
         rows = export_rows(session)
     out = write_export(rows, path)
@@ -161,8 +158,6 @@ def export_cmd(path: str) -> None:
 @with_appcontext
 def dhr_cmd(lot: str, output: str | None, as_json: bool, timezone: str) -> None:
     """The Device History Record of LOT (lot number or scanned GS1 string) as PDF or JSON."""
-    from engine.trace import dhr, dhr_pdf, genealogy
-
     try:
         with _sessions().begin() as session:
             record = dhr.build_dhr(session, genealogy.get_lot(session, lot), timezone=timezone)
@@ -183,9 +178,6 @@ def dhr_cmd(lot: str, output: str | None, as_json: bool, timezone: str) -> None:
 @with_appcontext
 def kpi_cmd(start: str, end: str) -> None:
     """Print the KPI figures for a period as JSON (the same document the API returns)."""
-    import datetime as dt
-
-    from engine.trace.kpi_report import kpi_report
 
     try:
         lo, hi = (dt.datetime.fromisoformat(v).replace(tzinfo=dt.timezone.utc) for v in (start, end))

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from sqlalchemy import text
+
+from engine.db import make_engine
 from web.validation import matrix as mx
 from web.validation import render
 
@@ -25,12 +29,7 @@ def source_root(source: Path | None) -> Path:
 def describe_database(url: str | None) -> str:
     """Database product and version the tests ran on."""
     if not url:
-        import sqlite3
-
         return f"SQLite {sqlite3.sqlite_version} (temporary files)"
-    from sqlalchemy import text
-
-    from engine.db import make_engine
 
     engine = make_engine(url)
     try:

@@ -18,7 +18,8 @@ from audit import Actor
 from audit.chain import append
 from engine.errors import SealtrailError, ValidationFailed
 from engine.masterdata import boms, catalog, routings
-from engine.masterdata.models import Equipment, Item, Product, Tooling
+from engine.masterdata.models import (Bom, BomLine, BomRevision, Equipment, Item, Product, Routing, RoutingOperation,
+                                      RoutingRevision, Tooling)
 from engine.production.models import Lot, MaterialConsumption, SupplierLot
 from engine.trace.importing.cleanse import BOOL, Known
 from engine.trace.importing.report import Report
@@ -28,8 +29,6 @@ from engine.trace.models import ImportBatch
 
 def known_from_db(session: Session) -> Known:
     """What the target database already holds, for the dry run's reference and cycle checks."""
-    from engine.masterdata.models import Bom, BomLine, BomRevision, Routing, RoutingOperation, RoutingRevision
-
     parent = select(Item.code).where(Item.id == Bom.item_id).scalar_subquery()
     component = select(Item.code).where(Item.id == BomLine.component_id).scalar_subquery()
     edges = session.execute(select(parent, component).select_from(BomLine)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -85,8 +86,6 @@ def write_export(rows: dict[str, list[dict[str, str]]], path: str | Path) -> Pat
     """Write ``rows`` as an ``.xlsx`` workbook (one sheet per kind) or a directory of CSV files."""
     path = Path(path)
     if path.suffix.lower() == ".xlsx":
-        from openpyxl import Workbook
-
         book = Workbook()
         book.remove(book.active)
         for kind in KINDS:

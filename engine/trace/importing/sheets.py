@@ -11,6 +11,8 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from openpyxl import load_workbook
+
 from engine.errors import ValidationFailed
 
 # Order matters: later kinds reference earlier ones.
@@ -138,8 +140,6 @@ def read_path(path: str | Path) -> Workbook:
 
 def read_xlsx(path: str | Path) -> Workbook:
     """Every sheet named after a kind; values read as the cells show them (no formulas)."""
-    from openpyxl import load_workbook
-
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several unrelated types for a bad file
