@@ -1,16 +1,24 @@
 """Appending to the hash chain, in the caller's transaction.
 
-Serialisation: on PostgreSQL every append takes ``pg_advisory_xact_lock(CHAIN_LOCK_KEY)``
-before reading the head; the lock is transaction-scoped (released at commit/rollback, so it
-survives transaction-pooling proxies) and is held through commit, so the next writer reads the
-committed head. SERIALIZABLE is deliberately not used: it collapses into retries under
-contention. On SQLite, engine/db.py starts every transaction with ``BEGIN IMMEDIATE``, so the
-head is read under the database write lock. ``UNIQUE(seq)`` and ``UNIQUE(prev_hash)`` remain as a
-backstop: a fork can never be committed, whatever a caller does.
+Serialisation: on PostgreSQL the first append of a transaction takes
+``pg_advisory_xact_lock(CHAIN_LOCK_KEY)`` before reading the head; the lock is transaction-scoped
+(released at commit/rollback, so it survives transaction-pooling proxies) and is held through
+commit, so the next writer reads the committed head. SERIALIZABLE is deliberately not used: it
+collapses into retries under contention. On SQLite, engine/db.py starts every transaction with
+``BEGIN IMMEDIATE``, so the head is read under the database write lock. ``UNIQUE(seq)`` and
+``UNIQUE(prev_hash)`` remain as a backstop: a fork can never be committed, whatever a caller does.
 
-The entry is flushed in the caller's transaction: if the business change rolls back, the entry
-goes with it; if the entry cannot be written, the exception propagates and the caller's
-transaction (and the business change) rolls back.
+One lock per transaction, not per entry: while a transaction holds the lock nobody else can
+append, so the head this transaction wrote last is still the head. It is remembered in
+``session.info`` together with the transaction it belongs to and forgotten at any rollback
+(a rolled-back savepoint may have removed the entries, and releases a lock it took), so a
+second append in the same transaction neither locks nor reads the head again. On PostgreSQL
+the lock and the head read go to the server in one round trip (psycopg pipeline mode); the
+head read still runs after the lock is granted, with its own snapshot.
+
+The entries are written with Core ``INSERT … RETURNING id`` in the caller's transaction: if the
+business change rolls back, the entries go with them; if an entry cannot be written, the
+exception propagates and the caller's transaction (and the business change) rolls back.
 """
 from __future__ import annotations
 
@@ -20,7 +28,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,72 +51,61 @@ class Appended(NamedTuple):
     seq: int
     event_id: str
     hash: str
+    id: int
+    recorded_at: str
 
 
 def append(session: Session, actor: Actor, action: str, object_type: str, object_id, *,
            reason: str | None = None, before=None, after=None, payload=None,
            at: dt.datetime | None = None) -> AuditEntry:
-    """Append one entry to the chain in the caller's transaction and flush it.
+    """Append one entry to the chain in the caller's transaction.
 
     ``before``/``after``/``payload`` are JSON-able data (see ``audit.canonical.normalize``);
     a change that has a ``before`` value (modification or removal) must give a ``reason``.
     ``at`` is the recorded time when the caller keeps its own clock (a signature is recorded at
     the instant its TOTP code was checked, by the signing policy's clock); default: now, UTC.
+    Returns the written entry as a detached ``AuditEntry`` (every column set, ``id`` included).
     Raises ``AuditValueError`` (naming the field) for bad input, ``ChainConflict`` if a
     concurrent fork was refused by the unique constraints.
     """
-    fields = _prepare(actor, action, object_type, object_id, reason, before, after, payload)
-    if at is not None and (not callable(getattr(at, "astimezone", None)) or at.utcoffset() is None):
-        raise AuditValueError("at", "must be a timezone-aware datetime")
-    lock_chain(session)
-    seq, prev = _head_for_append(session)
-    entry = AuditEntry(**_link(fields, seq + 1, prev, at))
-    session.add(entry)
-    _flush(session)
-    session.info["audit_appended"] = True  # for automatic checkpoints after commit
-    return entry
+    fields = _prepare(actor, action, object_type, object_id, reason, before, after, payload, at)
+    (row,) = _write(session, [fields])
+    return AuditEntry(**row)
 
 
 def append_many(session: Session, records: Iterable[Mapping]) -> list[Appended]:
-    """Append many entries under one lock in one multi-row INSERT (for imports and batches).
+    """Append many entries under one lock in one multi-row INSERT (completions, imports, batches).
 
     Each record is a mapping with the keyword arguments of :func:`append`
     (``actor``, ``action``, ``object_type``, ``object_id``, optional ``reason``, ``before``,
-    ``after``, ``payload``). All are validated before anything is written.
+    ``after``, ``payload``, ``at``). All are validated before anything is written; the entries get
+    consecutive sequence numbers in the order given.
     """
     prepared = []
     for i, record in enumerate(records):
-        unknown = set(record) - {"actor", "action", "object_type", "object_id", "reason",
-                                 "before", "after", "payload"}
+        unknown = set(record) - _RECORD_KEYS
         if unknown:
             raise AuditValueError(f"records[{i}]", f"unknown keys {sorted(unknown)}")
         try:
             prepared.append(_prepare(record.get("actor"), record.get("action"),
                                      record.get("object_type"), record.get("object_id"),
                                      record.get("reason"), record.get("before"),
-                                     record.get("after"), record.get("payload")))
+                                     record.get("after"), record.get("payload"), record.get("at")))
         except AuditValueError as exc:
             raise AuditValueError(f"records[{i}].{exc.field}", str(exc).split(": ", 1)[1]) from exc
     if not prepared:
         return []
-    lock_chain(session)
-    seq, prev = _head_for_append(session)
-    rows = []
-    for fields in prepared:
-        seq += 1
-        row = _link(fields, seq, prev)
-        prev = row["hash"]
-        rows.append(row)
-    session.execute(insert(AuditEntry.__table__), rows)
-    session.info["audit_appended"] = True
-    return [Appended(r["seq"], r["event_id"], r["hash"]) for r in rows]
+    return [Appended(r["seq"], r["event_id"], r["hash"], r["id"], r["recorded_at"])
+            for r in _write(session, prepared)]
 
 
 def lock_chain(session: Session) -> None:
     """Serialise chain writers until the end of the current transaction (no-op on SQLite)."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Transaction-scoped: released at commit/rollback, safe behind PgBouncer.
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+    if _held(session) is None:
+        if session.get_bind().dialect.name == "postgresql":
+            # Transaction-scoped: released at commit/rollback, safe behind PgBouncer.
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+        _remember(session, None)
 
 
 def head(session: Session) -> tuple[int, str] | None:
@@ -142,17 +139,81 @@ def ensure_installation(session: Session) -> AuditInstallation:
     return row
 
 
-def _head_for_append(session: Session) -> tuple[int, str]:
-    found = head(session)
-    if found is not None:
-        return found
-    return 0, ensure_installation(session).genesis_hash
+_HELD = "audit.chain.held"  # session.info key: (transaction, head or None) while the lock is held
+_RECORD_KEYS = frozenset({"actor", "action", "object_type", "object_id", "reason", "before", "after", "payload",
+                          "at"})
+_HEAD_SQL = "SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1"
+_ENTRY_TABLE = AuditEntry.__table__
+_INSERT = insert(_ENTRY_TABLE).returning(_ENTRY_TABLE.c.id, sort_by_parameter_order=True)
 
 
-def _link(fields: dict, seq: int, prev_hash: str, at: dt.datetime | None = None) -> dict:
-    """Complete prepared fields with seq, event id, recorded time and the link hash."""
-    row = dict(fields, seq=seq, event_id=str(uuid.uuid4()),
-               recorded_at=iso_utc(at or dt.datetime.now(dt.timezone.utc)), prev_hash=prev_hash)
+def _held(session: Session):
+    """What this transaction knows while it holds the chain lock: ``[head or None]``, else None."""
+    held = session.info.get(_HELD)
+    if held is not None and held[0] is session.get_transaction():
+        return held[1:]
+    return None
+
+
+def _remember(session: Session, found: tuple[int, str] | None) -> None:
+    session.info[_HELD] = (session.get_transaction(), found)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_head(session: Session, _previous) -> None:
+    # A rolled-back savepoint may have removed entries (and released a lock it took).
+    session.info.pop(_HELD, None)
+
+
+def _locked_head(session: Session) -> tuple[int, str] | None:
+    """Take the chain lock (once per transaction) and read the head under it."""
+    held = _held(session)
+    if held is not None and held[0] is not None:
+        return held[0]
+    conn = session.connection()
+    if held is None and conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        # One round trip for both: the pipeline sends the lock and the head read together; the
+        # server runs the read after the lock is granted, with a fresh READ COMMITTED snapshot.
+        raw = conn.connection.driver_connection
+        with raw.pipeline():
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (CHAIN_LOCK_KEY,))
+            cursor = raw.execute(_HEAD_SQL)
+        row = cursor.fetchone()
+        cursor.close()
+    else:
+        lock_chain(session)
+        row = conn.exec_driver_sql(_HEAD_SQL).first()
+    found = None if row is None else (row[0], row[1])
+    _remember(session, found)
+    return found
+
+
+def _write(session: Session, prepared: list[dict]) -> list[dict]:
+    """Link the prepared entries after the head and insert them in one statement."""
+    found = _locked_head(session)
+    seq, prev = found if found is not None else (0, ensure_installation(session).genesis_hash)
+    rows = []
+    for fields in prepared:
+        seq += 1
+        row = _link(fields, seq, prev)
+        prev = row["hash"]
+        rows.append(row)
+    try:
+        ids = session.connection().execute(_INSERT, rows).scalars().all()
+    except IntegrityError as exc:
+        raise ChainConflict("the audit chain head moved during the append; the transaction "
+                            "must be retried") from exc
+    for row, id_ in zip(rows, ids):
+        row["id"] = id_
+    _remember(session, (seq, prev))
+    session.info["audit_appended"] = True  # for automatic checkpoints after commit
+    return rows
+
+
+def _link(fields: dict, seq: int, prev_hash: str) -> dict:
+    """Complete prepared fields with seq, event id, recorded time (default: now) and the link hash."""
+    row = dict(fields, seq=seq, event_id=str(uuid.uuid4()), prev_hash=prev_hash,
+               recorded_at=fields["recorded_at"] or iso_utc(dt.datetime.now(dt.timezone.utc)))
     row["hash"] = link_hash(prev_hash, entry_bytes(
         seq, row["event_id"], row["recorded_at"], row["actor_kind"], row["actor_id"],
         row["actor_name"], row["action"], row["object_type"], row["object_id"], row["reason"],
@@ -160,8 +221,10 @@ def _link(fields: dict, seq: int, prev_hash: str, at: dt.datetime | None = None)
     return row
 
 
-def _prepare(actor, action, object_type, object_id, reason, before, after, payload) -> dict:
+def _prepare(actor, action, object_type, object_id, reason, before, after, payload, at=None) -> dict:
     """Validate and canonicalise everything that does not depend on the chain head."""
+    if at is not None and (not callable(getattr(at, "astimezone", None)) or at.utcoffset() is None):
+        raise AuditValueError("at", "must be a timezone-aware datetime")
     if not isinstance(actor, Actor):
         raise AuditValueError("actor", f"must be an audit.Actor, got {type(actor).__name__}")
     if actor.kind not in ACTOR_KINDS:
@@ -184,18 +247,9 @@ def _prepare(actor, action, object_type, object_id, reason, before, after, paylo
                               "(a 'before' value was given; 21 CFR 11.10(e), Annex 11 §9)")
     fields = dict(actor_kind=actor.kind, actor_id=actor.id, actor_name=actor.name, reason=reason,
                   before=canonical_text(before, "before"), after=canonical_text(after, "after"),
-                  payload=canonical_text(payload, "payload"), **values)
+                  payload=canonical_text(payload, "payload"), recorded_at=None if at is None else iso_utc(at),
+                  **values)
     for name in ("actor_id", "actor_name", "action", "object_type", "object_id", "reason"):
         if fields[name] is not None:
             check_text(fields[name], name)  # refuses lone surrogates
     return fields
-
-
-def _flush(session: Session) -> None:
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        if "audit_entry" in str(exc.orig):
-            raise ChainConflict("the audit chain head moved during the append; the transaction "
-                                "must be retried") from exc
-        raise

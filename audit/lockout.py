@@ -62,11 +62,14 @@ def locked_account(session: Session, user_id: str) -> SigningAccount:
     table = SigningAccount.__table__
     dialect = session.get_bind().dialect.name
     insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert_(table).values(user_id=user_id, failed_attempts=0)
-                    .on_conflict_do_nothing(index_elements=["user_id"]))
-    # FOR UPDATE serialises concurrent attempts by one user on PostgreSQL (SQLite: BEGIN IMMEDIATE).
-    return session.scalars(select(SigningAccount).where(SigningAccount.user_id == user_id)
-                           .with_for_update().execution_options(populate_existing=True)).one()
+    # One statement: create the row if missing, else a no-op update. The update locks the row
+    # (as FOR UPDATE would), serialising concurrent attempts by one user on PostgreSQL (SQLite:
+    # BEGIN IMMEDIATE); RETURNING gives the row as committed by whoever held the lock before.
+    upsert = (insert_(SigningAccount).values(user_id=user_id, failed_attempts=0)
+              .on_conflict_do_update(index_elements=["user_id"],
+                                     set_={"failed_attempts": table.c.failed_attempts})
+              .returning(SigningAccount))
+    return session.scalars(upsert, execution_options={"populate_existing": True}).one()
 
 
 def locked_until(account: SigningAccount, now: dt.datetime) -> dt.datetime | None:

@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import rfc8785
 from sqlalchemy import select
@@ -44,7 +45,7 @@ def sign(session: Session, user, *, password: str | None, totp_code: str, meanin
          signing_session_id: str | None = None, comment: str | None = None) -> Signature:
     """Sign ``record`` as ``user`` with ``meaning``; returns the stored :class:`Signature`.
 
-    Exact contract (the engine's ``complete_task`` calls this)::
+    Exact contract (:func:`authenticate` + :func:`store_signature` with the entry in between)::
 
         sign(session, user, *, password, totp_code, meaning, record_type, record_id, record,
              policy, signing_session_id=None, comment=None) -> Signature
@@ -63,6 +64,54 @@ def sign(session: Session, user, *, password: str | None, totp_code: str, meanin
     Raises ``UserDisabled``, ``SigningLocked``, ``NotEnrolled``, ``SessionExpired``,
     ``PasswordRequired``, ``WrongPassword``, ``WrongCode``, ``ReplayedCode``, ``BadMeaning``
     (all ``SignatureError``), or ``AuditValueError`` for unusable record content.
+    """
+    grant = authenticate(session, user, password=password, totp_code=totp_code, meaning=meaning,
+                         record_type=record_type, record_id=record_id, record=record, policy=policy,
+                         signing_session_id=signing_session_id)
+    signature = store_signature(session, grant, append(session, **grant.audit_record(comment)))
+    session.flush()
+    return signature
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A signing whose components were checked: what :func:`store_signature` will record.
+
+    Until its audit entry and signature row are written nothing is signed; the TOTP time-step is
+    already consumed in the caller's transaction (so a rollback gives it back)."""
+
+    signer: Signer
+    signature_id: str
+    meaning: str
+    record_type: str
+    record_id: str
+    digest: str
+    components: str
+    signing_session_id: str | None
+    timecode: int
+    live: SigningSession | None
+    signed_at: dt.datetime
+
+    def audit_record(self, comment: str | None = None) -> dict:
+        """The ``signature.applied`` entry, as a record for ``audit.chain.append``/``append_many``."""
+        return dict(actor=self.signer.actor, action="signature.applied", object_type=self.record_type,
+                    object_id=self.record_id, reason=comment,
+                    payload={"signature_id": self.signature_id, "username": self.signer.username,
+                             "printed_name": self.signer.printed_name, "meaning": self.meaning,
+                             "meaning_text": MEANINGS[self.meaning], "record_sha256": self.digest,
+                             "components": self.components, "signing_session_id": self.signing_session_id,
+                             "totp_timecode": self.timecode},
+                    at=self.signed_at)  # the instant the code was checked, by the policy's clock
+
+
+def authenticate(session: Session, user, *, password: str | None, totp_code: str, meaning: str,
+                 record_type: str, record_id, record: Mapping, policy: SigningPolicy,
+                 signing_session_id: str | None = None) -> Grant:
+    """Check every signature component of ``user`` for ``record`` (arguments as :func:`sign`).
+
+    Consumes the TOTP time-step and resets the failure count; raises the refusals :func:`sign`
+    lists. Callers that write other entries in the same transaction append ``grant.audit_record()``
+    with them (one chain lock, one INSERT) and then call :func:`store_signature`.
     """
     signer = signer_of(user)
     record_id = str(record_id)
@@ -93,14 +142,25 @@ def sign(session: Session, user, *, password: str | None, totp_code: str, meanin
     if not consume_timecode(session, account, timecode):
         raise refuse(ReplayedCode(), signer, "signature", **context)
     account.failed_attempts = 0
-    components = PASSWORD_AND_TOTP if password is not None else TOTP_ONLY
-    signature = apply_signature(session, signer, meaning=meaning, record_type=record_type,
-                                record_id=record_id, digest=digest, components=components,
-                                signing_session_id=signing_session_id, timecode=timecode,
-                                comment=comment, signed_at=now)
-    if live is not None:
-        live.first_signed_at = live.first_signed_at or iso_utc(now)
-        live.last_signed_at = iso_utc(now)
+    return Grant(signer=signer, signature_id=str(uuid.uuid4()), meaning=meaning, record_type=record_type,
+                 record_id=record_id, digest=digest,
+                 components=PASSWORD_AND_TOTP if password is not None else TOTP_ONLY,
+                 signing_session_id=signing_session_id, timecode=timecode, live=live, signed_at=now)
+
+
+def store_signature(session: Session, grant: Grant, entry) -> Signature:
+    """The signature row for ``grant`` whose ``signature.applied`` entry is ``entry`` (has
+    ``id`` and ``recorded_at``); marks the signing session as used."""
+    signature = Signature(signature_id=grant.signature_id, user_id=grant.signer.user_id,
+                          username=grant.signer.username, printed_name=grant.signer.printed_name,
+                          meaning=grant.meaning, signed_at=entry.recorded_at, record_type=grant.record_type,
+                          record_id=grant.record_id, record_sha256=grant.digest, components=grant.components,
+                          signing_session_id=grant.signing_session_id, totp_timecode=grant.timecode,
+                          audit_entry_id=entry.id)
+    session.add(signature)
+    if grant.live is not None:
+        grant.live.first_signed_at = grant.live.first_signed_at or iso_utc(grant.signed_at)
+        grant.live.last_signed_at = iso_utc(grant.signed_at)
     return signature
 
 
@@ -134,19 +194,11 @@ def apply_signature(session: Session, signer: Signer, *, meaning: str, record_ty
 
     ``signed_at`` is the instant the credentials were checked (the policy's clock); the audit
     entry is recorded at that instant, so the manifestation shows the time the code was valid."""
-    signature_id = str(uuid.uuid4())
-    entry = append(session, signer.actor, "signature.applied", record_type, record_id, reason=comment,
-                   payload={"signature_id": signature_id, "username": signer.username,
-                            "printed_name": signer.printed_name, "meaning": meaning,
-                            "meaning_text": MEANINGS[meaning], "record_sha256": digest,
-                            "components": components, "signing_session_id": signing_session_id,
-                            "totp_timecode": timecode}, at=signed_at)
-    signature = Signature(signature_id=signature_id, user_id=signer.user_id, username=signer.username,
-                          printed_name=signer.printed_name, meaning=meaning, signed_at=entry.recorded_at,
-                          record_type=record_type, record_id=record_id, record_sha256=digest,
-                          components=components, signing_session_id=signing_session_id,
-                          totp_timecode=timecode, audit_entry_id=entry.id)
-    session.add(signature)
+    grant = Grant(signer=signer, signature_id=str(uuid.uuid4()), meaning=meaning, record_type=record_type,
+                  record_id=record_id, digest=digest, components=components,
+                  signing_session_id=signing_session_id, timecode=timecode, live=None,
+                  signed_at=signed_at or dt.datetime.now(dt.timezone.utc))
+    signature = store_signature(session, grant, append(session, **grant.audit_record(comment)))
     session.flush()
     return signature
 

@@ -10,7 +10,9 @@ import json
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.orm.attributes import set_committed_value
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -116,46 +118,89 @@ def _due_at(task, now: datetime) -> datetime | None:
         return None
 
 
-def sync_tasks(session, instance: ProcessInstance, workflow, now: datetime) -> list[WorkflowTask]:
-    """Insert rows for newly READY user tasks; cancel open rows whose task is no longer READY."""
+def sync_tasks(session, instance: ProcessInstance, workflow, now: datetime, *,
+               open_before: set[str] | None = None, business_key_changed: bool = True) -> list[WorkflowTask]:
+    """Insert rows for newly READY user tasks; cancel open rows whose task is no longer READY.
+
+    ``open_before``: the ids of the READY user tasks of the workflow as it was loaded in this
+    transaction. The task table mirrors them (every save writes both in one transaction), so
+    when given the open rows are not read back: only the difference is written."""
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    open_rows = {r.id: r for r in session.scalars(
-        select(WorkflowTask).where(WorkflowTask.instance_id == instance.id, WorkflowTask.state == "ready"))}
+    if open_before is None:
+        open_rows = {r.id: r for r in session.scalars(
+            select(WorkflowTask).where(WorkflowTask.instance_id == instance.id, WorkflowTask.state == "ready"))}
+        for task_id, row in open_rows.items():
+            if task_id in ready:  # still open; its spec may have changed (migration)
+                _describe(row, ready[task_id], instance)
+            else:
+                row.state = "cancelled"
+                row.completed_at = now
+        open_ids = set(open_rows)
+    else:
+        open_ids = set(open_before)
+        gone = sorted(open_ids - set(ready))
+        table = WorkflowTask.__table__
+        if gone:
+            session.execute(update(table).where(table.c.id.in_(gone), table.c.state == "ready")
+                            .values(state="cancelled", completed_at=now))
+            for task_id in gone:  # rows of these already loaded in this session follow
+                loaded = session.identity_map.get(identity_key(WorkflowTask, task_id))
+                if loaded is not None:
+                    set_committed_value(loaded, "state", "cancelled")
+                    set_committed_value(loaded, "completed_at", now)
+        still = sorted(open_ids & set(ready))
+        if still and business_key_changed:
+            session.execute(update(table).where(table.c.id.in_(still))
+                            .values(business_key=instance.business_key))
     created = []
     for task_id, task in ready.items():
-        props = _task_props(task)
-        if task_id in open_rows:  # still open; its spec may have changed (migration)
-            row = open_rows[task_id]
-            row.business_key = instance.business_key
-            row.process_version_id = instance.process_version_id
-            row.title = task.task_spec.bpmn_name or task.task_spec.bpmn_id or task.task_spec.name
-            row.lane = task.task_spec.lane
-            row.form = (props.get("formJsonSchemaFilename") or "").removesuffix(".json") or None
+        if task_id in open_ids:
             continue
-        row = WorkflowTask(
-            id=task_id, instance_id=instance.id, process_id=instance.process_id,
-            process_version_id=instance.process_version_id, spec_name=task.task_spec.bpmn_id or task.task_spec.name,
-            title=task.task_spec.bpmn_name or task.task_spec.bpmn_id or task.task_spec.name,
-            lane=task.task_spec.lane, form=(props.get("formJsonSchemaFilename") or "").removesuffix(".json") or None,
-            state="ready", created_at=now, due_at=_due_at(task, now), business_key=instance.business_key)
+        row = WorkflowTask(id=task_id, instance_id=instance.id, process_id=instance.process_id,
+                           spec_name=task.task_spec.bpmn_id or task.task_spec.name, state="ready",
+                           created_at=now, due_at=_due_at(task, now))
+        _describe(row, task, instance)
         session.add(row)
         created.append(row)
-    for task_id, row in open_rows.items():
-        if task_id not in ready:
-            row.state = "cancelled"
-            row.completed_at = now
     return created
 
 
-def status_of(workflow) -> str:
+def _describe(row: WorkflowTask, task, instance: ProcessInstance) -> None:
+    """The row's copy of what the spec and the instance say about the task."""
+    props = _task_props(task)
+    row.business_key = instance.business_key
+    row.process_version_id = instance.process_version_id
+    row.title = task.task_spec.bpmn_name or task.task_spec.bpmn_id or task.task_spec.name
+    row.lane = task.task_spec.lane
+    row.form = (props.get("formJsonSchemaFilename") or "").removesuffix(".json") or None
+
+
+def status_of(workflow, *, pending: tuple[datetime | None, set[str]] | None = None) -> str:
     """The instance status the workflow is in: completed, waiting (for people, timers or
-    messages) or running."""
+    messages) or running. ``pending``: :func:`waits` of the workflow when already computed."""
     if workflow.is_completed():
         return "completed"
-    next_timer, messages = waits(workflow)
+    next_timer, messages = pending if pending is not None else waits(workflow)
     if workflow.get_tasks(state=TaskState.READY, manual=True) or next_timer or messages:
         return "waiting"
     return "running"
+
+
+def state_values(workflow, status: str, next_timer: datetime | None, now: datetime) -> dict:
+    """The instance columns that persisting ``workflow`` in ``status`` writes."""
+    values = dict(state_json=serializer.dump_state(workflow), spiff_version=serializer.SPIFF_VERSION,
+                  serializer_version=serializer.SERIALIZER_VERSION, updated_at=now, status=status,
+                  next_timer_at=None if status == "completed" else next_timer)
+    if status == "completed":
+        values["completed_at"] = now
+    return values
+
+
+def replace_message_waits(session, instance: ProcessInstance, messages: set[str]) -> None:
+    """The instance waits for exactly ``messages`` from now on."""
+    session.execute(delete(MessageWait).where(MessageWait.instance_id == instance.id))
+    for name in sorted(messages):
+        session.add(MessageWait(instance_id=instance.id, message_name=name))
 
 
 def save(session, instance: ProcessInstance, workflow, now: datetime | None = None, *,
@@ -165,20 +210,13 @@ def save(session, instance: ProcessInstance, workflow, now: datetime | None = No
     ``previous_messages``: the messages the workflow waited for when it was loaded; when given and
     unchanged, the message-wait rows are left alone (one statement less per step)."""
     now = now or utcnow()
-    instance.state_json = serializer.dump_state(workflow)
-    instance.spiff_version = serializer.SPIFF_VERSION
-    instance.serializer_version = serializer.SERIALIZER_VERSION
-    instance.updated_at = now
     next_timer, messages = waits(workflow)
-    instance.next_timer_at = None if workflow.is_completed() else next_timer
-    instance.status = status_of(workflow)
-    if instance.status == "completed":
-        instance.completed_at = now
+    for key, value in state_values(workflow, status_of(workflow, pending=(next_timer, messages)),
+                                   next_timer, now).items():
+        setattr(instance, key, value)
     session.flush()
     if previous_messages is None or previous_messages != messages:
-        session.execute(delete(MessageWait).where(MessageWait.instance_id == instance.id))
-        for name in sorted(messages):
-            session.add(MessageWait(instance_id=instance.id, message_name=name))
+        replace_message_waits(session, instance, messages)
     created = sync_tasks(session, instance, workflow, now)
     session.flush()
     return created
