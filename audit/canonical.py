@@ -15,7 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+import json
 import math
+import re
 import uuid
 from decimal import Decimal
 from json.encoder import encode_basestring
@@ -92,7 +94,19 @@ def canonical_text(value, field: str = "value") -> str | None:
     """RFC 8785 canonical JSON text of ``value`` after :func:`normalize` (None stays None)."""
     if value is None:
         return None
-    return rfc8785.dumps(normalize(value, field)).decode("utf-8")
+    plain = normalize(value, field)
+    # The C json encoder writes RFC 8785 text too unless a number is written differently (Python
+    # "175.0"/"1e-05"/"-0.0" vs ECMAScript "175"/"0.00001"/"0") or a key needs UTF-16 order (a
+    # character beyond the BMP): anything that could be either goes through rfc8785 instead.
+    text = _json_dumps(plain)
+    if _MAYBE_NOT_JCS.search(text) is None:
+        return text
+    return rfc8785.dumps(plain).decode("utf-8")
+
+
+_json_dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                               allow_nan=False).encode
+_MAYBE_NOT_JCS = re.compile(r"[0-9]\.0(?![0-9])|[0-9][eE]|[\U00010000-\U0010ffff]")
 
 
 def iso_utc(moment: dt.datetime) -> str:

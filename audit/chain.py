@@ -144,7 +144,9 @@ _RECORD_KEYS = frozenset({"actor", "action", "object_type", "object_id", "reason
                           "at"})
 _HEAD_SQL = "SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1"
 _ENTRY_TABLE = AuditEntry.__table__
-_INSERT = insert(_ENTRY_TABLE).returning(_ENTRY_TABLE.c.id, sort_by_parameter_order=True)
+# RETURNING (seq, id) pairs, matched by seq: without an order guarantee SQLAlchemy can send one
+# multi-row INSERT on SQLite too (sort_by_parameter_order would fall back to a row at a time there).
+_INSERT = insert(_ENTRY_TABLE).returning(_ENTRY_TABLE.c.seq, _ENTRY_TABLE.c.id)
 
 
 def _held(session: Session):
@@ -199,12 +201,12 @@ def _write(session: Session, prepared: list[dict]) -> list[dict]:
         prev = row["hash"]
         rows.append(row)
     try:
-        ids = session.connection().execute(_INSERT, rows).scalars().all()
+        ids = dict(session.connection().execute(_INSERT, rows).all())
     except IntegrityError as exc:
         raise ChainConflict("the audit chain head moved during the append; the transaction "
                             "must be retried") from exc
-    for row, id_ in zip(rows, ids):
-        row["id"] = id_
+    for row in rows:
+        row["id"] = ids[row["seq"]]
     _remember(session, (seq, prev))
     session.info["audit_appended"] = True  # for automatic checkpoints after commit
     return rows

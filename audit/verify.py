@@ -1,7 +1,7 @@
 """Built-in verification: the chain in the database (streamed, constant memory) and bundles.
 
-``verify_chain`` walks every entry in sequence order with a server-side cursor, recomputes each
-hash from the stored columns, checks the links, and checks the signed checkpoints stored in the
+``verify_chain`` walks every entry in sequence order with a raw DB-API cursor (server-side on
+PostgreSQL) in large batches, recomputes each hash from the stored columns, checks the links, and checks the signed checkpoints stored in the
 database and in the append-only checkpoint file(s) outside it. The walk itself is shared with the
 standalone verifier (``audit/verify_bundle.py``); canonicalisation and signature checks here use
 the project's libraries (rfc8785, cryptography) rather than the standalone file's own code.
@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import uuid
 from collections.abc import Iterable
+from operator import itemgetter
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
@@ -19,7 +21,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audit.canonical import entry_bytes, genesis_hash
+from audit.canonical import FORMAT_VERSION, entry_bytes, genesis_hash
 from audit.checkpoints import checkpoint_json, key_id, read_checkpoint_file
 from audit.models import AuditCheckpoint, AuditEntry, AuditInstallation
 from audit.verify_bundle import (ChainWalker, Problem, VerifyResult, check_checkpoints,
@@ -70,39 +72,99 @@ def verify_chain(bind, *, public_key: Ed25519PublicKey | Ed25519PrivateKey | Non
             result.add(1, "genesis", "entries or checkpoints exist but the installation row is missing")
         return result
     walker = ChainWalker(result, checkpoints, genesis)
-    # Statement-level options: Connection.execution_options() would change the caller's connection.
-    stream = conn.execute(select(*_ENTRY_COLUMNS).order_by(AuditEntry.seq), execution_options={"yield_per": batch})
-    _walk(stream, walker, {c["seq"] for c in checkpoints})
+    checkpoint_seqs = frozenset(c["seq"] for c in checkpoints)
+    for rows in stream_messages(conn, batch):
+        walk_batch(rows, walker, checkpoint_seqs, lambda id_: _python_hash(conn, id_))
     walker.finish(tail_must_be_sealed=False)
     if public_key is None:
         result.notes.append("checkpoint signatures were not checked (no public key given)")
     return result
 
 
-def _walk(rows, walker: ChainWalker, checkpoint_seqs: set) -> None:
-    """Feed the rows to the walker, with an inlined fast path for the normal case.
+# The hashed bytes of each entry, ``prev_hash || entry_bytes(...)``, assembled by the database
+# from the stored columns with the same concatenation as ``audit.canonical.entry_bytes``: JSON
+# string escaping is to_json (PostgreSQL) / json_quote (SQLite), which escape exactly the
+# characters RFC 8785 escapes, the same way. It is only a fast path: an entry whose bytes do not
+# hash to its stored hash is recomputed in Python from its columns before anything is reported,
+# so a difference between the two can cost time but never change a verdict.
+def _message_sql(quote: str, text_cast: str, to_bytes: str) -> str:
+    def q(column: str) -> str:
+        return f"{quote}({column})"
 
-    An entry that is the next seq, links to the previous hash, matches its own hash, is not at a
-    checkpoint and does not go back in time only advances local counters; anything else goes
-    through ``walker.feed`` (which reports it) after the walker is brought up to date.
-    """
-    sha256, compose = hashlib.sha256, entry_bytes
-    prev, expected, last_time = walker.prev, walker.next_seq, walker.last_time
-    fast, fast_first, fast_last = 0, None, None
-    for row in rows:
-        seq, prev_hash, stored, recorded_at = row[0], row[13], row[14], row[2]
-        computed = sha256(prev_hash.encode() + compose(*row[:13])).hexdigest()
-        if (seq == expected and prev_hash == prev and computed == stored and recorded_at >= last_time
-                and seq not in checkpoint_seqs):
-            prev, expected, last_time, fast, fast_last = stored, seq + 1, recorded_at, fast + 1, seq
-            if fast_first is None:
-                fast_first = seq
-            continue
-        walker.advance(fast, fast_first, fast_last, prev, expected, last_time)
-        fast, fast_first = 0, None
-        walker.feed(seq, prev_hash, stored, computed, recorded_at)
-        prev, expected, last_time = walker.prev, walker.next_seq, walker.last_time
-    walker.advance(fast, fast_first, fast_last, prev, expected, last_time)
+    body = (f"""prev_hash || '{{"action":' || {q("action")} || ',"actor":{{"id":' || {q("actor_id")}"""
+            f""" || ',"kind":' || {q("actor_kind")} || ',"name":' || {q("actor_name")}"""
+            f""" || '}},"after":' || COALESCE(after, 'null') || ',"before":' || COALESCE(before, 'null')"""
+            f""" || ',"event_id":' || {q("event_id")} || ',"object_id":' || {q("object_id")}"""
+            f""" || ',"object_type":' || {q("object_type")} || ',"payload":' || COALESCE(payload, 'null')"""
+            f""" || ',"reason":' || COALESCE({q("reason")}, 'null') || ',"recorded_at":' || {q("recorded_at")}"""
+            f""" || ',"seq":' || CAST(seq AS {text_cast}) || ',"v":{FORMAT_VERSION}}}'""")
+    return (f"SELECT id, seq, prev_hash, hash, recorded_at, {to_bytes.format(body)} "
+            "FROM audit_entry ORDER BY seq")
+
+
+_MESSAGES = {
+    "postgresql": _message_sql("pg_catalog.to_json", "TEXT", "pg_catalog.convert_to({}, 'UTF8')"),
+    "sqlite": _message_sql("json_quote", "TEXT", "CAST({} AS BLOB)"),
+}
+
+
+def stream_messages(conn, batch: int = 10_000):
+    """Batches of ``(id, seq, prev_hash, hash, recorded_at, message bytes)`` in sequence order,
+    from a raw DB-API cursor (server-side on PostgreSQL: memory stays flat at any length)."""
+    dialect = conn.dialect.name
+    raw = conn.connection.driver_connection
+    if dialect == "postgresql":
+        # A named (server-side) cursor streams; binary results hand bytea over without hex decoding.
+        cursor = raw.cursor(name=f"audit_verify_{uuid.uuid4().hex}", binary=True,
+                            withhold=bool(getattr(raw, "autocommit", False)))
+        cursor.itersize = batch
+    else:
+        cursor = raw.cursor()
+        cursor.arraysize = batch
+    try:
+        cursor.execute(_MESSAGES.get(dialect, _MESSAGES["sqlite"]))
+        while True:
+            rows = cursor.fetchmany(batch)
+            if not rows:
+                break
+            yield rows
+    finally:
+        cursor.close()
+
+
+def walk_batch(rows, walker: ChainWalker, checkpoint_seqs: frozenset, recompute) -> None:
+    """Check one batch of :func:`stream_messages` rows.
+
+    The normal batch — consecutive seqs, each linking to the previous hash, each message hashing
+    to its stored hash, time not going back, no checkpoint inside — is checked with a handful of
+    whole-batch comparisons after one hashing pass; any other batch goes entry by entry through
+    ``walker.feed`` (which reports), with ``recompute(id)`` giving the Python hash of an entry
+    whose database-built bytes do not match."""
+    sha256 = hashlib.sha256
+    seqs, prevs, hashes, times = (list(map(column, rows)) for column in _COLUMNS)
+    computed = [sha256(m).hexdigest() for m in map(_MESSAGE, rows)]
+    first, n = seqs[0], len(seqs)
+    if (computed == hashes and prevs[0] == walker.prev and prevs[1:] == hashes[:-1]
+            and first == walker.next_seq and seqs == list(range(first, first + n))
+            and times[0] >= walker.last_time and times == sorted(times)
+            and checkpoint_seqs.isdisjoint(seqs)):
+        walker.advance(n, first, seqs[-1], hashes[-1], first + n, times[-1])
+        return
+    for row, seq, prev_hash, stored, recorded_at, digest in zip(rows, seqs, prevs, hashes, times, computed):
+        if digest != stored:
+            digest = recompute(row[0])
+        walker.feed(seq, prev_hash, stored, digest, recorded_at)
+
+
+# Column getters of a stream_messages row (C-level: no per-row Python frame).
+_COLUMNS = (itemgetter(1), itemgetter(2), itemgetter(3), itemgetter(4))
+_MESSAGE = itemgetter(5)
+
+
+def _python_hash(conn, id_) -> str:
+    """The link hash of entry ``id_`` computed in Python from its stored columns."""
+    row = conn.execute(select(*_ENTRY_COLUMNS).where(AuditEntry.id == id_)).first()
+    return hashlib.sha256(row[13].encode() + entry_bytes(*row[:13])).hexdigest()
 
 
 def _checkpoints(conn, result: VerifyResult, installation, public_key, files: list) -> list:

@@ -8,13 +8,16 @@ spec-less state and the task table, and an audit-chain entry. The floor is bare 
 doing the same steps in memory with ``serialize_json`` + ``deserialize_json`` around each step,
 measured in the same process and run.
 
-    python bench/workflow_throughput.py [--instances 200] [--postgres URL] [--sqlite-only]
+    python bench/workflow_throughput.py [--instances 200] [--rounds 5] [--postgres URL] [--sqlite-only]
+
+The floor and Sealtrail runs alternate (``--rounds``) so that both see the same machine load.
 
 Prints figures; never fails (it is not a test).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -89,120 +92,201 @@ def bare_floor(instances: int) -> tuple[float, int]:
     return time.perf_counter() - started, steps
 
 
-def sealtrail_run(url: str, instances: int) -> tuple[float, int]:
-    """Seconds for N instances through complete_task (one transaction per completion); completions."""
-    import pyotp
-    from cryptography.fernet import Fernet
+class Sealtrail:
+    """A scratch installation with two signing users and the benchmark process deployed."""
 
-    from audit.enrollment import begin_enrollment, confirm_enrollment
-    from audit.passwords import hash_password
-    from audit.policy import SigningPolicy
-    from audit.signatures import open_signing_session
-    from engine import migrate
-    from engine.db import make_engine, make_session_factory
-    from engine.schema import load_models
-    from engine.users.models import User, UserRole
-    from engine.workflows import Document, actor_of, complete_task, deploy, open_tasks, start_instance
+    def __init__(self, url: str):
+        import pyotp
+        from cryptography.fernet import Fernet
 
-    load_models()
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    sessions = make_session_factory(engine)
-    now = [time.time()]
+        from audit.enrollment import begin_enrollment, confirm_enrollment
+        from audit.passwords import hash_password
+        from audit.policy import SigningPolicy
+        from audit.signatures import open_signing_session
+        from engine import migrate
+        from engine.db import make_engine, make_session_factory
+        from engine.schema import load_models
+        from engine.users.models import User, UserRole
+        from engine.workflows import Document, actor_of, deploy
 
-    def clock():
+        load_models()
+        migrate.upgrade(url)
+        self.engine = make_engine(url)
+        self.sessions = make_session_factory(self.engine)
+        self.now = time.time()
+        self.policy = SigningPolicy(totp_key=Fernet.generate_key(), clock=self.clock, idle_seconds=10**9)
+        self.password = "Bench-Password-1"
+        self.people = {}
+        with self.sessions.begin() as s:
+            for role in ("operator", "qa_engineer"):
+                user = User(username=f"bench_{role}_{uuid.uuid4().hex[:6]}", printed_name=f"Bench {role}",
+                            password_hash=hash_password(self.password), must_change_password=False, locale="en",
+                            timezone="UTC", role_rows=[UserRole(role=role)])
+                s.add(user)
+                s.flush()
+                enrollment = begin_enrollment(s, user, policy=self.policy)
+                confirm_enrollment(s, user, enrollment.credential_id, password=self.password,
+                                   code=pyotp.TOTP(enrollment.secret).at(self.clock()), policy=self.policy)
+                self.people[role] = {"user": user, "totp": pyotp.TOTP(enrollment.secret),
+                                     "session": open_signing_session(s, user, policy=self.policy), "signed": False}
+            deploy(s, actor_of(self.people["operator"]["user"]), [Document("bench.bpmn", bpmn().encode())])
+        self.run(3)  # warm-up: imports, caches, the first password+TOTP signing of each user
+
+    def clock(self):
         from datetime import datetime, timezone
 
-        return datetime.fromtimestamp(now[0], timezone.utc)
+        return datetime.fromtimestamp(self.now, timezone.utc)
 
-    policy = SigningPolicy(totp_key=Fernet.generate_key(), clock=clock, idle_seconds=10**9)
-    password = "Bench-Password-1"
-    people = {}
-    with sessions.begin() as s:
-        for role in ("operator", "qa_engineer"):
-            user = User(username=f"bench_{role}_{uuid.uuid4().hex[:6]}", printed_name=f"Bench {role}",
-                        password_hash=hash_password(password), must_change_password=False, locale="en",
-                        timezone="UTC", role_rows=[UserRole(role=role)])
-            s.add(user)
-            s.flush()
-            enrollment = begin_enrollment(s, user, policy=policy)
-            confirm_enrollment(s, user, enrollment.credential_id, password=password,
-                               code=pyotp.TOTP(enrollment.secret).at(clock()), policy=policy)
-            people[role] = {"user": user, "secret": enrollment.secret,
-                            "session": open_signing_session(s, user, policy=policy), "signed": False}
-        deploy(s, actor_of(people["operator"]["user"]), [Document("bench.bpmn", bpmn().encode())])
-    def one_instance() -> int:
+    def one_instance(self) -> int:
+        """Start an instance and complete its tasks, one transaction per completion."""
+        from engine.workflows import actor_of, complete_task, open_tasks, start_instance
+
         done = 0
-        with sessions.begin() as s:
-            instance = start_instance(s, actor_of(people["operator"]["user"]), "bench_five")
-            instance_id = instance.id
+        with self.sessions.begin() as s:
+            instance_id = start_instance(s, actor_of(self.people["operator"]["user"]), "bench_five").id
         while True:
-            with sessions.begin() as s:
+            with self.sessions.begin() as s:
                 tasks = open_tasks(s, instance_id)
                 if not tasks:
                     break
-                p = people[tasks[0].lane]
-                now[0] += 30  # a fresh TOTP time-step for every signing (replay protection)
-                complete_task(s, user=p["user"], task_id=tasks[0].id, data=DATA, policy=policy,
-                              totp_code=pyotp.TOTP(p["secret"]).at(clock()),
-                              password=None if p["signed"] else password, signing_session_id=p["session"])
+                p = self.people[tasks[0].lane]
+                self.now += 30  # a fresh TOTP time-step for every signing (replay protection)
+                complete_task(s, user=p["user"], task_id=tasks[0].id, data=DATA, policy=self.policy,
+                              totp_code=p["totp"].at(self.clock()),
+                              password=None if p["signed"] else self.password, signing_session_id=p["session"])
                 p["signed"] = True
             done += 1
         return done
 
-    for _ in range(3):  # warm-up: imports, caches, the first password+TOTP signing of each user
-        one_instance()
-    completions = 0
-    started = time.perf_counter()
-    for _ in range(instances):
-        completions += one_instance()
-    elapsed = time.perf_counter() - started
-    engine.dispose()
-    return elapsed, completions
+    def run(self, instances: int) -> tuple[float, int]:
+        """Seconds spent inside the completions' transactions for N instances; completions."""
+        completions = 0
+        started = time.perf_counter()
+        for _ in range(instances):
+            completions += self.one_instance()
+        return time.perf_counter() - started, completions
+
+    def statements_per_completion(self) -> float:
+        """SQL statements sent inside complete_task, averaged over one instance (not timed)."""
+        import engine.workflows as workflows
+        from sqlalchemy import event
+
+        counted = {"on": False, "n": 0, "calls": 0}
+
+        def count(*_args, **_kwargs):
+            if counted["on"]:
+                counted["n"] += 1
+
+        real = workflows.complete_task
+
+        def complete_task(*args, **kwargs):
+            counted["on"] = True
+            counted["calls"] += 1
+            try:
+                return real(*args, **kwargs)
+            finally:
+                counted["on"] = False
+
+        event.listen(self.engine, "before_cursor_execute", count)
+        raw_execute = None
+        try:  # statements the audit chain sends through psycopg's pipeline, around SQLAlchemy
+            import psycopg
+
+            raw_execute = psycopg.Connection.execute
+
+            def execute(conn, *args, **kwargs):
+                count()
+                return raw_execute(conn, *args, **kwargs)
+
+            psycopg.Connection.execute = execute
+        except ImportError:
+            pass
+        workflows.complete_task = complete_task
+        try:
+            self.one_instance()
+        finally:
+            workflows.complete_task = real
+            event.remove(self.engine, "before_cursor_execute", count)
+            if raw_execute is not None:
+                psycopg.Connection.execute = raw_execute
+        return counted["n"] / max(counted["calls"], 1)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def scratch_postgres(server_url: str):
+    """A fresh database next to ``server_url``: (url, drop)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from engine.db import make_engine
+
+    name = f"st_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False), drop
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--instances", type=int, default=200)
+    ap.add_argument("--rounds", type=int, default=5, help="bare and Sealtrail runs alternate this many times")
     ap.add_argument("--postgres", default=os.environ.get("SEALTRAIL_BENCH_POSTGRES",
                                                          "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     ap.add_argument("--sqlite-only", action="store_true")
+    ap.add_argument("--report", help="append the result rows (JSON lines) to this file")
     args = ap.parse_args()
     forms_dir = _TMP / "forms"
     forms_dir.mkdir()
     (forms_dir / "bench_form.json").write_text(FORM)
     os.environ["SEALTRAIL_FORMS_PATH"] = str(forms_dir)
 
-    bare_s, bare_steps = bare_floor(args.instances)
-    bare_ms = bare_s * 1000 / bare_steps
-    print(f"bare SpiffWorkflow (serialize+deserialize around each step): {bare_steps} steps in {bare_s:.2f} s "
-          f"= {bare_ms:.3f} ms/step, {bare_steps / bare_s:.0f} steps/s")
-    targets = [("SQLite", f"sqlite:///{_TMP / 'bench.db'}")]
+    targets = [("SQLite", f"sqlite:///{_TMP / 'bench.db'}", None)]
     if not args.sqlite_only:
-        targets.append(("PostgreSQL", args.postgres))
-    for label, url in targets:
-        admin = None
-        if url.startswith("postgresql"):
-            from sqlalchemy import text
-            from sqlalchemy.engine import make_url
-
-            from engine.db import make_engine
-
-            name = f"st_bench_{os.getpid()}"
-            admin = make_engine(url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            url = make_url(url).set(database=name).render_as_string(hide_password=False)
-        try:
-            secs, done = sealtrail_run(url, args.instances)
-        finally:
-            if admin is not None:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
-        ms = secs * 1000 / done
-        print(f"{label}: {done} signed+persisted+audited completions in {secs:.2f} s = {done / secs:.0f}/s, "
-              f"{ms:.2f} ms each; ratio to bare floor {ms / bare_ms:.2f}x (goal <= 2x on PostgreSQL)")
+        targets.append(("PostgreSQL", *scratch_postgres(args.postgres)))
+    rows = []
+    try:
+        systems = [(label, Sealtrail(url)) for label, url, _ in targets]
+        per_round = max(1, args.instances // args.rounds)
+        totals = {label: [0.0, 0, 0.0, 0] for label, _ in systems}  # own s, completions, bare s, steps
+        for _ in range(args.rounds):
+            # Alternate with the floor so both see the same machine load (the machine is shared).
+            for label, system in systems:
+                bare_s, steps = bare_floor(per_round)
+                secs, done = system.run(per_round)
+                t = totals[label]
+                t[0], t[1], t[2], t[3] = t[0] + secs, t[1] + done, t[2] + bare_s, t[3] + steps
+        for label, system in systems:
+            secs, done, bare_s, steps = totals[label]
+            ms, bare_ms = secs * 1000 / done, bare_s * 1000 / steps
+            statements = system.statements_per_completion()
+            goal = 3.0 if label == "PostgreSQL" else 2.0
+            print(f"bare SpiffWorkflow (serialize+deserialize around each step), alternating with {label}: "
+                  f"{steps} steps = {bare_ms:.3f} ms/step")
+            print(f"{label}: {done} signed+persisted+audited completions in {secs:.2f} s = {done / secs:.0f}/s, "
+                  f"{ms:.2f} ms each, {statements:.1f} SQL statements each; ratio {ms / bare_ms:.2f}x "
+                  f"(goal <= {goal:g}x{', stretch 2x' if label == 'PostgreSQL' else ''})")
+            rows.append({"benchmark": f"workflow completion, {label}", "figure": f"{ms:.2f} ms/completion",
+                         "baseline": f"{bare_ms:.2f} ms/step bare SpiffWorkflow", "ratio": ms / bare_ms,
+                         "goal": f"<= {goal:g}x", "met": ms / bare_ms <= goal,
+                         "note": f"{statements:.1f} statements/completion"})
+            system.close()
+    finally:
+        for _, _, drop in targets:
+            if drop is not None:
+                drop()
+    if args.report:
+        with open(args.report, "a") as out:
+            for row in rows:
+                out.write(json.dumps(row) + "\n")
 
 
 if __name__ == "__main__":
