@@ -69,13 +69,21 @@ def open_deviation(session: Session, actor, *, lot: Lot | str | None = None,
                    operation: RoutingOperation | str | None = None,
                    parameter: OperationParameter | str | None = None, value: float | None = None,
                    unit: str | None = None, source: str, description: str, details: dict | None = None,
+                   severity: int | None = None, patient_safety_impact: bool | None = None,
                    start_workflow: bool = True) -> Deviation:
     """Record a deviation and start its workflow (QA triage is the first task).
 
     ``source`` says who raised it ("user", "measurement", "alarm", an alarm source system…);
     ``operation``/``parameter`` may be rows or, as alarms send them, codes/names resolved on the
-    lot's routing (kept verbatim in ``details`` when they do not resolve).
+    lot's routing (kept verbatim in ``details`` when they do not resolve). When the reporter gives
+    ``severity`` (1–5) and ``patient_safety_impact``, the deviation class table classifies the
+    deviation before triage (which confirms or corrects those inputs).
     """
+    if severity is not None and (isinstance(severity, bool) or not isinstance(severity, int)
+                                 or not 1 <= severity <= 5):
+        raise ValidationFailed("severity is a whole number from 1 to 5", field="severity")
+    if patient_safety_impact is not None and not isinstance(patient_safety_impact, bool):
+        raise ValidationFailed("patient_safety_impact is true or false", field="patient_safety_impact")
     if not (source or "").strip() or len(source) > 64:
         raise ValidationFailed("source is required (at most 64 characters)", field="source")
     if not (description or "").strip():
@@ -105,13 +113,20 @@ def open_deviation(session: Session, actor, *, lot: Lot | str | None = None,
                         "parameter": param_row.name if param_row else parameter, "value": value, "unit": unit})
     if start_workflow:
         data = {"deviation_id": dev.id, "deviation": summary(dev),
-                "affected_lots": [lot.lot_number] if lot else []}
+                "affected_lots": [lot.lot_number] if lot else [], "severity": severity,
+                "patient_safety_impact": patient_safety_impact, "product_risk_class": risk_class(lot)}
         if param_row is not None:
             data["measurement_chart"] = parameter_chart(session, param_row)
         instance = start(session, actor, "deviation", data, business_key=dev.number)
         dev.process_instance_id = instance.id
         session.flush()
     return dev
+
+
+def risk_class(lot: Lot | None) -> str:
+    """The product risk (device) class of the lot's product revision, as the class table reads it."""
+    product = getattr(lot, "product_revision", None) if lot is not None else None
+    return ((getattr(product, "device_class", None) or "").strip()) if product is not None else ""
 
 
 def is_open(session: Session, deviation_id: int) -> bool:
@@ -154,8 +169,9 @@ def hold_lot(session: Session, actor, lot: Lot | str, *, reason: str, deviation_
 
 
 def contain(session: Session, actor, dev: Deviation, *, classification: str, lot_numbers: list[str],
-            rationale: str) -> dict:
-    """Classify the deviation and put every affected lot on hold."""
+            rationale: str, decision: dict | None = None) -> dict:
+    """Classify the deviation and put every affected lot on hold; ``decision`` is the record of
+    the class table's decision (table version, matched rule, inputs), kept in the audit entry."""
     if classification not in CLASSIFICATIONS:
         raise ValidationFailed(f"classification must be one of {', '.join(CLASSIFICATIONS)}", field="classification")
     lots = [_lot(session, n) for n in dict.fromkeys(n.strip() for n in lot_numbers if n.strip())]
@@ -173,8 +189,13 @@ def contain(session: Session, actor, dev: Deviation, *, classification: str, lot
         held.append({"lot_number": lot.lot_number, "item": lot.item.code, "status_before": link.hold.status_before})
     session.flush()
     chain.append(session, actor, "deviation.contained", "deviation", dev.number, reason=rationale, before=before,
-                 after={"classification": classification, "status": dev.status, "held": [h["lot_number"] for h in held]})
+                 after={"classification": classification, "status": dev.status, "held": [h["lot_number"] for h in held],
+                        **({"classification_decision": _decided_by(decision)} if decision else {})})
     return {"classification": classification, "lots": held}
+
+
+def _decided_by(decision: dict) -> dict:
+    return {k: decision.get(k) for k in ("decision", "version", "rules", "rule_descriptions", "inputs", "outputs")}
 
 
 def record_dispositions(session: Session, actor, dev: Deviation, *, dispositions: list[dict],

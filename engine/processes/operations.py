@@ -108,11 +108,11 @@ def change_close(ctx: OperationContext, *, result: str, notes: str) -> dict:
 
 @operation("deviation.contain")
 def deviation_contain(ctx: OperationContext, *, deviation_id: int, classification: str, lot_numbers: list,
-                      rationale: str) -> dict:
-    """Classify the deviation and put the affected lots on hold."""
+                      rationale: str, decision: dict | None = None) -> dict:
+    """Classify the deviation (as the class table decided) and put the affected lots on hold."""
     dev = _deviation(ctx, deviation_id)
     return deviations.contain(ctx.session, ctx.actor, dev, classification=classification,
-                              lot_numbers=lot_numbers, rationale=rationale)
+                              lot_numbers=lot_numbers, rationale=rationale, decision=decision)
 
 
 @operation("deviation.record_dispositions")

@@ -1,4 +1,9 @@
-"""Deploying BPMN as immutable process versions (validated first; a bad file never becomes one)."""
+"""Deploying BPMN and DMN as immutable versions (validated first; a bad file never becomes one).
+
+A process version pins the decision-table versions its business-rule tasks run: deploying a
+changed table redeploys every process that uses it (from its latest deployed BPMN, when that is
+not among the files), so that each new process version records exactly which tables it runs.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,7 +14,8 @@ from sqlalchemy import func, select
 from audit import chain
 from engine.errors import DeploymentRefused, NotFound
 from engine.workflows import serializer, specs
-from engine.workflows.models import ProcessVersion
+from engine.workflows.decisions import decisions_used
+from engine.workflows.models import DecisionVersion, ProcessDecision, ProcessVersion
 from engine.workflows.xmlsafe import DEFAULT_MAX_BYTES, Problem
 
 
@@ -45,11 +51,83 @@ def _known_documents(session, exclude: set[str]) -> dict[str, specs.Document]:
     return {pid: specs.Document(fname, xml.encode("utf-8")) for pid, fname, xml in rows if pid not in exclude}
 
 
+def latest_decision(session, decision_id: str) -> DecisionVersion | None:
+    """The newest deployed version of decision ``decision_id``, or None."""
+    return session.scalars(select(DecisionVersion).where(DecisionVersion.decision_id == decision_id)
+                           .order_by(DecisionVersion.version.desc()).limit(1)).first()
+
+
+def list_decisions(session) -> list[DecisionVersion]:
+    """Every deployed decision version, newest first within each decision."""
+    return list(session.scalars(select(DecisionVersion).order_by(DecisionVersion.decision_id,
+                                                                 DecisionVersion.version.desc())))
+
+
+def _known_decisions(session) -> dict[str, specs.Document]:
+    """Latest deployed DMN documents by decision id (business-rule tasks may use them)."""
+    newest = (select(DecisionVersion.decision_id, func.max(DecisionVersion.version).label("v"))
+              .group_by(DecisionVersion.decision_id).subquery())
+    rows = session.execute(select(DecisionVersion.decision_id, DecisionVersion.file_name, DecisionVersion.dmn_xml)
+                           .join(newest, (newest.c.decision_id == DecisionVersion.decision_id)
+                                 & (newest.c.v == DecisionVersion.version)))
+    return {did: specs.Document(fname, xml.encode("utf-8")) for did, fname, xml in rows}
+
+
 def validate_documents(session, documents: list[specs.Document], *,
                        max_bytes: int = DEFAULT_MAX_BYTES) -> specs.Validation:
-    """Validate documents against our rules, resolving call activities to deployed processes."""
+    """Validate documents against our rules, resolving call activities to deployed processes and
+    business-rule tasks to deployed decisions."""
     known = _known_documents(session, set()) if session is not None else {}
-    return specs.validate(documents, known=known, max_bytes=max_bytes)
+    decisions = _known_decisions(session) if session is not None else {}
+    return specs.validate(documents, known=known, known_decisions=decisions, max_bytes=max_bytes)
+
+
+def _users_of(session, decision_ids: set[str]) -> list[ProcessVersion]:
+    """The latest version of every process whose latest version pins one of ``decision_ids``."""
+    if not decision_ids:
+        return []
+    newest = (select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("v"))
+              .group_by(ProcessVersion.process_id).subquery())
+    return list(session.scalars(
+        select(ProcessVersion).join(newest, (newest.c.process_id == ProcessVersion.process_id)
+                                    & (newest.c.v == ProcessVersion.version))
+        .join(ProcessDecision, ProcessDecision.process_version_id == ProcessVersion.id)
+        .where(ProcessDecision.decision_id.in_(decision_ids)).distinct()))
+
+
+def _refuse(validation: specs.Validation) -> None:
+    if not validation.ok:
+        raise DeploymentRefused(
+            f"{len(validation.problems)} problem(s): " + "; ".join(map(str, validation.problems[:5])),
+            details=[{"field": f"{p.file}:{p.line or ''}:{p.element_id or ''}", "message": p.reason,
+                      **p.as_dict()} for p in validation.problems])
+
+
+def _changed_decisions(session, validation: specs.Validation) -> dict[str, DecisionVersion | None]:
+    """Decision id -> latest deployed version, for the tables whose content differs from it."""
+    latest = {did: latest_decision(session, did) for did in validation.decisions}
+    return {did: latest[did] for did, parsed in validation.decisions.items()
+            if latest[did] is None or latest[did].content_sha256 != parsed.document.sha256}
+
+
+def _store_decision(session, actor, parsed: specs.ParsedDecision, previous: DecisionVersion | None,
+                    comment: str | None) -> DecisionVersion:
+    table = parsed.table
+    version = DecisionVersion(
+        decision_id=parsed.decision_id, version=(previous.version + 1) if previous else 1, name=parsed.name,
+        file_name=parsed.document.file_name, dmn_xml=parsed.document.content.decode("utf-8"),
+        content_sha256=parsed.document.sha256, hit_policy=table.hit_policy, rule_count=len(table.rows),
+        deployed_by_id=actor.id, deployed_by_name=actor.name, comment=comment)
+    session.add(version)
+    session.flush()
+    chain.append(session, actor, "workflow.decision_deployed", "decision_version",
+                 f"{parsed.decision_id}:v{version.version}", reason=comment,
+                 after={"decision_id": parsed.decision_id, "version": version.version, "file": version.file_name,
+                        "content_sha256": version.content_sha256, "name": version.name,
+                        "hit_policy": table.hit_policy, "rules": [r.id for r in table.rows],
+                        "tests": [t.id for t in table.tests],
+                        "previous_sha256": previous.content_sha256 if previous else None})
+    return version
 
 
 @dataclass
@@ -59,26 +137,52 @@ class DeployResult:
     deployed: list[ProcessVersion] = field(default_factory=list)
     unchanged: list[ProcessVersion] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    decisions_deployed: list[DecisionVersion] = field(default_factory=list)
+    decisions_unchanged: list[DecisionVersion] = field(default_factory=list)
+
+
+def _with_users(session, documents: list[specs.Document], max_bytes: int):
+    """Validate ``documents``, adding the deployed BPMN of processes that use a changed table."""
+    validation = validate_documents(session, documents, max_bytes=max_bytes)
+    _refuse(validation)
+    users = [v for v in _users_of(session, set(_changed_decisions(session, validation)))
+             if v.process_id not in validation.processes]
+    if not users:
+        return validation, documents
+    names = {d.file_name for d in documents}
+    extra = {v.file_name: specs.Document(v.file_name, v.bpmn_xml.encode("utf-8")) for v in users
+             if v.file_name not in names}
+    documents = documents + list(extra.values())
+    validation = validate_documents(session, documents, max_bytes=max_bytes)
+    _refuse(validation)
+    return validation, documents
 
 
 def deploy(session, actor, documents: list[specs.Document], *, comment: str | None = None,
            skip_unchanged: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> DeployResult:
-    """Validate ``documents`` and store each executable process as a new version (audited).
+    """Validate ``documents`` and store each executable process and decision table as a new
+    version (audited); each process version pins the table versions it runs.
 
     Raises DeploymentRefused (details: file, element id, line, reason) when any document is
     invalid; nothing is stored then. With ``skip_unchanged`` a process whose latest version has
-    the same content hash is left alone.
+    the same content hash (and runs no changed table) is left alone.
     """
-    validation = validate_documents(session, documents, max_bytes=max_bytes)
-    if not validation.ok:
-        raise DeploymentRefused(
-            f"{len(validation.problems)} problem(s): " + "; ".join(map(str, validation.problems[:5])),
-            details=[{"field": f"{p.file}:{p.line or ''}:{p.element_id or ''}", "message": p.reason,
-                      **p.as_dict()} for p in validation.problems])
+    validation, documents = _with_users(session, documents, max_bytes)
     result = DeployResult()
+    changed_tables = _changed_decisions(session, validation)
+    tables: dict[str, DecisionVersion] = {}
+    for did, parsed in validation.decisions.items():
+        if did in changed_tables:
+            tables[did] = _store_decision(session, actor, parsed, changed_tables[did], comment)
+            result.decisions_deployed.append(tables[did])
+        else:
+            tables[did] = latest_decision(session, did)
+            result.decisions_unchanged.append(tables[did])
     latest = {pid: latest_version(session, pid) for pid in validation.processes}
+    uses = {pid: decisions_used(p.spec, p.subprocess_specs) for pid, p in validation.processes.items()}
     changed = {pid for pid, parsed in validation.processes.items()
-               if latest[pid] is None or latest[pid].content_sha256 != parsed.document.sha256}
+               if latest[pid] is None or latest[pid].content_sha256 != parsed.document.sha256
+               or uses[pid] & set(changed_tables)}
     grew = True
     while grew:  # a caller is redeployed when a process it calls is: call activities are pinned
         callers = {pid for pid, parsed in validation.processes.items() if set(parsed.subprocess_specs) & changed}
@@ -97,13 +201,19 @@ def deploy(session, actor, documents: list[specs.Document], *, comment: str | No
             deployed_by_id=actor.id, deployed_by_name=actor.name, comment=comment)
         session.add(version)
         session.flush()
+        pins = {did: tables.get(did) or latest_decision(session, did) for did in sorted(uses[pid])}
+        for did, table in pins.items():
+            session.add(ProcessDecision(process_version_id=version.id, decision_id=did,
+                                        decision_version_id=table.id))
         serializer.SPECS.put(session, version.id, parsed.spec, parsed.subprocess_specs)
         chain.append(session, actor, "workflow.process_deployed", "process_version", f"{pid}:v{version.version}",
                      reason=comment,
                      after={"process_id": pid, "version": version.version, "file": version.file_name,
                             "content_sha256": version.content_sha256, "name": version.name,
-                            "calls": sorted(parsed.subprocess_specs)})
+                            "calls": sorted(parsed.subprocess_specs),
+                            "decisions": {did: t.version for did, t in pins.items()}})
         result.deployed.append(version)
+    session.flush()
     return result
 
 
@@ -113,11 +223,13 @@ def shipped_bpmn_dir() -> Path:
 
 
 def deploy_all_shipped(session, actor, directory: Path | None = None) -> DeployResult:
-    """Deploy every ``*.bpmn`` in ``directory`` (default: the shipped ``bpmn/``), skipping files
-    whose content is already the latest version. Files are validated together (call activities
-    across files resolve); an invalid set is reported in ``problems`` and nothing is deployed."""
+    """Deploy every ``*.bpmn`` and ``*.dmn`` in ``directory`` (default: the shipped ``bpmn/``),
+    skipping files whose content is already the latest version. Files are validated together (call
+    activities and decisions across files resolve); an invalid set is reported in ``problems`` and
+    nothing is deployed."""
     directory = directory or shipped_bpmn_dir()
-    documents = [specs.Document(p.name, p.read_bytes()) for p in sorted(directory.glob("*.bpmn"))]
+    documents = [specs.Document(p.name, p.read_bytes())
+                 for p in sorted([*directory.glob("*.bpmn"), *directory.glob("*.dmn")])]
     if not documents:
         return DeployResult()
     try:

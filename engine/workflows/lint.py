@@ -34,8 +34,9 @@ def roles() -> tuple[str, ...]:
 
 class _Lint:
     def __init__(self, root: etree._Element, file_name: str, known_process_ids: set[str],
-                 draft_forms: dict[str, dict] | None = None):
+                 draft_forms: dict[str, dict] | None = None, decision_ids: set[str] | None = None):
         self.root = root
+        self.decisions = decision_ids or set()
         self.file = file_name
         self.known = known_process_ids
         self.drafts = {k.removesuffix(".json"): v for k, v in (draft_forms or {}).items()}
@@ -116,7 +117,12 @@ class _Lint:
 
     def check_unsupported_tasks(self) -> None:
         for task in self.xp(self.root, ".//bpmn:businessRuleTask"):
-            self.add(task, "business rule (DMN) tasks are not supported: use a script task or a service operation")
+            called = self.xp(task, "./bpmn:extensionElements/spiffworkflow:calledDecisionId")
+            ref = (called[0].text or "").strip() if called else ""
+            if not ref:
+                self.add(task, "business rule task names no decision (spiffworkflow:calledDecisionId)")
+            elif ref not in self.decisions:
+                self.add(task, f"decision {ref!r} is neither in the files given nor deployed")
         for task in self.xp(self.root, ".//bpmn:complexGateway"):
             self.add(task, "complex gateways are not supported by SpiffWorkflow 3.2: use exclusive/inclusive gateways")
 
@@ -308,9 +314,10 @@ class _Lint:
 
 
 def lint(root: etree._Element, file_name: str, known_process_ids: set[str] | None = None, *,
-         draft_forms: dict[str, dict] | None = None) -> list[Problem]:
+         draft_forms: dict[str, dict] | None = None, decision_ids: set[str] | None = None) -> list[Problem]:
     """Errors and warnings our rules find in one parsed BPMN document (empty list = clean).
 
     ``draft_forms`` maps form names to schemas that stand in for the form files (stored form
-    versions the diagram will pin)."""
-    return _Lint(root, file_name, known_process_ids or set(), draft_forms).run()
+    versions the diagram will pin); ``decision_ids`` are the DMN decisions business-rule tasks
+    may call."""
+    return _Lint(root, file_name, known_process_ids or set(), draft_forms, decision_ids).run()

@@ -156,3 +156,42 @@ class MessageWait(Base):
 
     instance_id: Mapped[int] = mapped_column(ForeignKey("wf_instance.id"), primary_key=True)
     message_name: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+
+class DecisionVersion(Base):
+    """One deployed, immutable version of a DMN decision table (its file, hash and deployer)."""
+
+    __tablename__ = "wf_decision_version"
+    __table_args__ = (UniqueConstraint("decision_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    decision_id: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    file_name: Mapped[str] = mapped_column(String(300))
+    dmn_xml: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    hit_policy: Mapped[str] = mapped_column(String(20))
+    rule_count: Mapped[int] = mapped_column(Integer)
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deployed_by_id: Mapped[str] = mapped_column(String(200))
+    deployed_by_name: Mapped[str] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return f"<DecisionVersion {self.decision_id} v{self.version}>"
+
+
+@event.listens_for(DecisionVersion, "before_update")
+def _decisions_are_immutable(_mapper, _connection, target):
+    raise ValueError(f"decision version {target.decision_id} v{target.version} is immutable; deploy a new one")
+
+
+class ProcessDecision(Base):
+    """A process version pins the decision-table versions its business-rule tasks run."""
+
+    __tablename__ = "wf_process_decision"
+
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("wf_process_version.id"), primary_key=True)
+    decision_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    decision_version_id: Mapped[int] = mapped_column(ForeignKey("wf_decision_version.id"), index=True)

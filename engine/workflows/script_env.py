@@ -302,7 +302,11 @@ class SafeScriptEngine(PythonScriptEngine):
         super().__init__(environment=SafeEnvironment(run_context))
 
     def validate(self, expression):
-        script_policy.check_expression(expression, self.environment.helper_names)
+        # SpiffWorkflow's DMN engine reads a SyntaxError as "this cell needs the input on its left".
+        try:
+            script_policy.check_expression(expression, self.environment.helper_names)
+        except script_policy.ScriptSyntaxError as exc:
+            raise SyntaxError(str(exc)) from exc
 
     def call_service(self, task, **kwargs):
         try:

@@ -22,8 +22,10 @@ from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 
 from engine.errors import Conflict
+from engine.workflows.decisions import DecisionTaskConverter
 
 SPIFF_VERSION = _dist_version("SpiffWorkflow")
 
@@ -51,6 +53,7 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
 
 def _registry(specless: bool):
     config = dict(SPIFF_CONFIG)
+    config[BusinessRuleTask] = DecisionTaskConverter  # keeps the decision id and default outputs
     if specless:
         config[BpmnWorkflow] = _SpeclessWorkflowConverter
     return BpmnWorkflowSerializer.configure(config)

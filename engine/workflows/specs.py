@@ -1,8 +1,9 @@
-"""From BPMN bytes to SpiffWorkflow specs: safe XML, our lint pass, SpiffWorkflow's parser.
+"""From BPMN and DMN bytes to SpiffWorkflow specs: safe XML, our lint pass, SpiffWorkflow's parser.
 
 ``validate(documents)`` never raises for a bad document: it returns every problem found (file,
 element id, line number, reason) and, when there are none, the parsed specs of each executable
-process, ready to be deployed.
+process and the verified decision tables, ready to be deployed. A DMN table is verified
+(``decision_tables``) and its test sheet run before anything that uses it can be deployed.
 """
 from __future__ import annotations
 
@@ -12,16 +13,18 @@ from dataclasses import dataclass, field
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from engine.workflows import xmlsafe
+from engine.workflows import decision_tables, xmlsafe
+from engine.workflows.decisions import Parser, run_test_sheet
 from engine.workflows.lint import NS, lint
+from engine.workflows.operations import helper_names
 from engine.workflows.xmlsafe import Problem, XmlRefused
 
 
 @dataclass(frozen=True)
 class Document:
-    """One BPMN file to validate or deploy."""
+    """One BPMN or DMN file to validate or deploy."""
 
     file_name: str
     content: bytes
@@ -43,12 +46,23 @@ class ParsedProcess:
 
 
 @dataclass
+class ParsedDecision:
+    """A verified decision table from a DMN document."""
+
+    decision_id: str
+    name: str
+    document: Document
+    table: decision_tables.Table
+
+
+@dataclass
 class Validation:
-    """The outcome of validating documents: problems, or the parsed processes."""
+    """The outcome of validating documents: problems, or the parsed processes and decisions."""
 
     problems: list[Problem] = field(default_factory=list)
     processes: dict[str, ParsedProcess] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
+    decisions: dict[str, ParsedDecision] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -68,15 +82,34 @@ def _spiff_problem(exc: Exception, file_name: str, lines: dict[str, int]) -> Pro
     return Problem(file_name, None, None, f"{type(exc).__name__}: {exc}")
 
 
+def _read_decisions(dmn_roots, result: Validation, helper_names) -> None:
+    for doc, root in dmn_roots:
+        try:
+            table = decision_tables.read_table(root, doc.file_name)
+        except decision_tables.TableRefused as exc:
+            result.problems.append(exc.problem)
+            continue
+        if table.decision_id in result.decisions:
+            result.problems.append(Problem(doc.file_name, table.decision_id, table.element.sourceline,
+                                           f"decision {table.decision_id!r} is also defined in "
+                                           f"{result.decisions[table.decision_id].document.file_name}"))
+            continue
+        result.problems.extend(decision_tables.verify(table, helper_names))
+        result.decisions[table.decision_id] = ParsedDecision(table.decision_id, table.name, doc, table)
+
+
 def validate(documents: list[Document], *, known: dict[str, Document] | None = None,
+             known_decisions: dict[str, Document] | None = None,
              max_bytes: int = xmlsafe.DEFAULT_MAX_BYTES, draft_forms: dict[str, dict] | None = None) -> Validation:
     """Validate ``documents``; ``known`` maps already deployed process ids to their documents
-    (used to resolve call activities into processes of other files); ``draft_forms`` maps form
-    names to stored schemas that stand in for the form files. Errors go to ``problems``,
+    (used to resolve call activities into processes of other files), ``known_decisions`` deployed
+    decision ids to their DMN documents (business-rule tasks may use them); ``draft_forms`` maps
+    form names to stored schemas that stand in for the form files. Errors go to ``problems``,
     warnings (which do not block deploy) to ``warnings``."""
     result = Validation()
     known = dict(known or {})
     roots: list[tuple[Document, etree._Element]] = []
+    dmn_roots: list[tuple[Document, etree._Element]] = []
     own_ids: set[str] = set()
     for doc in documents:
         try:
@@ -84,27 +117,40 @@ def validate(documents: list[Document], *, known: dict[str, Document] | None = N
         except XmlRefused as exc:
             result.problems.append(exc.problem)
             continue
+        if decision_tables.is_dmn(root):
+            dmn_roots.append((doc, root))
+            continue
         roots.append((doc, root))
         own_ids.update(pid for pid, _, _ in _process_ids(root))
+    _read_decisions(dmn_roots, result, helper_names())
+    other_decisions = {k: v for k, v in (known_decisions or {}).items() if k not in result.decisions}
     for pid in own_ids:
         known.pop(pid, None)
     known_ids = own_ids | set(known)
     for doc, root in roots:
-        for finding in lint(root, doc.file_name, known_ids, draft_forms=draft_forms):
+        for finding in lint(root, doc.file_name, known_ids, draft_forms=draft_forms,
+                            decision_ids=set(result.decisions) | set(other_decisions)):
             (result.warnings if finding.severity == "warning" else result.problems).append(finding)
     if result.problems:
         return result
 
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser = Parser(validator=VALIDATOR)
     lines: dict[str, dict[str, int]] = {}
     try:
+        for doc, root in dmn_roots:
+            lines[doc.file_name] = xmlsafe.line_index(root)
+            parser.add_dmn_xml(root, doc.file_name)
+        for dep in other_decisions.values():
+            parser.add_dmn_xml(xmlsafe.parse(dep.content, dep.file_name, max_bytes=max_bytes), dep.file_name)
         for doc, root in roots:
             lines[doc.file_name] = xmlsafe.line_index(root)
             parser.add_bpmn_xml(root, doc.file_name)
         for dep in {d.file_name: d for d in known.values()}.values():
             parser.add_bpmn_xml(xmlsafe.parse(dep.content, dep.file_name, max_bytes=max_bytes), dep.file_name)
+        for decision_id, parsed in result.decisions.items():
+            result.problems.extend(run_test_sheet(parsed.table, parser.get_engine(decision_id, None)))
     except (SpiffWorkflowException, TypeError, ValueError, KeyError, AttributeError) as exc:
-        file_name = getattr(exc, "file_name", "") or (roots[0][0].file_name if roots else "")
+        file_name = getattr(exc, "file_name", "") or (documents[0].file_name if documents else "")
         result.problems.append(_spiff_problem(exc, file_name, lines.get(file_name, {})))
         return result
     for doc, root in roots:
@@ -118,7 +164,7 @@ def validate(documents: list[Document], *, known: dict[str, Document] | None = N
                 result.problems.append(_spiff_problem(exc, doc.file_name, lines.get(doc.file_name, {})))
                 continue
             result.processes[pid] = ParsedProcess(pid, name, doc, spec, subprocess_specs)
-    if not result.problems and not result.processes:
+    if not result.problems and not result.processes and not result.decisions:
         result.problems.append(Problem(documents[0].file_name if documents else "", None, None,
                                        "no executable process (isExecutable=\"true\") found"))
     return result

@@ -134,7 +134,8 @@ def test_demo_lot_on_hold_cannot_be_released_until_its_disposition(demo_db):
         dev = open_deviation(s, actor_of(sign.user("zhang.wei")), lot=lot, source="user",
                              description="pouch seal wrinkles seen at packing")
         sign.complete(dev.process_instance_id, "triage_deviation", "chen.jing", {
-            "classification": "minor", "triage_rationale": "cosmetic", "affected_lots": [lot.lot_number]})
+            "severity": 1, "patient_safety_impact": False, "triage_rationale": "cosmetic",
+            "affected_lots": [lot.lot_number]})
         with pytest.raises(Conflict, match="on hold"):
             with s.begin_nested():
                 sign.complete(release, "decide_lot_release", "zhao.min",

@@ -23,7 +23,7 @@ def test_deviation_happy_path_holds_then_releases_per_disposition(quality):
     assert (chart["parameter"], chart["lsl"], chart["usl"]) == ("press_force", 90, 110)
     assert [(p["lot"], p["value"], p["in_spec"]) for p in chart["points"]] == [("P-001", 101.5, True)]
     quality.complete(iid, "triage_deviation", "qa_zhao", {
-        "classification": "major", "triage_rationale": "critical parameter out of spec",
+        "severity": 3, "patient_safety_impact": False, "triage_rationale": "critical parameter out of spec",
         "affected_lots": ["P-001"]})
     assert plant.lots["P-001"].status == "on_hold"
     quality.complete(iid, "investigate_deviation", "pe_wang", {
@@ -39,12 +39,17 @@ def test_deviation_happy_path_holds_then_releases_per_disposition(quality):
     assert quality.tasks(iid) == {}
 
 
+# The plant's product is class III: severity 3 is major, severity 4 critical (bpmn/deviation_class.dmn).
+SEVERITY = {"major": 3, "critical": 4}
+
+
 def _raise(quality, lot="P-001", classification="major"):
     dev = open_deviation(quality.session, quality.actor("op_li"), lot=lot, source="user",
                          description="label misprint")
     iid = dev.process_instance_id
     quality.complete(iid, "triage_deviation", "qa_zhao", {
-        "classification": classification, "triage_rationale": "check the lot", "affected_lots": [lot]})
+        "severity": SEVERITY[classification], "patient_safety_impact": False, "triage_rationale": "check the lot",
+        "affected_lots": [lot]})
     return dev, iid
 
 

@@ -1,4 +1,4 @@
-"""``sealtrail bpmn validate FILE...`` and ``sealtrail bpmn deploy FILE...``."""
+"""``sealtrail bpmn validate FILE...`` and ``sealtrail bpmn deploy FILE...`` (BPMN and DMN files)."""
 from __future__ import annotations
 
 import getpass
@@ -27,7 +27,7 @@ def register(cli: click.Group) -> None:
 
 @click.group()
 def bpmn() -> None:
-    """Validate and deploy BPMN process definitions."""
+    """Validate and deploy BPMN process definitions and DMN decision tables."""
 
 
 def _documents(files) -> list[Document]:
@@ -48,7 +48,8 @@ def cli_actor() -> Actor:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with every problem.")
 @with_appcontext
 def validate_cmd(files, as_json: bool) -> None:
-    """Check FILES without deploying; exit 0 when valid, 1 when any error is found.
+    """Check FILES (.bpmn, .dmn) without deploying: lint, decision-table verification (overlaps,
+    gaps, unreachable rules, types) and test sheets; exit 0 when valid, 1 when any error is found.
 
     One line per finding: file:line: element id (name): reason; warnings say "warning:" and do
     not change the exit code."""
@@ -61,13 +62,16 @@ def validate_cmd(files, as_json: bool) -> None:
         result = validate_offline(docs, max_bytes=_max_bytes())
     if as_json:
         click.echo(json.dumps({"valid": result.ok, "processes": sorted(result.processes),
+                               "decisions": sorted(result.decisions),
                                "problems": [p.as_dict() for p in result.problems],
                                "warnings": [p.as_dict() for p in result.warnings]}, indent=2))
     else:
         for problem in result.problems + result.warnings:
             click.echo(str(problem))
         if result.ok:
-            click.echo(f"valid: {', '.join(sorted(result.processes))}")
+            tables = [f"{d} ({len(p.table.rows)} rules, {len(p.table.tests)} tests passed)"
+                      for d, p in sorted(result.decisions.items())]
+            click.echo(f"valid: {', '.join(sorted(result.processes) + tables)}")
     sys.exit(0 if result.ok else 1)
 
 
@@ -76,13 +80,16 @@ def validate_cmd(files, as_json: bool) -> None:
 @click.option("--comment", default=None, help="Why this version is deployed (recorded and audited).")
 @with_appcontext
 def deploy_cmd(files, comment: str | None) -> None:
-    """Validate FILES, then store each executable process as a new immutable version."""
+    """Validate FILES, then store each executable process and decision table as a new immutable
+    version (a process version pins the table versions it runs)."""
     load_models()
     try:
         with current_app.extensions["sealtrail.sessions"].begin() as session:
             result = deploy(session, cli_actor(), _documents(files), comment=comment, max_bytes=_max_bytes(),
                             skip_unchanged=True)
-            lines = [f"deployed {v.process_id} v{v.version} ({v.content_sha256[:12]})" for v in result.deployed]
+            lines = [f"deployed decision {v.decision_id} v{v.version} ({v.content_sha256[:12]})"
+                     for v in result.decisions_deployed]
+            lines += [f"deployed {v.process_id} v{v.version} ({v.content_sha256[:12]})" for v in result.deployed]
             lines += [f"unchanged {v.process_id} v{v.version} (same content already deployed)"
                       for v in result.unchanged]
     except DeploymentRefused as exc:

@@ -1,0 +1,219 @@
+"""Running DMN decision tables: our DMN engine, the parser and serializer hooks, decision records.
+
+SpiffWorkflow 3.2's DMN engine returns the first match under UNIQUE without checking that it is
+the only one, ignores ``defaultOutputEntry``, answers ``{}`` when no rule matches (the process then
+fails somewhere later), and glues ``in (…)`` cells to the input without a space. ``DecisionEngine``
+evaluates every rule (through the same restricted script engine as every other expression),
+refuses a second UNIQUE match or no match without a default, applies defaults, and records each
+decision taken — inputs, matched rule ids, outputs, the pinned table version — in the instance
+history and the audit trail, in the caller's transaction.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+from sqlalchemy import select
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer.task_spec import BusinessRuleTaskConverter
+
+from audit import chain
+from engine.db import utcnow
+from engine.workflows.models import DecisionVersion, InstanceEvent, ProcessDecision
+from engine.workflows.script_env import SafeScriptEngine
+from engine.workflows.xmlsafe import Problem
+
+RESULT_KEY = "decisions"  # task data: {decision id: what was decided}, for forms and the history
+
+
+class DecisionFailed(ValueError):
+    """The table gave no answer (no rule matched, no default) or two answers under UNIQUE."""
+
+
+@dataclass
+class Outcome:
+    """What one evaluation of a table found."""
+
+    inputs: dict
+    rules: list  # SpiffWorkflow Rule objects that matched, in table order
+    outputs: dict
+    defaulted: bool
+
+
+class DecisionEngine(DMNEngine):
+    """SpiffWorkflow's DMN engine, checked and recorded (see the module docstring)."""
+
+    def __init__(self, decision_table, decision_id: str = "", defaults: dict | None = None):
+        super().__init__(decision_table)
+        self.decision_id = decision_id
+        self.defaults = dict(defaults or {})  # output id -> expression text
+
+    def evaluate(self, input_expr, match_expr, task):
+        """As SpiffWorkflow's, with ``x in (…)`` cells spaced from their input."""
+        if match_expr is None or "?" in match_expr:
+            return super().evaluate(input_expr, match_expr, task)
+        script_engine = task.workflow.script_engine
+        script_engine.validate(input_expr)
+        if self.needs_eq(script_engine, match_expr):
+            return script_engine.evaluate(task, f"({input_expr}) == ({match_expr})")
+        return script_engine.evaluate(task, f"({input_expr}) {match_expr}")
+
+    def _matches(self, rule, task) -> bool:
+        for entry in rule.inputEntries:
+            for lhs in entry.lhs:
+                if lhs is None:
+                    continue
+                try:
+                    if not self.evaluate(entry.input.expression, lhs, task):
+                        return False
+                except WorkflowTaskException as exc:
+                    exc.add_note(f"decision {self.decision_id}, rule {rule.id}")
+                    raise
+        return True
+
+    def outcome(self, task) -> Outcome:
+        """Evaluate every rule against ``task.data``; DecisionFailed when the table gives no answer."""
+        table = self.decision_table
+        script_engine = task.workflow.script_engine
+        inputs = {(i.label or i.expression): script_engine.evaluate(task, i.expression) for i in table.inputs}
+        matched = [rule for rule in table.rules if self._matches(rule, task)]
+        if table.hit_policy == "COLLECT":
+            outputs: dict = {}
+            for rule in matched:
+                for key, value in rule.output_as_dict(task).items():
+                    outputs.setdefault(key, []).append(value)
+            return Outcome(inputs, matched, outputs, False)
+        if table.hit_policy == "UNIQUE" and len(matched) > 1:
+            raise DecisionFailed(f"decision {self.decision_id}: rules {', '.join(r.id for r in matched)} all match "
+                                 f"{inputs} (hit policy UNIQUE)")
+        if matched:
+            return Outcome(inputs, matched[:1], dict(matched[0].output_as_dict(task)), False)
+        if not self.defaults:
+            raise DecisionFailed(f"decision {self.decision_id}: no rule matches {inputs} and the table has no default")
+        outputs = {o.name: script_engine.evaluate(task, self.defaults[o.id]) for o in table.outputs}
+        return Outcome(inputs, [], outputs, True)
+
+    def result(self, task):
+        """What SpiffWorkflow merges into the task data (the outputs, and our record of them)."""
+        try:
+            found = self.outcome(task)
+        except DecisionFailed as exc:
+            raise WorkflowTaskException(str(exc), task=task, exception=exc) from exc
+        summary = record(task, self, found)
+        return {**found.outputs, RESULT_KEY: {**task.data.get(RESULT_KEY, {}), self.decision_id: summary}}
+
+
+def _defaults(dmn_node, nsmap) -> dict:
+    out = {}
+    for output in dmn_node.xpath(".//dmn:decisionTable/dmn:output", namespaces=nsmap):
+        text = output.xpath("./dmn:defaultOutputEntry/dmn:text", namespaces=nsmap)
+        if text and (text[0].text or "").strip():
+            out[output.get("id")] = text[0].text.strip()
+    return out
+
+
+class Parser(SpiffBpmnParser):
+    """SpiffBpmnParser whose business-rule tasks run our DecisionEngine."""
+
+    def get_engine(self, decision_ref, node):
+        base = super().get_engine(decision_ref, node)
+        dmn = self.dmn_parsers[decision_ref]
+        return DecisionEngine(base.decision_table, decision_ref, _defaults(dmn.node, dmn.nsmap))
+
+
+class DecisionTaskConverter(BusinessRuleTaskConverter):
+    """Stores the decision id and default outputs with the table, and restores our engine."""
+
+    def to_dict(self, spec):
+        dct = super().to_dict(spec)
+        engine = spec.dmnEngine
+        dct["decision_id"] = getattr(engine, "decision_id", "")
+        dct["decision_defaults"] = getattr(engine, "defaults", {})
+        return dct
+
+    def from_dict(self, dct):
+        decision_id = dct.pop("decision_id", "")
+        defaults = dct.pop("decision_defaults", {})
+        spec = super().from_dict(dct)
+        spec.dmnEngine = DecisionEngine(spec.dmnEngine.decision_table, decision_id, defaults)
+        return spec
+
+
+def decisions_used(spec, subprocess_specs: dict) -> set[str]:
+    """Ids of the decisions a process (and every process it calls) runs."""
+    found = set()
+    for process in [spec, *subprocess_specs.values()]:
+        for task_spec in process.task_specs.values():
+            engine = getattr(task_spec, "dmnEngine", None)
+            if engine is not None:
+                found.add(getattr(engine, "decision_id", "") or engine.decision_table.id)
+    return found
+
+
+def pinned_version(session, process_version_id: int, decision_id: str) -> DecisionVersion | None:
+    """The decision version a process version pinned (None before pins existed)."""
+    return session.scalar(select(DecisionVersion).join(
+        ProcessDecision, ProcessDecision.decision_version_id == DecisionVersion.id).where(
+        ProcessDecision.process_version_id == process_version_id, ProcessDecision.decision_id == decision_id))
+
+
+def _plain(value):
+    return value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
+
+
+def record(task, engine: DecisionEngine, found: Outcome) -> dict:
+    """Write the decision to the instance history and the audit trail; return its summary."""
+    summary = {"decision": engine.decision_id, "table": engine.decision_table.name,
+               "rules": [r.id for r in found.rules],
+               "rule_descriptions": [r.description or "" for r in found.rules],
+               "inputs": {k: _plain(v) for k, v in found.inputs.items()},
+               "outputs": {k: _plain(v) if not isinstance(v, list) else [_plain(x) for x in v]
+                           for k, v in found.outputs.items()},
+               "default": found.defaulted, "task": task.task_spec.bpmn_id or task.task_spec.name}
+    ctx = getattr(getattr(task.workflow.script_engine, "environment", None), "run_context", None)
+    if ctx is None or ctx.session is None or ctx.instance is None:
+        return summary
+    version = pinned_version(ctx.session, ctx.instance.process_version_id, engine.decision_id)
+    if version is not None:
+        summary.update(version=version.version, content_sha256=version.content_sha256)
+    ctx.session.add(InstanceEvent(instance_id=ctx.instance.id, at=utcnow(), kind="decision", actor_id=ctx.actor.id,
+                                  actor_name=ctx.actor.name, task_id=str(task.id),
+                                  detail_json=json.dumps(summary, default=str, sort_keys=True)))
+    chain.append(ctx.session, ctx.actor, "workflow.decision_taken", "process_instance", ctx.instance.id,
+                 after={"process_id": ctx.instance.process_id, "business_key": ctx.instance.business_key,
+                        **summary})
+    return summary
+
+
+class _SheetEngine(SafeScriptEngine):
+    """Evaluates test-sheet cases without a workflow around them."""
+
+    def evaluate(self, task, expression, external_context=None):
+        return self.environment.evaluate(expression, task.data, external_context)
+
+
+def run_test_sheet(table, engine: DecisionEngine) -> list[Problem]:
+    """Run the table's test cases (``decision_tables.TestCase``) through ``engine``; one problem
+    per failing case (a failing example blocks the deployment)."""
+    problems = []
+    script_engine = _SheetEngine()
+    for case in table.tests:
+        task = SimpleNamespace(data=dict(case.given), workflow=SimpleNamespace(script_engine=script_engine))
+        where = (table.file, case.id, case.element.sourceline)
+        try:
+            found = engine.outcome(task)
+        except Exception as exc:  # noqa: BLE001 - any failure of the example is the finding
+            problems.append(Problem(*where, f"test {case.id} fails: {type(exc).__name__}: {exc}"))
+            continue
+        wrong = {k: (v, found.outputs.get(k)) for k, v in case.expect.items() if found.outputs.get(k) != v}
+        for key, (expected, got) in wrong.items():
+            problems.append(Problem(*where, f"test {case.id}: expected {key} = {expected!r}, the table gives "
+                                            f"{got!r} (rule {', '.join(r.id for r in found.rules) or 'default'})"))
+        got_rule = found.rules[0].id if found.rules else None
+        if case.rule and case.rule != got_rule:
+            problems.append(Problem(*where, f"test {case.id}: expected rule {case.rule}, "
+                                            f"matched {got_rule or 'no rule (default)'}"))
+    return problems
