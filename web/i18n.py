@@ -163,7 +163,7 @@ _EVENTS = {
     "started": _l("Started"), "task_completed": _l("Task completed"), "claimed": _l("Claimed"),
     "unclaimed": _l("Released"), "reassigned": _l("Reassigned"), "timer_fired": _l("Timer fired"),
     "message": _l("Message received"), "completed": _l("Process completed"), "error": _l("Error"),
-    "cancelled": _l("Cancelled"), "migrated": _l("Migrated"),
+    "cancelled": _l("Cancelled"), "migrated": _l("Migrated"), "decision": _l("Decision table applied"),
 }
 
 

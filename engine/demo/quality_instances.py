@@ -73,12 +73,14 @@ def _deviation(session: Session, qa: User, product) -> int | None:
     if bad is not None:
         lot = session.get(Lot, bad.lot_id)
         dev = open_deviation(session, _actor(qa), lot=lot, parameter=bad.parameter, value=bad.value,
-                             source="measurement",
+                             source="measurement", severity=3 if bad.parameter.critical else 2,
+                             patient_safety_impact=False,
                              description=f"{bad.parameter.name} = {bad.value:g} {bad.unit} outside its limits on lot "
                                          f"{lot.lot_number}")
     else:
         lots = _completed_lots(session, product)
         dev = open_deviation(session, _actor(qa), lot=lots[0] if lots else None, source="user",
+                             severity=2, patient_safety_impact=False,
                              description="Pouch seal width below drawing on two samples")
     return dev.process_instance_id
 

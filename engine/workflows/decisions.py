@@ -172,6 +172,7 @@ def record(task, engine: DecisionEngine, found: Outcome) -> dict:
                "inputs": {k: _plain(v) for k, v in found.inputs.items()},
                "outputs": {k: _plain(v) if not isinstance(v, list) else [_plain(x) for x in v]
                            for k, v in found.outputs.items()},
+               "output_labels": {o.name: o.label or o.name for o in engine.decision_table.outputs},
                "default": found.defaulted, "task": task.task_spec.bpmn_id or task.task_spec.name}
     ctx = getattr(getattr(task.workflow.script_engine, "environment", None), "run_context", None)
     if ctx is None or ctx.session is None or ctx.instance is None:

@@ -1,0 +1,38 @@
+"""The demo deviation shows the class the deviation class table gave it and the rule that decided."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from audit.models import AuditEntry
+from engine.processes.demo import start_demo_processes
+from engine.workflows import open_tasks
+from tests.web.conftest import make_app
+
+
+def _signed_in(demo_db, username):
+    app = make_app(demo_db)
+    client = app.test_client()
+    html = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    response = client.post("/login", data={"username": username, "csrf_token": token,
+                                           "password": demo_db.demo.credentials()[username].password})
+    assert response.status_code == 302
+    return client
+
+
+def test_demo_deviation_shows_its_class_and_the_deciding_rule(demo_db):
+    with demo_db.sessions.begin() as s:
+        instance_id = start_demo_processes(s, demo_db.settings(), demo_db.demo)["deviation"]
+        [triage] = open_tasks(s, instance_id)
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "workflow.decision_taken")).one()
+        assert entry.after_value["decision"] == "deviation_class" and entry.after_value["version"] == 1
+        rule = entry.after_value["rules"][0]
+        cls = entry.after_value["outputs"]["classification"]
+    qa = _signed_in(demo_db, "chen.jing")  # the demo's QA engineer: triage is in her lane
+    for path in (f"/tasks/{triage.id}", f"/processes/{instance_id}"):
+        html = qa.get(path).get_data(as_text=True)
+        assert 'data-decision="deviation_class"' in html, path
+        assert f"<code data-rule>{rule}</code>" in html and f"<strong>{cls}</strong>" in html, path
+        assert "table version 1" in html
