@@ -120,7 +120,7 @@ class _Lint:
             called = self.xp(task, "./bpmn:extensionElements/spiffworkflow:calledDecisionId")
             ref = (called[0].text or "").strip() if called else ""
             if not ref:
-                self.add(task, "business rule task names no decision (spiffworkflow:calledDecisionId)")
+                self.add(task, "business rule (DMN) task names no decision (spiffworkflow:calledDecisionId)")
             elif ref not in self.decisions:
                 self.add(task, f"decision {ref!r} is neither in the files given nor deployed")
         for task in self.xp(self.root, ".//bpmn:complexGateway"):

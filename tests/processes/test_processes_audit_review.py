@@ -48,7 +48,8 @@ def test_review_assembles_risky_events_and_pins_the_chain_head(quality):
     assert categories == {"user.role_granted": "administration", "measurement.correct": "correction",
                           "auth.login_failed": "lockout_or_failed_login",
                           "workflow.deployed": "deployment_or_rule_change",
-                          "workflow.process_deployed": "deployment_or_rule_change"}  # the fixture's deployment
+                          "workflow.process_deployed": "deployment_or_rule_change",  # the fixture's deployment
+                          "workflow.decision_deployed": "deployment_or_rule_change"}  # of diagrams and tables
     assert "lot.plan" not in categories
     quality.session.refresh(review)
     covered = quality.session.scalar(select(chain.AuditEntry.hash).where(chain.AuditEntry.seq == review.head_seq))

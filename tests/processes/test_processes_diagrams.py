@@ -21,7 +21,7 @@ NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
       "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
       "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
 FLOW_NODES = ("startEvent", "endEvent", "intermediateCatchEvent", "boundaryEvent", "userTask", "serviceTask",
-              "callActivity", "exclusiveGateway", "parallelGateway", "scriptTask")
+              "callActivity", "exclusiveGateway", "parallelGateway", "scriptTask", "businessRuleTask")
 
 
 def _tree(pid: str):
@@ -32,6 +32,7 @@ def _tree(pid: str):
 def parser():
     p = SpiffBpmnParser(validator=VALIDATOR)
     p.add_bpmn_files(sorted(str(f) for f in BPMN_DIR.glob("*.bpmn")))
+    p.add_dmn_files(sorted(str(f) for f in BPMN_DIR.glob("*.dmn")))
     return p
 
 

@@ -33,6 +33,6 @@ def test_demo_deviation_shows_its_class_and_the_deciding_rule(demo_db):
     qa = _signed_in(demo_db, "chen.jing")  # the demo's QA engineer: triage is in her lane
     for path in (f"/tasks/{triage.id}", f"/processes/{instance_id}"):
         html = qa.get(path).get_data(as_text=True)
-        assert 'data-decision="deviation_class"' in html, path
+        assert 'data-decision="deviation_class" data-version="1"' in html, path
         assert f"<code data-rule>{rule}</code>" in html and f"<strong>{cls}</strong>" in html, path
-        assert "table version 1" in html
+        assert "决策表第 1 版" in html  # the demo QA engineer reads Chinese
