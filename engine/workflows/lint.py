@@ -34,9 +34,9 @@ def roles() -> tuple[str, ...]:
 
 class _Lint:
     def __init__(self, root: etree._Element, file_name: str, known_process_ids: set[str],
-                 draft_forms: dict[str, dict] | None = None, decision_ids: set[str] | None = None):
+                 draft_forms: dict[str, dict] | None = None, decisions: dict[str, set[str]] | None = None):
         self.root = root
-        self.decisions = decision_ids or set()
+        self.decisions = decisions or {}  # decision id -> the variables its outputs set
         self.file = file_name
         self.known = known_process_ids
         self.drafts = {k.removesuffix(".json"): v for k, v in (draft_forms or {}).items()}
@@ -96,7 +96,7 @@ class _Lint:
         self.check_call_activities()
         # A dangling flow would be reported again as an unreachable target: name the cause only.
         findings = lint_graph.structure(self.root) if flows_ok else []
-        for finding in findings + lint_graph.data_flow(self.root, self.schemas, self.helpers):
+        for finding in findings + lint_graph.data_flow(self.root, self.schemas, self.helpers, self.decisions):
             self.add(finding.element, finding.reason, severity=finding.severity)
         return self.problems
 
@@ -314,10 +314,10 @@ class _Lint:
 
 
 def lint(root: etree._Element, file_name: str, known_process_ids: set[str] | None = None, *,
-         draft_forms: dict[str, dict] | None = None, decision_ids: set[str] | None = None) -> list[Problem]:
+         draft_forms: dict[str, dict] | None = None, decisions: dict[str, set[str]] | None = None) -> list[Problem]:
     """Errors and warnings our rules find in one parsed BPMN document (empty list = clean).
 
     ``draft_forms`` maps form names to schemas that stand in for the form files (stored form
-    versions the diagram will pin); ``decision_ids`` are the DMN decisions business-rule tasks
-    may call."""
-    return _Lint(root, file_name, known_process_ids or set(), draft_forms, decision_ids).run()
+    versions the diagram will pin); ``decisions`` maps the DMN decisions business-rule tasks may
+    call to the variables their outputs set."""
+    return _Lint(root, file_name, known_process_ids or set(), draft_forms, decisions).run()

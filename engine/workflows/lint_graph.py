@@ -198,9 +198,14 @@ def variables_set(root, form_schemas: dict[str, dict | None]) -> set[str]:
     return names
 
 
-def data_flow(root, form_schemas: dict[str, dict | None], helpers: frozenset[str]) -> list[Finding]:
-    """Conditions over variables nothing sets; read-only required form fields nothing fills."""
+def data_flow(root, form_schemas: dict[str, dict | None], helpers: frozenset[str],
+              decision_outputs: dict[str, set[str]] | None = None) -> list[Finding]:
+    """Conditions over variables nothing sets; read-only required form fields nothing fills.
+    ``decision_outputs``: the variables each DMN decision sets (business-rule tasks set them)."""
     known = variables_set(root, form_schemas) | set(script_policy.SAFE_BUILTIN_NAMES) | set(helpers)
+    for called in root.xpath(".//bpmn:businessRuleTask/bpmn:extensionElements/spiffworkflow:calledDecisionId",
+                             namespaces=NS):
+        known |= (decision_outputs or {}).get((called.text or "").strip(), set()) | {"decisions"}
     has_call = bool(root.xpath(".//bpmn:callActivity", namespaces=NS))
     findings = []
     for flow in root.xpath(".//bpmn:sequenceFlow[bpmn:conditionExpression]", namespaces=NS):

@@ -82,6 +82,16 @@ def _spiff_problem(exc: Exception, file_name: str, lines: dict[str, int]) -> Pro
     return Problem(file_name, None, None, f"{type(exc).__name__}: {exc}")
 
 
+def _outputs_of(doc: Document, max_bytes: int) -> set[str]:
+    """The variables a deployed decision's outputs set (read from its stored DMN)."""
+    try:
+        table = decision_tables.read_table(xmlsafe.parse(doc.content, doc.file_name, max_bytes=max_bytes),
+                                           doc.file_name)
+    except (XmlRefused, decision_tables.TableRefused):
+        return set()
+    return {o.name for o in table.outputs}
+
+
 def _read_decisions(dmn_roots, result: Validation, helper_names) -> None:
     for doc, root in dmn_roots:
         try:
@@ -124,12 +134,13 @@ def validate(documents: list[Document], *, known: dict[str, Document] | None = N
         own_ids.update(pid for pid, _, _ in _process_ids(root))
     _read_decisions(dmn_roots, result, helper_names())
     other_decisions = {k: v for k, v in (known_decisions or {}).items() if k not in result.decisions}
+    outputs = {did: {o.name for o in p.table.outputs} for did, p in result.decisions.items()}
+    outputs.update({did: _outputs_of(doc, max_bytes) for did, doc in other_decisions.items()})
     for pid in own_ids:
         known.pop(pid, None)
     known_ids = own_ids | set(known)
     for doc, root in roots:
-        for finding in lint(root, doc.file_name, known_ids, draft_forms=draft_forms,
-                            decision_ids=set(result.decisions) | set(other_decisions)):
+        for finding in lint(root, doc.file_name, known_ids, draft_forms=draft_forms, decisions=outputs):
             (result.warnings if finding.severity == "warning" else result.problems).append(finding)
     if result.problems:
         return result

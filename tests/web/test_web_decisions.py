@@ -6,7 +6,7 @@ import re
 from sqlalchemy import select
 
 from audit.models import AuditEntry
-from engine.processes.demo import start_demo_processes
+from engine.demo.quality_instances import start_demo_processes
 from engine.workflows import open_tasks
 from tests.web.conftest import make_app
 
