@@ -46,10 +46,11 @@ class Outcome:
 class DecisionEngine(DMNEngine):
     """SpiffWorkflow's DMN engine, checked and recorded (see the module docstring)."""
 
-    def __init__(self, decision_table, decision_id: str = "", defaults: dict | None = None):
+    def __init__(self, decision_table, decision_id: str = "", defaults: dict | None = None, name: str = ""):
         super().__init__(decision_table)
         self.decision_id = decision_id
         self.defaults = dict(defaults or {})  # output id -> expression text
+        self.name = name or decision_table.name or decision_id
 
     def evaluate(self, input_expr, match_expr, task):
         """As SpiffWorkflow's, with ``x in (…)`` cells spaced from their input."""
@@ -103,7 +104,10 @@ class DecisionEngine(DMNEngine):
         except DecisionFailed as exc:
             raise WorkflowTaskException(str(exc), task=task, exception=exc) from exc
         summary = record(task, self, found)
-        return {**found.outputs, RESULT_KEY: {**task.data.get(RESULT_KEY, {}), self.decision_id: summary}}
+        # Set here, not returned: SpiffWorkflow deep-merges the result, which would mix this
+        # decision's rule list with an earlier one's. A new dict: task data is shallow-copied.
+        task.data[RESULT_KEY] = {**task.data.get(RESULT_KEY, {}), self.decision_id: summary}
+        return found.outputs
 
 
 def _defaults(dmn_node, nsmap) -> dict:
@@ -121,7 +125,7 @@ class Parser(SpiffBpmnParser):
     def get_engine(self, decision_ref, node):
         base = super().get_engine(decision_ref, node)
         dmn = self.dmn_parsers[decision_ref]
-        return DecisionEngine(base.decision_table, decision_ref, _defaults(dmn.node, dmn.nsmap))
+        return DecisionEngine(base.decision_table, decision_ref, _defaults(dmn.node, dmn.nsmap), dmn.decision.name)
 
 
 class DecisionTaskConverter(BusinessRuleTaskConverter):
@@ -132,13 +136,15 @@ class DecisionTaskConverter(BusinessRuleTaskConverter):
         engine = spec.dmnEngine
         dct["decision_id"] = getattr(engine, "decision_id", "")
         dct["decision_defaults"] = getattr(engine, "defaults", {})
+        dct["decision_name"] = getattr(engine, "name", "")
         return dct
 
     def from_dict(self, dct):
         decision_id = dct.pop("decision_id", "")
         defaults = dct.pop("decision_defaults", {})
+        name = dct.pop("decision_name", "")
         spec = super().from_dict(dct)
-        spec.dmnEngine = DecisionEngine(spec.dmnEngine.decision_table, decision_id, defaults)
+        spec.dmnEngine = DecisionEngine(spec.dmnEngine.decision_table, decision_id, defaults, name)
         return spec
 
 
@@ -166,7 +172,7 @@ def _plain(value):
 
 def record(task, engine: DecisionEngine, found: Outcome) -> dict:
     """Write the decision to the instance history and the audit trail; return its summary."""
-    summary = {"decision": engine.decision_id, "table": engine.decision_table.name,
+    summary = {"decision": engine.decision_id, "table": engine.name,
                "rules": [r.id for r in found.rules],
                "rule_descriptions": [r.description or "" for r in found.rules],
                "inputs": {k: _plain(v) for k, v in found.inputs.items()},

@@ -108,7 +108,8 @@ def test_errors_block_deploy_warnings_do_not(session, world):
 def test_shipped_diagrams_have_no_findings():
     from engine.workflows.deploy import shipped_bpmn_dir
 
-    docs = [Document(p.name, p.read_bytes()) for p in sorted(shipped_bpmn_dir().glob("*.bpmn"))]
+    docs = [Document(p.name, p.read_bytes()) for p in sorted([*shipped_bpmn_dir().glob("*.bpmn"),
+                                                               *shipped_bpmn_dir().glob("*.dmn")])]
     result = validate(docs)
     assert result.ok and not result.warnings, result.problems + result.warnings
 

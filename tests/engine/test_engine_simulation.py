@@ -85,17 +85,21 @@ def test_cli_simulates_the_shipped_deviation_to_its_end(run_cli):
     from engine.workflows.deploy import shipped_bpmn_dir
 
     path = str(shipped_bpmn_dir() / "deviation.bpmn")
-    out = run_cli(["bpmn", "simulate", path, "--data", '{"deviation_id": 7}',
+    start = '{"deviation_id": 7, "severity": null, "patient_safety_impact": null, "product_risk_class": "II"}'
+    out = run_cli(["bpmn", "simulate", path, "--data", start,
                    "--task", 'approve_deviation={"deviation_decision": "approve"}'])
     assert out.exit_code == 0, out.output
-    assert "path: deviation_start → triage_deviation" in out.output and "completed at deviation_closed" in out.output
-    as_json = run_cli(["bpmn", "simulate", path, "--json", "--data", '{"deviation_id": 7}', "--task",
-                       'triage_deviation={"classification": "critical", "triage_rationale": "x", "affected_lots": []}',
-                       "--task", 'open_capa={"id": 3}'])
+    assert "path: deviation_start → gw_severity_known → triage_deviation → classify_deviation" in out.output
+    assert "completed at deviation_closed" in out.output
+    as_json = run_cli(["bpmn", "simulate", path, "--json", "--data", start, "--task",
+                       'triage_deviation={"severity": 4, "patient_safety_impact": true, "triage_rationale": "x", '
+                       '"affected_lots": []}', "--task", 'open_capa={"id": 3}'])
     body = json.loads(as_json.output)
-    # into the called CAPA process, until a timer reads a service result the run did not choose
+    # the class table (bpmn/deviation_class.dmn) makes it critical, so into the called CAPA process,
+    # until a timer reads a service result the run did not choose
+    assert body["data"]["decisions"]["deviation_class"]["rules"] == ["rule_critical_safety"]
     assert body["path"][body["path"].index("hand_over_to_capa") + 1] == "capa_start"
     assert body["status"] == "failed" and body["error_element"] == "capa_actions_overdue"
     assert "due_at" in body["error"] and as_json.exit_code == 1
     failed = run_cli(["bpmn", "simulate", path])
-    assert failed.exit_code == 1 and "failed at contain_deviation" in failed.output
+    assert failed.exit_code == 1 and "failed at gw_severity_known" in failed.output  # no start data

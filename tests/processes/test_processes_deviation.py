@@ -26,6 +26,14 @@ def test_deviation_happy_path_holds_then_releases_per_disposition(quality):
         "severity": 3, "patient_safety_impact": False, "triage_rationale": "critical parameter out of spec",
         "affected_lots": ["P-001"]})
     assert plant.lots["P-001"].status == "on_hold"
+    from sqlalchemy import select
+
+    from audit.models import AuditEntry
+    contained = s.scalars(select(AuditEntry).where(AuditEntry.action == "deviation.contained")).one()
+    decided = contained.after_value["classification_decision"]  # class III product, severity 3
+    assert (contained.after_value["classification"], decided["rules"], decided["version"]) == (
+        "major", ["rule_major_moderate"], 1)
+    assert decided["inputs"]["Product risk class / 产品风险等级"] == "III"
     quality.complete(iid, "investigate_deviation", "pe_wang", {
         "investigation_summary": "press drifted", "root_cause": "worn die", "root_cause_category": "machine"})
     quality.complete(iid, "disposition_lots", "qa_zhao", {

@@ -125,7 +125,8 @@ def _task_option(values) -> dict:
 def simulate_cmd(file, process_id, start_data, tasks, as_json: bool) -> None:
     """Run FILE in memory (no database writes, no signatures) and print the path it takes.
 
-    Call activities resolve to the other diagrams in FILE's directory. Exit 0 when the run
+    Call activities resolve to the other diagrams in FILE's directory, business-rule tasks to the
+    decision tables there (``<decision id>.dmn``). Exit 0 when the run
     reaches an end event; 1, naming the element, when it is invalid, fails, a script is refused,
     or it stops waiting (for a message)."""
 
@@ -139,8 +140,9 @@ def simulate_cmd(file, process_id, start_data, tasks, as_json: bool) -> None:
     path = Path(file)
     siblings = {p.name: Document(p.name, p.read_bytes()) for p in sorted(path.resolve().parent.glob("*.bpmn"))
                 if p.resolve() != path.resolve()}
+    tables = {p.stem: Document(p.name, p.read_bytes()) for p in sorted(path.resolve().parent.glob("*.dmn"))}
     validation = validate_offline([Document(path.name, path.read_bytes())], known=_by_process(siblings),
-                                  max_bytes=_max_bytes())
+                                  known_decisions=tables, max_bytes=_max_bytes())
     if not validation.ok:
         for problem in validation.problems:
             click.echo(str(problem), err=True)
