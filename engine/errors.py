@@ -41,6 +41,15 @@ class ValidationFailed(SealtrailError):
     title = "Validation failed"
 
 
+class RuleViolation(SealtrailError):
+    """A business rule refuses the action as the records stand now (a held lot cannot be released,
+    an open exception blocks release). Not a conflict: reloading changes nothing; ``details`` lists
+    every blocking reason as ``{"field": ..., "message": ...}``."""
+
+    status = 422
+    title = "Refused by a rule"
+
+
 class RevisionRuleViolation(ValidationFailed):
     """A master-data revision rule was broken (edit of a released revision, second effective…)."""
 

@@ -14,7 +14,7 @@ from audit.errors import SignatureError
 from audit.lockout import signing_transaction
 from audit.models import SigningSession
 from audit.policy import parse_time
-from engine.errors import Forbidden, TaskNotReady, ValidationFailed
+from engine.errors import Forbidden, RuleViolation, TaskNotReady, ValidationFailed
 from engine.users import get_user
 from engine.workflows import runtime
 from engine.workflows import tasks as wf_tasks
@@ -135,6 +135,8 @@ def complete(task_id: str):
         failure = (None, _details(exc), [] if exc.details else [exc.message], 422)
     except Forbidden as exc:  # segregation of duties, claimed by someone else: say why
         failure = (None, {}, [exc.message], 403)
+    except RuleViolation as exc:  # e.g. a held lot cannot be released: nothing was signed, keep the form
+        failure = (None, {}, [exc.message], 422)
     except TaskNotReady:
         flash(_("This task was completed by someone else in the meantime."), "warning")
         return redirect(url_for("inbox.index"))

@@ -164,24 +164,30 @@ def _claim(session: Session, change: ChangeRequest, rev, *, field: str) -> None:
 
 def record_assessment(session: Session, actor, change: ChangeRequest, *, risk_level: str, risk_assessment: str,
                       validation_required: bool, validation_plan: str,
-                      regulatory_notification_required: bool) -> ChangeRequest:
-    """Record the engineer's risk assessment; overrides of the rule-based flags are audited as such."""
+                      regulatory_notification_required: bool, flag_override_justification: str = "") -> ChangeRequest:
+    """Record the engineer's risk assessment; overriding a rule-based flag needs a written justification,
+    which the audit entry carries as its reason."""
     if validation_required and not validation_plan.strip():
         raise ValidationFailed("validation is required: give the validation plan", field="validation_plan")
     flags = change.flags or {}
     overrides = [name for name, given in (("validation_required", validation_required),
                                           ("regulatory_notification_required", regulatory_notification_required))
                  if flags.get(name) and not given]
+    justification = (flag_override_justification or "").strip()
+    if overrides and not justification:
+        raise ValidationFailed(f"the impact analysis set {', '.join(overrides)}: justify overriding it",
+                               field="flag_override_justification")
     change.risk_level, change.risk_assessment = risk_level, risk_assessment
     change.validation_required, change.validation_plan = validation_required, validation_plan or None
     change.regulatory_notification_required = regulatory_notification_required
     change.status = "assessed"
     session.flush()
     chain.append(session, actor, "change.assessed", "change_request", change.number,
-                 reason=f"flags overridden: {', '.join(overrides)}; see risk assessment" if overrides else None,
+                 reason=f"flags overridden ({', '.join(overrides)}): {justification}" if overrides else None,
+                 before={"flags": {k: bool(flags.get(k)) for k in overrides}} if overrides else None,
                  after={"risk_level": risk_level, "validation_required": validation_required,
                         "regulatory_notification_required": regulatory_notification_required,
-                        "overrides": overrides})
+                        "overrides": overrides, "override_justification": justification or None})
     return change
 
 

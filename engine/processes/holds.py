@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit import chain
-from engine.errors import Conflict, ValidationFailed
+from engine.errors import Conflict, RuleViolation, ValidationFailed
 from engine.production.models import Lot
 from engine.processes.models import Deviation, LotHold
 
@@ -71,9 +71,9 @@ def release_hold(session: Session, actor, hold: LotHold, *, reason: str) -> Lot:
 
 
 def assert_not_held(session: Session, lot: Lot) -> None:
-    """Raise Conflict naming the holds when ``lot`` is on hold (release, shipment, consumption)."""
+    """Raise RuleViolation naming the holds when ``lot`` is on hold (release, shipment, consumption)."""
     holds = active_holds(session, lot)
     if holds or lot.status == "on_hold":
         why = "; ".join(h.reason for h in holds) or "status on_hold"
-        raise Conflict(f"lot {lot.lot_number} is on hold ({why}): it cannot be released until the hold is "
-                       "lifted by a disposition", field="lot", obj=f"lot:{lot.lot_number}")
+        raise RuleViolation(f"lot {lot.lot_number} is on hold ({why}): it cannot be released until the hold is "
+                            "lifted by a disposition", field="lot", obj=f"lot:{lot.lot_number}")

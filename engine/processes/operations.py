@@ -64,12 +64,13 @@ def change_analyse_impact(ctx: OperationContext, *, title: str, description: str
 @operation("change.record_assessment")
 def change_record_assessment(ctx: OperationContext, *, risk_level: str, risk_assessment: str,
                              validation_required: bool, validation_plan: str,
-                             regulatory_notification_required: bool) -> dict:
-    """Record the risk assessment and the confirmed (or overridden) flags."""
+                             regulatory_notification_required: bool, flag_override_justification: str = "") -> dict:
+    """Record the risk assessment and the confirmed (or overridden, with a justification) flags."""
     return changes.record_assessment(ctx.session, ctx.actor, _change(ctx), risk_level=risk_level,
                                      risk_assessment=risk_assessment, validation_required=validation_required,
                                      validation_plan=validation_plan,
-                                     regulatory_notification_required=regulatory_notification_required).summary()
+                                     regulatory_notification_required=regulatory_notification_required,
+                                     flag_override_justification=flag_override_justification).summary()
 
 
 @operation("change.record_rejection")

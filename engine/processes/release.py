@@ -7,9 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit import chain
-from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.errors import Conflict, NotFound, RuleViolation, ValidationFailed
 from engine.processes import holds
-from engine.processes.deviations import open_deviation
+from engine.processes.deviations import hold_lot, open_deviation
 from engine.processes.models import ReleaseException, ReleaseReview
 from engine.processes.release_checks import exceptions_for
 from engine.processes.workflow import start
@@ -98,6 +98,10 @@ def disposition_exceptions(session: Session, actor, review: ReleaseReview, *, di
                                  description=f"{exc.message} — {exc.justification}",
                                  details={"release_review": review.id, "exception": key})
             exc.deviation_id = dev.id
+            # The form promises "the lot goes on hold": hold it now, linked to the deviation so that
+            # the deviation's disposition is what lifts it.
+            hold_lot(session, actor, review.lot, reason=f"raised from release review {review.id}: {exc.message}",
+                     deviation_id=dev.id)
     review.reviewed_by, review.review_comment = actor.name, comment
     session.flush()
     chain.append(session, actor, "release.exceptions_dispositioned", "lot", review.lot.lot_number, reason=comment or None,
@@ -114,8 +118,8 @@ def release_lot(session: Session, actor, review: ReleaseReview, *, comment: str)
     justified = {e.key for e in review.exceptions if e.action == "justified"}
     now_open = [e for e in exceptions_for(session, lot)["exceptions"] if e["key"] not in justified]
     if now_open:
-        raise Conflict("the lot cannot be released: " + "; ".join(e["message"] for e in now_open),
-                       details=[{"field": e["key"], "message": e["message"]} for e in now_open])
+        raise RuleViolation("the lot cannot be released: " + "; ".join(e["message"] for e in now_open),
+                            details=[{"field": e["key"], "message": e["message"]} for e in now_open])
     change_lot_status(session, actor, lot, "released", reason=comment or f"released by QA (review {review.id})")
     review.status, review.decided_by, review.decided_at = "released", actor.name, lot.dispositioned_at
     review.decision_comment = comment or None

@@ -5,7 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from engine.errors import Conflict, ValidationFailed
+from engine.errors import RuleViolation, ValidationFailed
+from engine.processes.holds import active_holds
 from engine.processes.release import request_release
 from engine.workflows import get_instance, workflow_data
 from tests.processes.processes_plant import add_measurement, at
@@ -57,11 +58,16 @@ def test_every_exception_needs_a_disposition_and_a_deviation_blocks_release(qual
     quality.complete(iid, "review_release_exceptions", "qa_zhao", {"exception_dispositions": [
         {"key": key, "action": "raise_deviation", "justification": "press force above USL on one unit"}],
         "review_comment": "deviation raised"})
-    with pytest.raises(Conflict, match="open|deviation"):
+    lot = plant.lots["P-001"]
+    assert lot.status == "on_hold"  # the form says "the lot goes on hold": raising it holds the lot
+    hold = active_holds(s, lot)[0]
+    assert hold.deviation_id is not None and "release review" in hold.reason
+    with pytest.raises(RuleViolation, match="on hold") as refused:
         with s.begin_nested():
             quality.complete(iid, "decide_lot_release", "qm_chen", {"release_decision": "release",
                                                                     "release_comment": ""})
-    assert plant.lots["P-001"].status == "completed"
+    assert refused.value.status == 422  # a rule refuses it; nothing changed underneath: not a 409
+    assert lot.status == "on_hold"
 
 
 def test_return_for_re_review_then_reject(quality):

@@ -4,8 +4,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
-from engine.errors import Forbidden
+from audit.models import AuditEntry
+from engine.errors import Forbidden, ValidationFailed
 from engine.masterdata.revisions import new_draft
 from engine.masterdata.routings import update_parameter
 from engine.processes.changes import find_change_for_instance
@@ -42,7 +44,7 @@ def _assess(quality, iid):
     quality.complete(iid, "assess_change", "pe_wang", {
         "risk_level": "medium", "risk_assessment": "narrower window, same equipment",
         "validation_required": True, "validation_plan": "OQ at 95 and 105 N",
-        "regulatory_notification_required": True})
+        "regulatory_notification_required": True, "flag_override_justification": ""})
 
 
 def _approve(quality, iid, qa="approve"):
@@ -146,3 +148,27 @@ def test_future_effective_date_waits_for_the_timer(quality):
     s.refresh(draft)
     assert draft.state == "released"
     assert set(quality.tasks(iid)) == {"verify_change_effectiveness"}
+
+
+def test_overriding_a_computed_flag_needs_a_written_justification(quality):
+    s = quality.session
+    _draft_routing(quality)
+    iid = _start(quality)
+    _submit(quality, iid)
+    change = find_change_for_instance(s, iid)
+    assert change.flags["regulatory_notification_required"]
+    untick = {"risk_level": "medium", "risk_assessment": "narrower window, same equipment",
+              "validation_required": True, "validation_plan": "OQ at 95 and 105 N",
+              "regulatory_notification_required": False, "flag_override_justification": "  "}
+    with pytest.raises(ValidationFailed, match="regulatory_notification_required") as refused:
+        with s.begin_nested():
+            quality.complete(iid, "assess_change", "pe_wang", untick)
+    assert refused.value.field == "flag_override_justification"
+    assert set(quality.tasks(iid)) == {"assess_change"}  # nothing recorded, the task still waits
+    why = "tightening only; NMPA guidance 2021-xx: no filing for a narrower window"
+    quality.complete(iid, "assess_change", "pe_wang", untick | {"flag_override_justification": why})
+    entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "change.assessed",
+                                               AuditEntry.object_id == change.number)).one()
+    assert entry.reason == f"flags overridden (regulatory_notification_required): {why}"
+    assert entry.after_value["override_justification"] == why
+    assert entry.before_value == {"flags": {"regulatory_notification_required": True}}

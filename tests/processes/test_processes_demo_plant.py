@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from audit.policy import SigningPolicy
-from engine.errors import Conflict
+from engine.errors import RuleViolation
 from engine.masterdata.models import Equipment
 from engine.demo.quality_instances import start_demo_processes
 from engine.processes.deviations import open_deviation
@@ -136,7 +136,7 @@ def test_demo_lot_on_hold_cannot_be_released_until_its_disposition(demo_db):
         sign.complete(dev.process_instance_id, "triage_deviation", "chen.jing", {
             "severity": 1, "patient_safety_impact": False, "triage_rationale": "cosmetic",
             "affected_lots": [lot.lot_number]})
-        with pytest.raises(Conflict, match="on hold"):
+        with pytest.raises(RuleViolation, match="on hold"):
             with s.begin_nested():
                 sign.complete(release, "decide_lot_release", "zhao.min",
                               {"release_decision": "release", "release_comment": ""})

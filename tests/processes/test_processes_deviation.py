@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import Conflict
+from engine.errors import RuleViolation
 from engine.processes.deviations import open_deviation
 from engine.processes.holds import active_holds
 from engine.processes.release import request_release
@@ -110,7 +110,7 @@ def test_held_lot_cannot_be_released_until_its_disposition(quality):
     quality.complete(release.id, "review_release_exceptions", "qa_zhao",
                      {"exception_dispositions": [], "review_comment": "no exceptions"})
     dev, dev_iid = _raise(quality)  # the lot goes on hold while the release decision is pending
-    with pytest.raises(Conflict, match="on hold"):
+    with pytest.raises(RuleViolation, match="on hold"):
         with s.begin_nested():
             quality.complete(release.id, "decide_lot_release", "qm_chen",
                              {"release_decision": "release", "release_comment": ""})
