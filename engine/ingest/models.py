@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String,
+    JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.db import Base
+from engine.db import Base, UTCDateTime
 
 RULE_ACTIONS = ("ignore", "log", "deviation", "hold")
 OUTCOMES = ("ignored", "logged", "deviation_opened", "attached", "lot_held")
@@ -46,7 +46,7 @@ class AlarmRule(Base):
     attach_window_minutes: Mapped[int] = mapped_column(Integer, default=480)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str] = mapped_column(String(100))
 
 
@@ -69,8 +69,8 @@ class Alarm(Base):
     code: Mapped[str] = mapped_column(String(100))
     severity: Mapped[int] = mapped_column(Integer)
     message: Mapped[str] = mapped_column(String(1000), default="")
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lot_number: Mapped[str | None] = mapped_column(String(64), index=True)
     operation: Mapped[str | None] = mapped_column(String(64))
     parameter: Mapped[str | None] = mapped_column(String(100))
@@ -100,7 +100,7 @@ class IdempotencyRecord(Base):
     key: Mapped[str] = mapped_column(String(255))
     endpoint: Mapped[str] = mapped_column(String(100))
     fingerprint: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     response_status: Mapped[int] = mapped_column(Integer)
     response_body: Mapped[dict] = mapped_column(JSON)
 
@@ -128,7 +128,7 @@ class SpcBaseline(Base):
     unit: Mapped[str] = mapped_column(String(32))
     sample_size: Mapped[int] = mapped_column(Integer)
     rules: Mapped[str] = mapped_column(String(50), default="1 2 3 4")
-    established_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    established_at: Mapped[datetime] = mapped_column(UTCDateTime)
     established_by: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(String(500))
-    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

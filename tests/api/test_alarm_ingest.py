@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select, text
@@ -42,14 +43,15 @@ def test_new_alarm_is_created_and_audited_with_the_client(client, full_token, ap
         assert json.loads(entry.after)["code"] == "TEMP_HIGH"
 
 
-def test_same_key_same_payload_replays_as_duplicate(client, full_token, api_db):
+def test_same_key_same_payload_replays_the_first_answer(client, full_token, api_db):
     key, body = str(uuid.uuid4()), alarm_body(code="PRESSURE_LOW")
     first = _post(client, full_token, body, key)
     again = _post(client, full_token, body, key)
-    assert first.status_code == 201 and again.status_code == 200
-    assert again.get_json()["status"] == "duplicate"
-    assert again.get_json()["alarm_id"] == first.get_json()["alarm_id"]
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    assert (again.status_code, again.get_json()) == (201, first.get_json())  # status and body as first answered
     assert again.headers["Idempotent-Replayed"] == "true"
+    received = datetime.fromisoformat(first.get_json()["received_at"])
+    assert received.utcoffset() is not None  # every API timestamp carries its offset
     assert _count(api_db, event_id=key) == 1
 
 

@@ -45,7 +45,9 @@ def routes(api: APIBlueprint) -> None:
     @api.post("/alarms", tags=[TAG], security=SECURITY, responses={200: AlarmOut, 201: AlarmOut},
               summary="Report an alarm (exactly once per source and event id)",
               description="201 when the alarm is new, 200 when it is a duplicate of a stored "
-                          "event (the body says `status: duplicate`). Needs `alarms:write`.")
+                          "event (the body says `status: duplicate`). A retry with the same Idempotency-Key "
+                          "and body gets the first answer again, status and body, with "
+                          "`Idempotent-Replayed: true`. Needs `alarms:write`.")
     @scope(ALARMS_WRITE)
     def post_alarm(header: IdempotencyHeader, body: AlarmIn):
         client = current_client()
@@ -54,9 +56,9 @@ def routes(api: APIBlueprint) -> None:
         with session.begin():
             claim = idempotency.claim(session, client_id=client.client_id, key=key,
                                       endpoint="POST /alarms", fingerprint=fingerprint(body.canonical()))
-            if claim.replay is not None:
-                replayed = dict(claim.replay.response_body, status="duplicate")
-                return json_response(replayed, 200, {"Idempotent-Replayed": "true"})
+            if claim.replay is not None:  # the first answer, as it was (draft-ietf-httpapi-idempotency-key-header)
+                return json_response(claim.replay.response_body, claim.replay.response_status,
+                                     {"Idempotent-Replayed": "true"})
             result = alarms.ingest_alarm(session, client.actor, body, event_id=key,
                                          client_id=client.client_id)
             answer = result.as_dict()
