@@ -86,6 +86,9 @@ class NumberSet:
         return NumberSet([p for p in out if not (p.lo == p.hi == INF or p.lo == p.hi == -INF)], self.integer)
 
     def intersect(self, other: "NumberSet") -> "NumberSet":
+        if not self.parts or not other.parts or _apart(self.parts[-1], other.parts[0]) \
+                or _apart(other.parts[-1], self.parts[0]):
+            return NumberSet((), self.integer)  # quick reject: most pairs of rule ranges are disjoint
         out = []
         for a in self.parts:
             for b in other.parts:
@@ -117,6 +120,11 @@ class NumberSet:
     def __repr__(self) -> str:
         return "NumberSet(" + " ∪ ".join(
             f"{'[' if p.lo_closed else '('}{p.lo}, {p.hi}{']' if p.hi_closed else ')'}" for p in self.parts) + ")"
+
+
+def _apart(low: Interval, high: Interval) -> bool:
+    """True when ``low`` ends before ``high`` starts."""
+    return low.hi < high.lo or (low.hi == high.lo and not (low.hi_closed and high.lo_closed))
 
 
 def _tidy(value: float):
@@ -184,9 +192,20 @@ def box_intersect(a, b):
     return tuple(x.intersect(y) for x, y in zip(a, b))
 
 
+def box_overlap(a, b) -> tuple | None:
+    """``a ∩ b``, or None as soon as one input's sets are disjoint (most rule pairs are)."""
+    out = []
+    for x, y in zip(a, b):
+        both = x.intersect(y)
+        if both.is_empty():
+            return None
+        out.append(both)
+    return tuple(out)
+
+
 def box_subtract(a, b) -> list[tuple]:
     """``a - b`` as disjoint boxes (at most one per input)."""
-    if box_is_empty(box_intersect(a, b)):
+    if box_overlap(a, b) is None:
         return [a]
     out, prefix = [], []
     for i, (x, y) in enumerate(zip(a, b)):

@@ -261,8 +261,8 @@ class _Check:
         if t.hit_policy == "UNIQUE":
             for i in range(len(boxes)):
                 for j in range(i + 1, len(boxes)):
-                    both = sets.box_intersect(boxes[i], boxes[j])
-                    if not sets.box_is_empty(both):
+                    both = sets.box_overlap(boxes[i], boxes[j])
+                    if both is not None:
                         self.add(rows[j].element, rows[j].id,
                                  f"rules {rows[i].id} and {rows[j].id} overlap: both match "
                                  f"{self.describe(domains, sets.box_witness(both))} (hit policy UNIQUE)")
