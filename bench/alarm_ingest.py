@@ -89,12 +89,52 @@ def load_client(index: int, port: int, token: str, seconds: float, duplicate_sha
     queue.put({"latencies": latencies, "statuses": statuses, "unique": unique_keys, "duplicates": duplicate_keys})
 
 
+def start_gunicorn(app: str, env: dict, workers: int):
+    """gunicorn serving ``app`` on a free loopback port, once it answers: (process, port)."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning", "--keep-alive", "30", app],
+        cwd=ROOT, env=env, start_new_session=True)
+    for _ in range(150):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/api/v1/health")
+            if c.getresponse().status in (200, 201):
+                return server, port
+        except OSError:
+            time.sleep(0.2)
+    stop(server)
+    raise SystemExit("gunicorn did not become ready")
+
+
+def stop(server) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(30)
+
+
+def drive(port: int, token: str, seconds: float, args) -> tuple[list[dict], float]:
+    """``args.clients`` load processes for ``seconds``: their results and the elapsed time."""
+    queue = mp.Queue()
+    procs = [mp.Process(target=load_client, args=(i, port, token, seconds, args.duplicates, queue))
+             for i in range(args.clients)]
+    started = time.monotonic()
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=seconds + 120) for _ in procs]
+    for p in procs:
+        p.join()
+    return results, time.monotonic() - started
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--duplicates", type=float, default=0.10)
+    parser.add_argument("--baseline-seconds", type=float, help="bare static-201 run length (default min(10, seconds))")
+    parser.add_argument("--report", help="append the result row (JSON lines) to this file")
     parser.add_argument("--server-url", default=os.environ.get(
         "SEALTRAIL_BENCH_SERVER_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
         help="PostgreSQL maintenance URL; a scratch database is created next to it")
@@ -130,36 +170,22 @@ def main() -> int:
             from engine.workflows.deploy import deploy_all_shipped
 
             deploy_all_shipped(session, SYSTEM)  # the deviation process
-        port = free_port()
         var_dir = tempfile.mkdtemp(prefix="sealtrail-bench-")
         env = dict(os.environ, SEALTRAIL_DATABASE_URL=url, SEALTRAIL_VAR_DIR=var_dir,
                    SEALTRAIL_SECRET_KEY="bench-secret", SEALTRAIL_COOKIE_SECURE="0")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
-             "--log-level", "warning", "--keep-alive", "30", "web.app:create_app()"],
-            cwd=ROOT, env=env, start_new_session=True)
-        for _ in range(100):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                c.request("GET", "/api/v1/health")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise SystemExit("gunicorn did not become ready")
-
-        queue = mp.Queue()
-        procs = [mp.Process(target=load_client, args=(i, port, token, args.seconds, args.duplicates, queue))
-                 for i in range(args.clients)]
-        started = time.monotonic()
-        for p in procs:
-            p.start()
-        results = [queue.get(timeout=args.seconds + 120) for _ in procs]
-        for p in procs:
-            p.join()
-        elapsed = time.monotonic() - started
-
+        # The bare baseline first: the same gunicorn answering a static 201, same load processes.
+        bare_seconds = args.baseline_seconds or min(args.seconds, 10)
+        server, port = start_gunicorn("bench.static_201:app", env, args.workers)
+        try:
+            bare, bare_elapsed = drive(port, token, bare_seconds, args)
+        finally:
+            stop(server)
+            server = None
+        bare_latencies = sorted(x for r in bare for x in r["latencies"])
+        bare_rate = len(bare_latencies) / bare_elapsed
+        bare_p99 = statistics.quantiles(bare_latencies, n=100, method="inclusive")[98]
+        server, port = start_gunicorn("web.app:create_app()", env, args.workers)
+        results, elapsed = drive(port, token, args.seconds, args)
         latencies = sorted(x for r in results for x in r["latencies"])
         statuses: dict = {}
         for r in results:
@@ -175,6 +201,9 @@ def main() -> int:
               f"duplicates answered: {len(duplicates)}")
         print(f"  latency ms: p50 {q[49] * 1000:.1f}  p95 {q[94] * 1000:.1f}  p99 {q[98] * 1000:.1f}  "
               f"max {latencies[-1] * 1000:.1f}")
+        rate = len(latencies) / elapsed
+        print(f"  bare baseline (same gunicorn answering a static 201, same clients, {bare_seconds:.0f} s): "
+              f"{bare_rate:.0f} requests/s, p99 {bare_p99 * 1000:.1f} ms; ratio {rate / bare_rate:.2f}")
 
         problems = []
         with sessions.begin() as session:
@@ -222,12 +251,21 @@ def main() -> int:
         print(f"  verify: {len(stored)} stored once each, {audited} alarm audit entries; SEAL_FAIL on "
               f"{len(opened)} sources → {opened_rows} deviations, the rest attached; {chain_note}")
         print("  RESULT: " + ("all checks passed" if not problems else f"{len(problems)} problems: {problems[:5]}"))
+        if args.report:
+            with open(args.report, "a") as out:
+                out.write(json.dumps({
+                    "benchmark": "alarm ingest, PostgreSQL", "ratio": rate / bare_rate,
+                    "figure": f"{len(unique) / elapsed:.0f} new alarms/s ({rate:.0f} req/s), p99 {q[98] * 1000:.0f} ms",
+                    "baseline": f"{bare_rate:.0f} req/s static 201, p99 {bare_p99 * 1000:.0f} ms",
+                    "goal": ">= 300/s, p99 < 200 ms", "met": rate >= 300 and q[98] < 0.2 and not problems,
+                    "note": (f"{args.clients} clients, {args.workers} gunicorn workers, {elapsed:.0f} s; "
+                             + ("no alarm lost or duplicated" if not problems else f"PROBLEMS: {problems[:2]}"))})
+                    + "\n")
         engine.dispose()
         return 0 if not problems else 1
     finally:
         if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(30)
+            stop(server)
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
