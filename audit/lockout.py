@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, attributes
 
@@ -59,17 +59,21 @@ def refuse(error: SignatureError, signer: Signer, operation: str, **context) -> 
 
 def locked_account(session: Session, user_id: str) -> SigningAccount:
     """The user's signing account, created if missing, locked until the end of the transaction."""
-    table = SigningAccount.__table__
-    dialect = session.get_bind().dialect.name
-    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # One statement: create the row if missing, else a no-op update. The update locks the row
     # (as FOR UPDATE would), serialising concurrent attempts by one user on PostgreSQL (SQLite:
     # BEGIN IMMEDIATE); RETURNING gives the row as committed by whoever held the lock before.
-    upsert = (insert_(SigningAccount).values(user_id=user_id, failed_attempts=0)
-              .on_conflict_do_update(index_elements=["user_id"],
-                                     set_={"failed_attempts": table.c.failed_attempts})
-              .returning(SigningAccount))
-    return session.scalars(upsert, execution_options={"populate_existing": True}).one()
+    return session.scalars(_UPSERT_ACCOUNT[session.get_bind().dialect.name == "postgresql"],
+                           {"account_user": user_id}, execution_options={"populate_existing": True}).one()
+
+
+def _upsert_account(insert_):
+    table = SigningAccount.__table__
+    return (insert_(SigningAccount).values(user_id=bindparam("account_user"), failed_attempts=0)
+            .on_conflict_do_update(index_elements=["user_id"], set_={"failed_attempts": table.c.failed_attempts})
+            .returning(SigningAccount))
+
+
+_UPSERT_ACCOUNT = {True: _upsert_account(postgresql.insert), False: _upsert_account(sqlite.insert)}
 
 
 def locked_until(account: SigningAccount, now: dt.datetime) -> dt.datetime | None:
@@ -80,16 +84,18 @@ def locked_until(account: SigningAccount, now: dt.datetime) -> dt.datetime | Non
 
 def consume_timecode(session: Session, account: SigningAccount, timecode: int) -> bool:
     """Atomically accept ``timecode`` once per user: False if it (or a later one) was used."""
-    table = SigningAccount.__table__
-    result = session.execute(
-        update(table)
-        .where(table.c.user_id == account.user_id,
-               or_(table.c.last_timecode.is_(None), table.c.last_timecode < timecode))
-        .values(last_timecode=timecode))
+    result = session.execute(_CONSUME, {"account_user": account.user_id, "timecode": timecode})
     if result.rowcount != 1:
         return False
     attributes.set_committed_value(account, "last_timecode", timecode)
     return True
+
+
+_ACCOUNTS = SigningAccount.__table__
+_CONSUME = (update(_ACCOUNTS).where(_ACCOUNTS.c.user_id == bindparam("account_user"),
+                                    or_(_ACCOUNTS.c.last_timecode.is_(None),
+                                        _ACCOUNTS.c.last_timecode < bindparam("timecode")))
+            .values(last_timecode=bindparam("timecode")))
 
 
 def record_failed_attempt(session: Session, failure: FailedAttempt,

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event, insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -56,6 +56,29 @@ def make_engine(url: str, **kwargs) -> Engine:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """A session factory; callers own ``with factory.begin() as session:``."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def insert_rows(session: Session, model: type, rows: list[dict]) -> list:
+    """INSERT ``rows`` of ``model`` with one Core statement and return them as persistent, clean
+    ORM objects (as if loaded), without the unit of work's flush machinery on a hot path.
+
+    Every column must be given (the objects have no unloaded attributes); an autoincrement
+    primary key left out is filled in from ``RETURNING``."""
+    table = model.__table__
+    (key,) = table.primary_key.columns
+    if rows and key.name not in rows[0]:
+        statement = insert(table).returning(key, sort_by_parameter_order=True)
+        for row, new_id in zip(rows, session.execute(statement, rows).scalars().all()):
+            row[key.name] = new_id
+    elif rows:
+        session.execute(insert(table), rows)
+    objects = []
+    for row in rows:
+        obj = model(**row)
+        make_transient_to_detached(obj)
+        session.add(obj)  # persistent and clean: nothing to flush
+        objects.append(obj)
+    return objects
 
 
 def is_postgres(session_or_engine) -> bool:

@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.db import utcnow
+from engine.db import insert_rows, utcnow
 from engine.errors import SealtrailError, TaskNotReady, WorkflowFailed
 from engine.workflows import serializer
 from engine.workflows.models import InstanceEvent, MessageWait, ProcessInstance, ProcessVersion, WorkflowTask
@@ -152,27 +152,27 @@ def sync_tasks(session, instance: ProcessInstance, workflow, now: datetime, *,
         if still and business_key_changed:
             session.execute(update(table).where(table.c.id.in_(still))
                             .values(business_key=instance.business_key))
-    created = []
-    for task_id, task in ready.items():
-        if task_id in open_ids:
-            continue
-        row = WorkflowTask(id=task_id, instance_id=instance.id, process_id=instance.process_id,
-                           spec_name=task.task_spec.bpmn_id or task.task_spec.name, state="ready",
-                           created_at=now, due_at=_due_at(task, now))
-        _describe(row, task, instance)
-        session.add(row)
-        created.append(row)
-    return created
+    created = [dict(id=task_id, instance_id=instance.id, process_id=instance.process_id,
+                    spec_name=task.task_spec.bpmn_id or task.task_spec.name, state="ready", created_at=now,
+                    due_at=_due_at(task, now), assignee_id=None, completed_at=None, completed_by_id=None,
+                    completed_by_name=None, payload_json=None, payload_sha256=None, meaning=None,
+                    signature_id=None, audit_seq=None, **_description(task, instance))
+               for task_id, task in ready.items() if task_id not in open_ids]
+    return insert_rows(session, WorkflowTask, created)
 
 
 def _describe(row: WorkflowTask, task, instance: ProcessInstance) -> None:
-    """The row's copy of what the spec and the instance say about the task."""
+    """Bring the row's copy of what the spec and the instance say about the task up to date."""
+    for key, value in _description(task, instance).items():
+        setattr(row, key, value)
+
+
+def _description(task, instance: ProcessInstance) -> dict:
     props = _task_props(task)
-    row.business_key = instance.business_key
-    row.process_version_id = instance.process_version_id
-    row.title = task.task_spec.bpmn_name or task.task_spec.bpmn_id or task.task_spec.name
-    row.lane = task.task_spec.lane
-    row.form = (props.get("formJsonSchemaFilename") or "").removesuffix(".json") or None
+    return dict(business_key=instance.business_key, process_version_id=instance.process_version_id,
+                title=task.task_spec.bpmn_name or task.task_spec.bpmn_id or task.task_spec.name,
+                lane=task.task_spec.lane,
+                form=(props.get("formJsonSchemaFilename") or "").removesuffix(".json") or None)
 
 
 def status_of(workflow, *, pending: tuple[datetime | None, set[str]] | None = None) -> str:
@@ -225,10 +225,9 @@ def save(session, instance: ProcessInstance, workflow, now: datetime | None = No
 def record_event(session, instance: ProcessInstance, actor, kind: str, *, task_id: str | None = None,
                  detail: dict | None = None, now: datetime | None = None) -> InstanceEvent:
     """Append one line to the instance's history (the audit chain has the tamper-evident copy)."""
-    ev = InstanceEvent(instance_id=instance.id, at=now or utcnow(), kind=kind, actor_id=actor.id,
-                       actor_name=actor.name, task_id=task_id,
-                       detail_json=json.dumps(detail, default=str, sort_keys=True) if detail else None)
-    session.add(ev)
+    (ev,) = insert_rows(session, InstanceEvent, [dict(
+        instance_id=instance.id, at=now or utcnow(), kind=kind, actor_id=actor.id, actor_name=actor.name,
+        task_id=task_id, detail_json=json.dumps(detail, default=str, sort_keys=True) if detail else None)])
     return ev
 
 

@@ -119,6 +119,11 @@ _TASK = WorkflowTask.__table__
 _INSTANCE = ProcessInstance.__table__
 # Only a still-ready row is completed: a concurrent completion that committed first leaves
 # nothing to update (and the evidence guard never sees an attempt to change a completed row).
+_READY_ROW = (select(WorkflowTask, ProcessInstance).join(ProcessInstance, ProcessInstance.id == WorkflowTask.instance_id)
+              .where(WorkflowTask.id == bindparam("task_id")))
+# The SET clause comes from the parameters given (statements are built once and cached).
+_SAVE_INSTANCE = update(_INSTANCE).where(_INSTANCE.c.id == bindparam("w_id"),
+                                         _INSTANCE.c.lock_version == bindparam("w_version"))
 _COMPLETE_ROW = (update(_TASK).where(_TASK.c.id == bindparam("task_id"), _TASK.c.state == "ready")
                  .values(state="completed"))
 
@@ -181,9 +186,7 @@ def complete_task(session, *, user, task_id: str, data: dict, totp_code: str, po
 
 def _load_ready(session, task_id: str, expected_version: int | None) -> tuple[WorkflowTask, ProcessInstance]:
     """The task row and its instance in one query; TaskNotReady/Conflict when they moved on."""
-    found = session.execute(select(WorkflowTask, ProcessInstance)
-                            .join(ProcessInstance, ProcessInstance.id == WorkflowTask.instance_id)
-                            .where(WorkflowTask.id == task_id)).first()
+    found = session.execute(_READY_ROW, {"task_id": task_id}).first()
     if found is None:
         raise NotFound(f"task {task_id} not found", obj=task_id)
     row, instance = found
@@ -232,9 +235,8 @@ def _save_instance(session, instance: ProcessInstance, workflow, step: _Step, no
               if attr.key != "lock_version" and attr.history.has_changes()}  # e.g. a business key set by a script
     values.update(runtime.state_values(workflow, step.status, step.next_timer, now))
     version = instance.lock_version
-    result = session.connection().execute(
-        update(_INSTANCE).where(_INSTANCE.c.id == instance.id, _INSTANCE.c.lock_version == version)
-        .values(lock_version=version + 1, **values))
+    result = session.connection().execute(_SAVE_INSTANCE, dict(values, lock_version=version + 1,
+                                                                w_id=instance.id, w_version=version))
     if result.rowcount != 1:
         raise Conflict(f"instance {instance.id} was changed by someone else at the same time; reload")
     for key, value in dict(values, lock_version=version + 1).items():
