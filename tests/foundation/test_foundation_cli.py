@@ -46,6 +46,19 @@ def test_help_lists_commands_each_with_help_text():
         assert body.strip(), f"{name} has no help text"
 
 
+def test_help_and_version_are_sealtrails_own():
+    """Only Sealtrail's commands and options: no Flask -e/-A/--debug, no commands other packages plug in."""
+    result = _run(["--help"])
+    options = result.output.split("Options:")[1].split("Commands:")[0]
+    assert re.findall(r"^  (-[-\w]+)", options, re.M) == ["--version", "--help"]
+    listed = re.findall(r"^  ([a-z][\w-]+)\s", result.output.split("Commands:")[1], re.M)
+    assert "openapi" not in listed and "limiter" not in listed and "run" not in listed
+    version = _run(["--version"])
+    assert version.exit_code == 0
+    assert re.fullmatch(r"sealtrail (\d+\.\d+\.\d+\S*|unknown \(not installed\))\n", version.output)
+    assert "Flask" not in version.output
+
+
 @pytest.mark.parametrize("sub", ["create", "list", "reset-password", "disable", "enable"])
 def test_users_subcommands_have_help(sub):
     result = _run(["users", sub, "--help"])
