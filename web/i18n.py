@@ -12,6 +12,8 @@ from flask_babel import Babel, format_datetime, get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from engine.masterdata.units import pretty_unit
+
 LANGUAGES = {"en": "English", "zh_CN": "中文"}
 # Babel expands zh_CN to zh_Hans_CN (likely subtags) and gettext then looks for zh_Hans_CN or zh,
 # so the catalog lives in translations/zh_Hans_CN.
@@ -73,6 +75,7 @@ def init_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters["dt"] = local_dt
     app.jinja_env.filters["utc"] = utc_dt
+    app.jinja_env.filters["unit"] = pretty_unit  # degC → °C, percent → %, N*m → N·m
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["current_locale"] = current_language
     app.jinja_env.globals["state_label"] = state_label

@@ -1,6 +1,7 @@
 """Units of measure (pint): parsing, convertibility and conversion, with errors naming the field."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import pint
@@ -43,3 +44,28 @@ def convert(value: float, unit: str, to_unit: str, *, field: str = "unit", obj: 
     check_convertible(unit, to_unit, field=field, obj=obj)
     ureg = registry()
     return float(ureg.Quantity(value, parse_unit(unit)).to(parse_unit(to_unit)).magnitude)
+
+
+_UNIT_TOKEN = re.compile(r"([A-Za-zµΩ°_][\w°µΩ]*)(?:\s*(?:\*\*|\^)\s*(-?\d))?")
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def pretty_unit(unit: str | None) -> str:
+    """``unit`` as people read it on pages and in the DHR: ``degC`` → ``°C``, ``percent`` → ``%``,
+    ``N*m`` → ``N·m``, ``mm**2`` → ``mm²``; the written order and case of symbols are kept
+    (``mL`` stays ``mL``). Text that is not a unit is returned unchanged."""
+    if not unit:
+        return unit or ""
+
+    def symbol(match: re.Match) -> str:
+        name, power = match.group(1), match.group(2)
+        try:
+            shown = format(registry().parse_units(name), "~P")
+        except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError, TypeError,
+                AttributeError, AssertionError):  # not a unit name: leave the text as written
+            shown = name
+        if shown.lower() == name.lower():
+            shown = name
+        return shown + (power.translate(_SUPERSCRIPT) if power and power != "1" else "")
+
+    return _UNIT_TOKEN.sub(symbol, unit.strip()).replace(" * ", "·").replace("*", "·")

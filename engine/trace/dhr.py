@@ -222,6 +222,12 @@ def _signatures(session: Session, lot: Lot, instance_ids: list[int], tz: ZoneInf
     rows = session.scalars(select(Signature).where(or_(
         Signature.signature_id.in_(tasks),
         (Signature.record_type == "lot") & (Signature.record_id == lot.lot_number))).order_by(Signature.signed_at))
+    rows = list(rows)
+    # A task's signature is shown by what was signed (task title and business key), not by its UUID.
+    titles = dict(session.execute(select(WorkflowTask.signature_id,
+                                         WorkflowTask.title + " · " + func.coalesce(WorkflowTask.business_key, ""))
+                                  .where(WorkflowTask.signature_id.in_([s.signature_id for s in rows]))).all()) \
+        if rows else {}
     out = []
     for s in rows:
         signed = dt.datetime.fromisoformat(s.signed_at.replace("Z", "+00:00"))
@@ -229,23 +235,53 @@ def _signatures(session: Session, lot: Lot, instance_ids: list[int], tz: ZoneInf
                     "meaning_text": MEANINGS.get(s.meaning, s.meaning), "signed_at_utc": s.signed_at,
                     "signed_at_local": signed.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z (UTC%z)"),
                     "record_type": s.record_type, "record_id": s.record_id, "record_sha256": s.record_sha256,
-                    "components": s.components, "signature_id": s.signature_id, "audit_entry_id": s.audit_entry_id})
+                    "components": s.components, "signature_id": s.signature_id, "audit_entry_id": s.audit_entry_id,
+                    "record_title": (titles.get(s.signature_id) or f"{s.record_type} {s.record_id}").strip(" ·")})
     return out
 
 
-def _lot_changes(session: Session, lot: Lot) -> list[dict]:
-    """Lot-level values changed after entry (status, quantities): the audit entries that carry a before.
+# The lot's life (planned → in process → completed → held → released …) is its history, not a value
+# changed after entry: an entry that moves the status goes to ``lot_history``, never to ``lot_changes``.
+LOT_CREATED = ("lot.plan", "lot.receive", "lot.import")
+
+
+def _status_step(entry: AuditEntry) -> tuple[str | None, str | None] | None:
+    """(from, to) when ``entry`` moves the lot's status, else None."""
+    before, after = entry.before_value, entry.after_value
+    if not isinstance(after, dict) or "status" not in after:
+        return None
+    was = before.get("status") if isinstance(before, dict) else None
+    return None if was == after["status"] else (was, after["status"])
+
+
+def _lot_entries(session: Session, lot: Lot) -> list[AuditEntry]:
+    return list(session.scalars(select(AuditEntry).where(AuditEntry.object_type == "lot",
+                                                         AuditEntry.object_id == lot.lot_number)
+                                .order_by(AuditEntry.seq)))
+
+
+def _lot_changes(entries: list[AuditEntry]) -> list[dict]:
+    """Lot-level values changed after entry: entries with a before that do not move the status.
 
     Measurement and inspection corrections are shown at the value they changed, not repeated here.
     """
-    rows = session.scalars(select(AuditEntry).where(AuditEntry.object_type == "lot",
-                                                    AuditEntry.object_id == lot.lot_number,
-                                                    AuditEntry.before.is_not(None),
-                                                    AuditEntry.action.not_in(("measurement.correct",
-                                                                              "inspection.correct")))
-                           .order_by(AuditEntry.seq))
     return [{"seq": e.seq, "action": e.action, "at": e.recorded_at, "by": e.actor_name, "reason": e.reason,
-             "before": e.before, "after": e.after} for e in rows]
+             "before": e.before, "after": e.after} for e in entries
+            if e.before is not None and _status_step(e) is None
+            and e.action not in ("measurement.correct", "inspection.correct")]
+
+
+def _lot_history(entries: list[AuditEntry]) -> list[dict]:
+    """The lot's status over time (planned, started, held, released …), oldest first."""
+    out = []
+    for e in entries:
+        step = _status_step(e)
+        if step is None and e.action not in LOT_CREATED:
+            continue
+        was, now = step or (None, "planned" if e.action == "lot.plan" else None)
+        out.append({"seq": e.seq, "action": e.action, "at": e.recorded_at, "by": e.actor_name,
+                    "reason": e.reason, "from": was, "to": now})
+    return out
 
 
 def _audit_range(session: Session, lot: Lot, objects: list[tuple], signature_entries: list[int]) -> dict:
@@ -283,6 +319,7 @@ def build_dhr(session: Session, lot: Lot, *, timezone: str = "UTC", verify: bool
     inspections = _inspections(session, lot)
     deviations, capas, instances, objects = _quality_events(session, lot)
     signatures = _signatures(session, lot, instances, tz)
+    lot_entries = _lot_entries(session, lot)
     backward = trace(session, lot, "backward")
     product = manifest.get("product", {})
     record = {
@@ -306,7 +343,7 @@ def build_dhr(session: Session, lot: Lot, *, timezone: str = "UTC", verify: bool
         "operations": _operations(session, lot, measurements, inspections),
         "measurements": measurements, "inspections": inspections,
         "deviations": deviations, "capas": capas, "quality_events_available": processes_models() is not None,
-        "signatures": signatures, "lot_changes": _lot_changes(session, lot),
+        "signatures": signatures, "lot_changes": _lot_changes(lot_entries), "lot_history": _lot_history(lot_entries),
     }
     record["changed_values"] = sum(len(m["changes"]) for m in measurements) + \
         sum(len(i["changes"]) for i in inspections) + len(record["lot_changes"])

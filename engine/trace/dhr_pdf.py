@@ -11,6 +11,7 @@ import json
 from fpdf import FPDF
 from fpdf.fonts import FontFace as Style
 
+from engine.masterdata.units import pretty_unit
 from engine.trace import barcode
 from engine.trace.fonts import find_cjk_font
 
@@ -77,10 +78,12 @@ class DhrPdf(FPDF):
             self.set_font(self.family, "", 8)
             self.multi_cell(0, 5, self.text_of(value), new_x="LMARGIN", new_y="NEXT")
 
-    def grid(self, header: list[str], rows: list[list], widths: tuple | None = None, marks: list[bool] | None = None):
+    def grid(self, header: list[str], rows: list[list], widths: tuple | None = None, marks: list[bool] | None = None,
+             *, empty: str = "— none recorded / 无记录 —"):
+        """A table, or ``empty`` (saying what is absent) when there are no rows."""
         if not rows:
             self.set_font(self.family, "", 8)
-            self.cell(0, 5, self.text_of("— none recorded / 无记录 —"), new_x="LMARGIN", new_y="NEXT")
+            self.cell(0, 5, self.text_of(empty), new_x="LMARGIN", new_y="NEXT")
             return
         self.set_font(self.family, "", 7)
         head = Style(emphasis="BOLD", fill_color=(240, 240, 240))
@@ -108,6 +111,7 @@ def render_pdf(record: dict) -> bytes:
     _operations(pdf, record)
     _quality(pdf, record)
     _changes(pdf, record)
+    _history(pdf, record)
     _signatures(pdf, record)
     _audit(pdf, record)
     return bytes(pdf.output())
@@ -142,13 +146,14 @@ def _product(pdf: DhrPdf, r: dict):
     lot, p, rev = r["lot"], r["product"], r["revisions"]
     pdf.heading("产品与版本", "Product and revisions used")
     pdf.pairs([("Product 产品", f"{p.get('code')} {p.get('name') or ''} rev {p.get('revision', '—')}"),
-               ("Device class / sterile", f"{p.get('device_class') or '—'} / {p.get('sterile')}"),
+               ("Device class 器械类别", p.get("device_class") or "—"),
+               ("Sterile 无菌", {True: "yes / 是", False: "no / 否"}.get(p.get("sterile"), "—")),
                ("BOM 物料清单", f"{rev['bom'].get('bom', '—')} rev {rev['bom'].get('revision', '—')}"),
                ("Sub-BOMs", ", ".join(f"{b['bom']} rev {b['revision']}" for b in rev["bom_tree"]) or "—"),
                ("Routing 工艺路线", f"{rev['routing'].get('routing', '—')} rev {rev['routing'].get('revision', '—')}"),
                ("Documents 文件", ", ".join(f"{d[0]} rev {d[1]} ({d[2]})" for d in rev["documents"]) or "—"),
                ("Quantities 数量", f"planned {_num(lot['quantity_planned'])}, made {_num(lot['quantity_made'])}, "
-                                  f"approved {_num(lot['quantity_approved'])} {lot['unit']}"),
+                                  f"approved {_num(lot['quantity_approved'])} {pretty_unit(lot['unit'])}"),
                ("Started / completed", f"{lot['started_at']} / {lot['completed_at']}"),
                ("Expires 有效期至", lot["expires_on"]), ("Manifest SHA-256", lot["manifest_sha256"])])
 
@@ -156,7 +161,7 @@ def _product(pdf: DhrPdf, r: dict):
 def _components(pdf: DhrPdf, r: dict):
     pdf.heading("组件批次", "Component lots")
     pdf.grid(["Lot", "Item", "Qty", "Supplier / supplier lot", "Consumed", "Status"],
-             [[c["lot_number"], f"{c['item']} {c['item_name']}", f"{_num(c['quantity'])} {c['unit']}",
+             [[c["lot_number"], f"{c['item']} {c['item_name']}", f"{_num(c['quantity'])} {pretty_unit(c['unit'])}",
                f"{c['supplier'] or ''} {c['supplier_lot'] or ''}".strip() or "—", c["consumed_at"], c["status"]]
               for c in r["components"]], widths=(22, 46, 16, 40, 40, 18))
     g = r["genealogy"]
@@ -179,7 +184,7 @@ def _operations(pdf: DhrPdf, r: dict):
                    ("Good / scrap", f"{_num(op['quantity_good'])} / {_num(op['quantity_scrap'])}")])
         ms = op["measurements"]
         pdf.grid(["Parameter", "Value", "Target", "LSL", "USL", "Verdict", "Measured", "Recorded by", "Changed"],
-                 [[m["parameter"], f"{_num(m['value'])} {m['unit']}", _num(m["target"]), _num(m["lsl"]),
+                 [[m["parameter"], f"{_num(m['value'])} {pretty_unit(m['unit'])}", _num(m["target"]), _num(m["lsl"]),
                    _num(m["usl"]), m["verdict"], m["measured_at"], m["recorded_by"],
                    "CHANGED" if m["changes"] else ""] for m in ms],
                  widths=(30, 18, 13, 12, 12, 22, 34, 30, 15), marks=[not m["in_spec"] for m in ms if True])
@@ -199,10 +204,11 @@ def _quality(pdf: DhrPdf, r: dict):
     pdf.grid(["Deviation", "Class", "Status", "Description", "Disposition", "By / when"],
              [[d["number"], d["classification"], d["status"], d["description"],
                f"{d['disposition'] or '—'}: {d['justification'] or ''}",
-               f"{d['dispositioned_by'] or '—'} {d['dispositioned_at'] or ''}"] for d in r["deviations"]])
+               f"{d['dispositioned_by'] or '—'} {d['dispositioned_at'] or ''}"] for d in r["deviations"]],
+             empty="No deviation touched this lot / 本批次无偏差")
     pdf.grid(["CAPA", "Status", "Problem", "Due", "Closed", "Effective"],
              [[c["number"], c["status"], c["problem"], c["due_on"], c["closed_at"], c["effective"]]
-              for c in r["capas"]])
+              for c in r["capas"]], empty="No CAPA linked to this lot's deviations / 无相关纠正预防措施")
 
 
 def _changes(pdf: DhrPdf, r: dict):
@@ -210,15 +216,30 @@ def _changes(pdf: DhrPdf, r: dict):
     rows = []
     for m in r["measurements"]:
         for c in m["changes"]:
-            rows.append([f"Op {m['operation']} {m['parameter']}", f"{_num(c['old_value'])} {c['old_unit'] or ''}",
-                         f"{_num(m['value'])} {m['unit']}", c["changed_by"], c["changed_at"], c["reason"]])
+            rows.append([f"Op {m['operation']} {m['parameter']}", f"{_num(c['old_value'])} {pretty_unit(c['old_unit'])}",
+                         f"{_num(m['value'])} {pretty_unit(m['unit'])}", c["changed_by"], c["changed_at"], c["reason"]])
     for i in r["inspections"]:
         for c in i["changes"]:
             rows.append([f"Inspection {i['item']}", c["old_value"], i["result"], c["changed_by"], c["changed_at"],
                          c["reason"]])
     for c in r["lot_changes"]:
         rows.append([f"Lot ({c['action']})", _short(c["before"]), _short(c["after"]), c["by"], c["at"], c["reason"]])
-    pdf.grid(["Record", "Was", "Now", "Changed by", "When (UTC)", "Why"], rows, widths=(34, 28, 28, 32, 34, 30))
+    pdf.grid(["Record", "Was", "Now", "Changed by", "When (UTC)", "Why"], rows, widths=(34, 28, 28, 32, 34, 30),
+             empty="No value was changed after its original entry / 无原始录入后的修改")
+
+
+def _history(pdf: DhrPdf, r: dict):
+    pdf.heading("批次状态记录", "Lot status history")
+    pdf.grid(["Step", "From", "To", "By", "When (UTC)", "Why"],
+             [[h["action"].removeprefix("lot."), h["from"] or "—", h["to"] or "—", h["by"], _stamp(h["at"]),
+               h["reason"] or ""] for h in r.get("lot_history", [])], widths=(28, 24, 24, 34, 36, 40))
+
+
+def _stamp(iso: str | None) -> str:
+    """``2026-11-26T02:00:00.123456Z`` → ``2026-11-26 02:00:00Z``: one unbreakable-looking token less."""
+    if not iso:
+        return "—"
+    return iso.replace("T", " ").split(".")[0].removesuffix("Z") + ("Z" if iso.endswith("Z") else "")
 
 
 def _short(canonical: str | None) -> str:
@@ -233,10 +254,19 @@ def _short(canonical: str | None) -> str:
 
 def _signatures(pdf: DhrPdf, r: dict):
     pdf.heading("电子签名", "Electronic signatures (21 CFR 11.50)")
-    pdf.grid(["Printed name", "User", "Meaning", "Signed (local)", "Signed (UTC)", "Record", "Components"],
-             [[s["printed_name"], s["username"], s["meaning_text"], s["signed_at_local"], s["signed_at_utc"],
-               f"{s['record_type']} {s['record_id']}", s["components"]] for s in r["signatures"]],
-             widths=(26, 20, 18, 40, 34, 32, 18))
+    pdf.grid(["Signed by (user)", "Meaning", "Signed (local time)", "Signed (UTC)", "Record", "Authentication"],
+             [[f"{s['printed_name']} ({s['username']})", s["meaning_text"], s["signed_at_local"],
+               _stamp(s["signed_at_utc"]), _record_title(s), _components_text(s["components"])]
+              for s in r["signatures"]],
+             widths=(34, 18, 40, 30, 40, 28))
+
+
+def _record_title(s: dict) -> str:
+    return s.get("record_title") or f"{s['record_type']} {s['record_id']}"
+
+
+def _components_text(components: str) -> str:
+    return {"password+totp": "password + TOTP", "totp": "TOTP (session)"}.get(components, components)
 
 
 def _audit(pdf: DhrPdf, r: dict):

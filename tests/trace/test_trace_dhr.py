@@ -32,10 +32,15 @@ def test_dhr_content_for_a_released_lot(session, plant):
     assert change["old_value"] == 58 and change["changed_by"] == "李娜 Li Na (li.na)"
     assert change["reason"].startswith("transcription error")
     assert [i["result"] for i in op["inspections"]] == ["pass"]
-    assert record["changed_values"] >= 2  # the measurement and the lot's status changes
+    assert record["changed_values"] == 1  # the corrected measurement; the lot's life is history, not a change
+    assert record["lot_changes"] == []
+    steps = [h["action"] for h in record["lot_history"]]
+    assert steps[:2] == ["lot.plan", "lot.start"] and "lot.complete" in steps
+    assert any(h["to"] == "released" for h in record["lot_history"])
     [sig] = record["signatures"]
     assert sig["printed_name"] == "李娜 Li Na" and sig["meaning_text"] == "Released"
     assert sig["signed_at_utc"].endswith("Z") and "CST" in sig["signed_at_local"]
+    assert "-" not in sig["record_title"][:8] or sig["record_type"] != "workflow_task"  # a title, not a UUID
     audit = record["audit"]
     assert audit["first_seq"] <= audit["last_seq"] and audit["entries"] >= 8
     assert len(audit["last_hash"]) == 64
@@ -63,6 +68,18 @@ def test_pdf_opens_and_contains_chinese_text(session, plant):
                      "(01)09506000134352", "seq"):
         assert expected in flat, expected
     assert reader.metadata.title == "Device History Record IV-2611-001"
+    assert "Sterile无菌yes/是" in flat and "Deviceclass器械类别" in flat  # one fact per row, in words
+    assert "password+TOTP" in flat  # the authentication column is wide enough not to break the word
+    changed = flat[flat.index("Valueschangedafteroriginalentry"):flat.index("Lotstatushistory")]
+    assert "lot.start" not in changed and "start" not in changed.replace("Startedcompleted", "")
+    assert "start" in flat[flat.index("Lotstatushistory"):]
+    assert "Nodeviationtouchedthislot" in flat and "nonerecorded" not in flat
+
+
+def test_units_print_as_people_write_them():
+    from engine.masterdata.units import pretty_unit
+    assert [pretty_unit(u) for u in ("degC", "percent", "N*m", "mm**2", "mL/min", "kPa")] == \
+        ["°C", "%", "N·m", "mm²", "mL/min", "kPa"]
 
 
 def test_pdf_without_a_cjk_font_still_renders_and_says_so(session, plant, monkeypatch):
