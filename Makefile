@@ -34,16 +34,14 @@ demo: env
 test: env
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-<<<<<<< Updated upstream
 # The layer contracts of pyproject.toml ([tool.importlinter]).
 lint: env
 	$(BIN)/lint-imports
-=======
+
 # Every benchmark against its bare baseline, one table; under 10 minutes on 2 cores; never fails.
 # PostgreSQL: SEALTRAIL_BENCH_POSTGRES (default postgresql+psycopg://postgres@127.0.0.1:5432/test).
 bench: env
 	-$(BIN)/python bench/run_all.py
->>>>>>> Stashed changes
 
 clean:
 	rm -rf $(VENV) web/assets/node_modules web/static/vendor
