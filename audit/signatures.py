@@ -132,9 +132,8 @@ def authenticate(session: Session, user, *, password: str | None, totp_code: str
     if credential is None:
         raise NotEnrolled()
     live = _session_for(session, signing_session_id, signer, now, policy, password is not None)
-    if live is None or live.first_signed_at is None or _idle(live, now, policy):
-        if password is None:
-            raise PasswordRequired()
+    if password is None and needs_password(live, policy, now):
+        raise PasswordRequired()
     if password is not None and not verify_password(signer.password_hash, password):
         raise refuse(WrongPassword(), signer, "signature", **context)
     timecode = matching_timecode(decrypt_secret(policy.totp_key, credential.secret_encrypted), totp_code, now)
@@ -258,6 +257,13 @@ def _session_for(session: Session, signing_session_id: str | None, signer: Signe
             raise SessionExpired()
         row.first_signed_at = None  # all components given: a new continuous period starts
     return row
+
+
+def needs_password(row: SigningSession | None, policy: SigningPolicy, now: dt.datetime | None = None) -> bool:
+    """True when the next signature in signing session ``row`` must include the password
+    (§11.200(a)(1)): outside a session, before its first signature, once it ended or lapsed."""
+    now = now if now is not None else policy.clock()
+    return row is None or row.ended_at is not None or row.first_signed_at is None or _idle(row, now, policy)
 
 
 def _idle(row: SigningSession, now: dt.datetime, policy: SigningPolicy) -> bool:

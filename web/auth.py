@@ -19,7 +19,9 @@ from audit.enrollment import ACKNOWLEDGEMENT_TEXT, begin_enrollment, confirm_enr
 from audit.errors import EnrollmentError, SignatureError
 from audit.lockout import signing_transaction
 from audit.policy import SigningPolicy
+from audit.models import SigningSession
 from audit.signatures import end_signing_session, open_signing_session
+from audit.signatures import needs_password as needs_session_password
 from engine.errors import ValidationFailed
 from engine.users import change_password as change_user_password
 from engine.users import get_user
@@ -45,6 +47,12 @@ def safe_next(target: str | None) -> str | None:
 
 def signing_policy() -> SigningPolicy:
     return SigningPolicy.from_settings(settings())
+
+
+def needs_password(s) -> bool:
+    """True when the next signature of this browser session must include the password."""
+    sid = session.get("signing_session_id")
+    return needs_session_password(s.get(SigningSession, sid) if sid else None, signing_policy())
 
 
 def login_policy() -> accounts.LoginPolicy:

@@ -20,11 +20,10 @@ from engine.workflows.deploy import list_versions, validate_documents
 from engine.workflows.instances import actor_of
 from engine.workflows.models import ProcessVersion
 from web import bpmndiff
-from web.auth import signature_error_text, signing_policy
+from web.auth import needs_password, signature_error_text, signing_policy
 from web.db import sessions, settings, transaction
 from web.i18n import meaning_label, utc_dt
 from web.security import role_required
-from web.tasks import needs_password
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 ROLES = ("process_engineer",)

@@ -12,8 +12,6 @@ from flask_login import current_user
 from audit import SYSTEM
 from audit.errors import SignatureError
 from audit.lockout import signing_transaction
-from audit.models import SigningSession
-from audit.policy import parse_time
 from engine.errors import Forbidden, RuleViolation, TaskNotReady, ValidationFailed
 from engine.users import get_user
 from engine.workflows import runtime
@@ -22,36 +20,11 @@ from engine.workflows import visibility
 from engine.workflows.instances import get_instance, instance_history
 from engine.workflows.models import WorkflowTask
 from web import formrender
-from web.auth import signature_error_text, signing_policy
+from web.auth import needs_password, signature_error_text, signing_policy
 from web.db import sessions, transaction
 from web.i18n import current_language, meaning_label, utc_dt
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
-
-
-def needs_password(s) -> bool:
-    """True when the next signature of this session must include the password (§11.200(a)(1))."""
-    sid = session.get("signing_session_id")
-    row = s.get(SigningSession, sid) if sid else None
-    if row is None or row.ended_at is not None or row.first_signed_at is None:
-        return True
-    idle = (dt.datetime.now(dt.timezone.utc) - parse_time(row.last_signed_at or row.started_at)).total_seconds()
-    return idle > signing_policy().idle_seconds
-
-
-def _meaning_for(s, row: WorkflowTask, data: dict | None = None) -> str:
-    """The meaning the signature will carry: the task's BPMN properties, and where the meaning
-    follows from the entries (``signatureMeaningExpression``, e.g. approved/rejected), from ``data``
-    exactly as ``complete_task`` will compute it (§11.50: the signer sees what is signed)."""
-    instance = get_instance(s, row.instance_id)
-    workflow = runtime.load(s, instance, SYSTEM)
-    props = wf_tasks._properties(runtime.find_task(workflow, row.id)) if row.state == "ready" else {}
-    if data and props.get("signatureMeaningExpression"):
-        try:
-            return wf_tasks._meaning(props, data)
-        except Exception:  # incomplete entries: the form's validation will say what is missing
-            pass
-    return props.get("signatureMeaning") or row.meaning or wf_tasks.DEFAULT_MEANING
 
 
 def _context(s, row: WorkflowTask, schema: dict) -> dict:
@@ -73,7 +46,7 @@ def _render(s, row: WorkflowTask, data: dict, errors: dict[str, list[str]], sign
     for key in errors:
         if key and not any(f.name == key or key.startswith(f.name + ".") for f in fields):
             general.extend(errors[key])
-    meaning = _meaning_for(s, row, data)
+    meaning = wf_tasks.meaning_preview(s, row, data)
     instance = get_instance(s, row.instance_id)
     context = _context(s, row, schema)
     context_fields = {f.key: f for f in fields if f.kind == "readonly"}
@@ -115,7 +88,7 @@ def complete(task_id: str):
         if errors:
             return _render(s, row, data, errors, status=422)
         shown = request.form.get("meaning_shown")
-        actual = _meaning_for(s, row, data)
+        actual = wf_tasks.meaning_preview(s, row, data)
         if shown is not None and shown != actual:
             # The dialog showed another meaning than the one the entries give: sign nothing, show it.
             return _render(s, row, data, {}, status=422, sign_error=_(
@@ -157,7 +130,7 @@ def meaning(task_id: str):
         if row.state != "ready":
             abort(409)
         schema = forms.load(row.form) if row.form else {"type": "object", "properties": {}}
-        value = _meaning_for(s, row, formrender.parse(schema, request.form))
+        value = wf_tasks.meaning_preview(s, row, formrender.parse(schema, request.form))
     return jsonify(meaning=value, label=meaning_label(value))
 
 

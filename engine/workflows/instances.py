@@ -37,8 +37,8 @@ def _start_lane(spec) -> str | None:
 
 
 def start_instance(session, actor: Actor, process_id: str, *, data: dict | None = None,
-                   business_key: str | None = None, user=None, version: ProcessVersion | None = None,
-                   **_ignored) -> ProcessInstance:
+                   business_key: str | None = None, user=None,
+                   version: ProcessVersion | None = None) -> ProcessInstance:
     """Start ``process_id`` (its latest version unless ``version``) with ``data``; run it until it
     waits; persist and audit. With ``user``, the user must hold the start event's lane role."""
     if data is not None and not isinstance(data, dict):

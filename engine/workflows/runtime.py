@@ -103,12 +103,13 @@ def waits(workflow) -> tuple[datetime | None, set[str]]:
     return (min(due) if due else None), messages
 
 
-def _task_props(task) -> dict:
+def task_properties(task) -> dict:
+    """The ``spiffworkflow:property`` values of a SpiffWorkflow task's spec (dueIn, signatureMeaning…)."""
     return (getattr(task.task_spec, "extensions", None) or {}).get("properties", {}) or {}
 
 
 def _due_at(task, now: datetime) -> datetime | None:
-    due_in = _task_props(task).get("dueIn")
+    due_in = task_properties(task).get("dueIn")
     if not due_in:
         return None
     try:
@@ -168,7 +169,7 @@ def _describe(row: WorkflowTask, task, instance: ProcessInstance) -> None:
 
 
 def _description(task, instance: ProcessInstance) -> dict:
-    props = _task_props(task)
+    props = task_properties(task)
     return dict(business_key=instance.business_key, process_version_id=instance.process_version_id,
                 title=task.task_spec.bpmn_name or task.task_spec.bpmn_id or task.task_spec.name,
                 lane=task.task_spec.lane,

@@ -23,7 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 
 import forms
 from engine.errors import SealtrailError
-from engine.workflows import operations
+from engine.workflows import operations, runtime
 from engine.workflows.script_env import SafeScriptEngine
 from engine.workflows.script_policy import ScriptPolicyError
 
@@ -157,7 +157,7 @@ class _Run:
 
     def user_data(self, task) -> tuple[dict, str | None]:
         bpmn_id = task.task_spec.bpmn_id
-        props = (getattr(task.task_spec, "extensions", None) or {}).get("properties", {}) or {}
+        props = runtime.task_properties(task)
         form = (props.get("formJsonSchemaFilename") or "").removesuffix(".json")
         schema = self.form_schema(form) if form else None
         data = example_data(schema) if schema else {}

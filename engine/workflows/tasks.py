@@ -24,12 +24,12 @@ from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 import forms
-from audit import Actor, chain
+from audit import SYSTEM, Actor, chain
 from audit.signatures import Grant, authenticate, store_signature
 from engine.db import utcnow
 from engine.errors import Conflict, Forbidden, NotFound, TaskNotReady, ValidationFailed
 from engine.workflows import runtime
-from engine.workflows.instances import actor_of
+from engine.workflows.instances import actor_of, get_instance
 from engine.workflows.models import ProcessInstance, WorkflowTask
 from engine.workflows.script_env import SafeEnvironment
 
@@ -53,10 +53,6 @@ def get_task(session, task_id: str) -> WorkflowTask:
     if row is None:
         raise NotFound(f"task {task_id} not found", obj=task_id)
     return row
-
-
-def _properties(task) -> dict:
-    return (getattr(task.task_spec, "extensions", None) or {}).get("properties", {}) or {}
 
 
 def _authorize(session, user, row: WorkflowTask, instance: ProcessInstance, props: dict) -> None:
@@ -91,11 +87,27 @@ def _validate(row: WorkflowTask, data) -> None:
             raise ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors), details=errors)
 
 
-def _meaning(props: dict, data: dict) -> str:
+def signature_meaning(task, data: dict | None = None) -> str:
+    """The meaning a signature completing the SpiffWorkflow ``task`` with ``data`` carries (§11.50):
+    its ``signatureMeaningExpression`` over ``data`` (e.g. approved/rejected), else its
+    ``signatureMeaning``, else "reviewed". Raises when the expression cannot be evaluated."""
+    props = runtime.task_properties(task)
     expression = props.get("signatureMeaningExpression")
-    if expression:
+    if expression and data is not None:
         return str(SafeEnvironment().evaluate(expression, dict(data)))
     return props.get("signatureMeaning") or DEFAULT_MEANING
+
+
+def meaning_preview(session, row: WorkflowTask, data: dict | None = None) -> str:
+    """What signing ``row`` with the entries ``data`` would mean, for the signing dialog to show
+    before anyone signs (the same :func:`signature_meaning` that ``complete_task`` records)."""
+    if row.state != "ready":
+        return row.meaning or DEFAULT_MEANING
+    task = runtime.find_task(runtime.load(session, get_instance(session, row.instance_id), SYSTEM), row.id)
+    try:
+        return signature_meaning(task, data or None)
+    except Exception:  # noqa: BLE001 - incomplete entries: the form's validation says what is missing
+        return signature_meaning(task)
 
 
 def _canonical(data: dict) -> bytes:
@@ -165,10 +177,10 @@ def complete_task(session, *, user, task_id: str, data: dict, totp_code: str, po
     task = runtime.find_task(workflow, task_id)
     if not task.has_state(runtime.TaskState.READY):
         raise TaskNotReady(f"task {row.title!r} is no longer ready; reload")
-    props = _properties(task)
+    props = runtime.task_properties(task)
     _authorize(session, user, row, instance, props)
     payload = _payload(row, data)
-    meaning = _meaning(props, data)
+    meaning = signature_meaning(task, data)
     grant = authenticate(session, user, password=password, totp_code=totp_code, meaning=meaning,
                          record_type="workflow_task", record_id=row.id, record=signed_record(row, payload.text),
                          policy=policy, signing_session_id=signing_session_id)

@@ -11,8 +11,9 @@ from audit.enrollment import (ACKNOWLEDGEMENT_TEXT, acknowledgement_record, begi
 from audit.errors import (BadMeaning, EnrollmentError, NotEnrolled, PasswordRequired, ReplayedCode,
                           SessionExpired, SigningLocked, UserDisabled, WrongCode, WrongPassword)
 from audit.lockout import open_alerts, signing_transaction, unlock_signing
-from audit.models import AuditEntry, SecurityAlert, Signature, SigningAccount, TotpCredential
-from audit.signatures import (end_signing_session, open_signing_session, record_digest, sign,
+from audit.canonical import iso_utc
+from audit.models import AuditEntry, SecurityAlert, Signature, SigningAccount, SigningSession, TotpCredential
+from audit.signatures import (end_signing_session, needs_password, open_signing_session, record_digest, sign,
                               signature_matches, signatures_for)
 from tests.audit.signing_helpers import PASSWORD, code_at, enroll
 
@@ -290,3 +291,18 @@ def test_concurrent_use_of_one_code_signs_exactly_once(fresh_db, alice, policy, 
     assert sorted(results) == ["replayed"] * 3 + ["signed"]
     with fresh_db.sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(Signature)) == 2  # + acknowledgement
+
+
+def test_needs_password_is_the_one_rule_of_a_continuous_session(policy, clock):
+    """§11.200(a)(1): password + code on the first signing of a session, code alone after it,
+    the password again once the session ended or lay idle longer than the policy allows."""
+    started = SigningSession(id="s1", user_id="101", started_at=iso_utc(clock()))
+    assert needs_password(None, policy) and needs_password(started, policy)
+    started.first_signed_at = started.last_signed_at = iso_utc(clock())
+    assert not needs_password(started, policy)
+    clock.advance(policy.idle_seconds + 1)
+    assert needs_password(started, policy)
+    started.last_signed_at = iso_utc(clock())
+    assert not needs_password(started, policy)
+    started.ended_at = iso_utc(clock())
+    assert needs_password(started, policy)
