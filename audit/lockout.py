@@ -2,8 +2,9 @@
 
 A refused signature raises a :class:`~audit.errors.SignatureError` whose ``failure`` describes
 the attempt. The caller's transaction rolls back (nothing was signed), so the failure must be
-recorded in a *new* transaction: :func:`signing_transaction` does exactly that and is how the
-outermost caller should run anything that signs::
+recorded in a *new* transaction with :func:`record_failed_attempt`. The caller owns both
+transactions: ``web.db.signing_transaction(sessions, policy)`` is how views and commands run
+anything that signs::
 
     with signing_transaction(sessions, policy) as session:
         complete_task(session, ...)          # calls audit.signatures.sign(...)
@@ -14,7 +15,6 @@ raised at once (§11.300(d)).
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, attributes
 from audit import Actor
 from audit.canonical import iso_utc
 from audit.chain import append
-from audit.errors import SignatureError, SigningLocked
+from audit.errors import SignatureError
 from audit.models import SecurityAlert, SigningAccount
 from audit.policy import Signer, SigningPolicy, parse_time
 
@@ -161,26 +161,3 @@ def unlock_signing(session: Session, admin: Actor, user_id: str, *, reason: str)
     account.locked_until, account.failed_attempts = None, 0
     append(session, admin, "signing.unlocked", "user", str(user_id), reason=reason,
            before=before, after={"locked_until": None, "failed_attempts": 0})
-
-
-@contextlib.contextmanager
-def signing_transaction(sessions, policy: SigningPolicy):
-    """``sessions.begin()`` that records a refused signature in a new transaction afterwards.
-
-    On a :class:`SignatureError` the work rolls back; its failure is then counted and audited
-    in its own transaction. If that failure locked the user out, :class:`SigningLocked` is
-    raised (chained to the original error), otherwise the original error.
-    """
-    try:
-        with sessions.begin() as session:
-            yield session
-    except SignatureError as exc:
-        failure = getattr(exc, "failure", None)
-        if failure is None:
-            raise
-        with sessions.begin() as session:
-            alert = record_failed_attempt(session, failure, policy)
-            until = None if alert is None else locked_account(session, failure.user_id).locked_until
-        if until is not None:
-            raise SigningLocked(until) from exc
-        raise

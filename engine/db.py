@@ -54,7 +54,7 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory; callers own ``with factory.begin() as session:``."""
+    """A session factory; the callers (web/ views, CLI commands, the worker) own the transactions."""
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 

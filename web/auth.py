@@ -17,7 +17,6 @@ from flask_login import current_user, login_user, logout_user
 
 from audit.enrollment import ACKNOWLEDGEMENT_TEXT, begin_enrollment, confirm_enrollment
 from audit.errors import EnrollmentError, SignatureError
-from audit.lockout import signing_transaction
 from audit.policy import SigningPolicy
 from audit.models import SigningSession
 from audit.signatures import end_signing_session, open_signing_session
@@ -26,7 +25,7 @@ from engine.errors import ValidationFailed
 from engine.users import change_password as change_user_password
 from engine.users import get_user
 from web import accounts
-from web.db import sessions, settings, transaction
+from web.db import sessions, settings, signing_transaction, transaction
 from web.forms import ChangePasswordForm, EnrollForm, LoginForm
 from web.i18n import LANGUAGES, local_dt
 from web.login import _load_user, limiter, public

@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from audit.errors import SignatureError
-from audit.lockout import signing_transaction
 from audit.signatures import sign
 from engine.errors import DeploymentRefused, NotFound
 from engine.users import get_user
@@ -21,7 +20,7 @@ from engine.workflows.instances import actor_of
 from engine.workflows.models import ProcessVersion
 from web import bpmndiff
 from web.auth import needs_password, signature_error_text, signing_policy
-from web.db import sessions, settings, transaction
+from web.db import sessions, settings, signing_transaction, transaction
 from web.i18n import meaning_label, utc_dt
 from web.security import role_required
 

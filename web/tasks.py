@@ -11,7 +11,6 @@ from flask_login import current_user
 
 from audit import SYSTEM
 from audit.errors import SignatureError
-from audit.lockout import signing_transaction
 from engine.errors import Forbidden, RuleViolation, TaskNotReady, ValidationFailed
 from engine.users import get_user
 from engine.workflows import runtime
@@ -21,7 +20,7 @@ from engine.workflows.instances import get_instance, instance_history
 from engine.workflows.models import WorkflowTask
 from web import formrender
 from web.auth import needs_password, signature_error_text, signing_policy
-from web.db import sessions, transaction
+from web.db import sessions, signing_transaction, transaction
 from web.i18n import current_language, meaning_label, utc_dt
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")

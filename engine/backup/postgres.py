@@ -51,14 +51,14 @@ def dump(url: str, directory: Path) -> tuple[Path, dict, dict]:
         with engine.connect() as conn:
             conn = conn.execution_options(isolation_level="REPEATABLE READ",
                                           postgresql_readonly=True)
-            with conn.begin():
-                # Exported snapshot: pg_dump sees exactly what this transaction sees, so row
-                # counts and the audit head in the manifest describe the dump byte for byte.
-                snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
-                state = database_state(conn)
-                server_version = conn.execute(text("SHOW server_version")).scalar_one()
-                _run([pg_dump, "--format=custom", "--no-password", f"--snapshot={snapshot}",
-                      f"--file={data_file}", f"--dbname={dsn}"], env, "pg_dump")
+            # The first statement begins the read-only transaction (ended when the connection
+            # closes). Exported snapshot: pg_dump sees exactly what this transaction sees, so row
+            # counts and the audit head in the manifest describe the dump byte for byte.
+            snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
+            state = database_state(conn)
+            server_version = conn.execute(text("SHOW server_version")).scalar_one()
+            _run([pg_dump, "--format=custom", "--no-password", f"--snapshot={snapshot}",
+                  f"--file={data_file}", f"--dbname={dsn}"], env, "pg_dump")
     finally:
         engine.dispose()
     version = _run([pg_dump, "--version"], env, "pg_dump --version").strip()

@@ -15,7 +15,7 @@ from engine.processes.models import Deviation, DeviationLot
 from engine.processes.models.common import next_number
 from engine.processes.models.deviation_model import CLASSIFICATIONS, DISPOSITIONS
 from engine.processes.workflow import start
-from engine.production.lots import change_lot_status, get_lot
+from engine.production.lots import change_lot_status, get_lot, move_lot
 from engine.production.models import Lot
 
 # What a disposition does to the lot when the deviation closes (after its hold is lifted).
@@ -262,8 +262,7 @@ def close(session: Session, actor, dev: Deviation) -> dict:
             change_lot_status(session, actor, lot, "rejected", reason=f"{dev.number}: disposition {link.disposition}")
         elif new_status and lot.status not in ("on_hold", new_status):
             # Rework sends the lot back into production (it is reviewed for release again when done).
-            old = lot.status
-            lot.status = new_status
+            old = move_lot(lot, new_status)
             chain.append(session, actor, "lot.status_changed", "lot", lot.lot_number,
                          reason=f"{dev.number}: disposition {link.disposition}", before={"status": old},
                          after={"status": new_status})

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from audit import chain
 from engine.errors import Conflict, RuleViolation, ValidationFailed
+from engine.production.lots import move_lot
 from engine.production.models import Lot
 from engine.processes.models import Deviation, LotHold
 
@@ -39,8 +40,7 @@ def hold_lot(session: Session, actor, lot: Lot, *, reason: str, deviation: Devia
     hold = LotHold(lot_id=lot.id, deviation_id=deviation.id if deviation else None, reason=reason.strip(),
                    status_before=before, held_by=actor.name)
     session.add(hold)
-    old_status = lot.status
-    lot.status = "on_hold"
+    old_status = move_lot(lot, "on_hold")
     session.flush()
     chain.append(session, actor, "lot.hold", "lot", lot.lot_number, reason=reason,
                  before={"status": old_status}, after={"status": "on_hold", "hold_id": hold.id,
@@ -62,7 +62,7 @@ def release_hold(session: Session, actor, hold: LotHold, *, reason: str) -> Lot:
     remaining = active_holds(session, lot)
     old_status = lot.status
     if not remaining:
-        lot.status = hold.status_before
+        move_lot(lot, hold.status_before)
     session.flush()
     chain.append(session, actor, "lot.hold_released", "lot", lot.lot_number, reason=reason,
                  before={"status": old_status, "hold_id": hold.id},

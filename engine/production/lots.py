@@ -15,15 +15,32 @@ from engine.masterdata.revisions import user_id_of
 from engine.production import manifest as manifests
 from engine.production.models import LOT_STATUSES, Lot, MaterialConsumption, SupplierLot
 
-# Disposition moves (start and complete have their own use cases).
+# Every move of a lot's status, whoever makes it; :func:`move_lot` is the only writer and checks
+# it. start_lot: planned → in_process; complete_lot: in_process → completed; holds: any status but
+# rejected → on_hold, and on_hold → the status before the first hold; a deviation's rework
+# disposition: completed → in_process; change_lot_status: hold, resume, release, reject.
 TRANSITIONS = {
-    "planned": {"rejected"},
-    "in_process": {"on_hold", "rejected"},
-    "on_hold": {"in_process", "released", "rejected"},
-    "completed": {"on_hold", "released", "rejected"},
+    "planned": {"in_process", "on_hold", "rejected"},
+    "in_process": {"completed", "on_hold", "rejected"},
+    "on_hold": {"planned", "in_process", "completed", "released", "rejected"},
+    "completed": {"in_process", "on_hold", "released", "rejected"},
     "released": {"on_hold"},
     "rejected": set(),
 }
+# Moves that only a named use case makes (the status page's change_lot_status may not).
+_USE_CASE_ONLY = {("planned", "in_process"), ("in_process", "completed"), ("completed", "in_process"),
+                  ("on_hold", "planned"), ("on_hold", "completed")}
+
+
+def move_lot(lot: Lot, status: str) -> str:
+    """Set ``lot.status`` after checking the move against :data:`TRANSITIONS` (Conflict naming
+    both statuses otherwise); returns the status before. The caller audits the move."""
+    before = lot.status
+    if status != before and status not in TRANSITIONS.get(before, set()):
+        raise Conflict(f"lot {lot.lot_number}: {before} → {status} is not allowed", field="status",
+                       obj=lot.lot_number)
+    lot.status = status
+    return before
 
 
 def get_lot(session: Session, lot_number: str) -> Lot:
@@ -111,7 +128,7 @@ def start_lot(session: Session, actor: Actor, lot: Lot, *, started_at: datetime 
     lot.routing_revision_id = manifest["routing"]["revision_id"]
     if "product" in manifest:
         lot.product_revision_id = manifest["product"]["revision_id"]
-    lot.status = "in_process"
+    move_lot(lot, "in_process")
     lot.started_at = started_at or utcnow()
     session.flush()
     chain.append(session, actor, "lot.start", "lot", lot.lot_number, reason="lot started",
@@ -173,7 +190,7 @@ def complete_lot(session: Session, actor: Actor, lot: Lot, *, quantity_made: flo
     if quantity_made is None or quantity_made < 0:
         raise ValidationFailed("quantity_made must be zero or more", field="quantity_made", obj=lot.lot_number)
     lot.quantity_made = quantity_made
-    lot.status = "completed"
+    move_lot(lot, "completed")
     lot.completed_at = completed_at or utcnow()
     session.flush()
     chain.append(session, actor, "lot.complete", "lot", lot.lot_number, reason="production completed",
@@ -189,7 +206,7 @@ def change_lot_status(session: Session, actor: Actor, lot: Lot, status: str, *, 
         raise ValidationFailed(f"status must be one of {', '.join(LOT_STATUSES)}", field="status", obj=lot.lot_number)
     if not reason or not reason.strip():
         raise ValidationFailed("a reason is required", field="reason", obj=lot.lot_number)
-    if status not in TRANSITIONS[lot.status]:
+    if status not in TRANSITIONS[lot.status] or (lot.status, status) in _USE_CASE_ONLY:
         raise Conflict(f"lot {lot.lot_number}: {lot.status} → {status} is not allowed", field="status",
                        obj=lot.lot_number)
     if status == "on_hold" and lot.status == "on_hold":
@@ -209,7 +226,7 @@ def change_lot_status(session: Session, actor: Actor, lot: Lot, status: str, *, 
         lot.dispositioned_at = utcnow()
     elif status == "on_hold" and lot.status == "released":
         lot.quantity_approved = 0.0
-    lot.status = status
+    move_lot(lot, status)
     session.flush()
     chain.append(session, actor, f"lot.{status}", "lot", lot.lot_number, reason=reason, before=before,
                  after={"status": status, "quantity_approved": lot.quantity_approved})

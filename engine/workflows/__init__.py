@@ -11,7 +11,7 @@ The public API (what web/, the API, the worker and processes/ call)::
     claim / unclaim / reassign, get_task, open_tasks
     visible_tasks(session, user, **filters), can_see_task(user, row), can_see_instance(...)  (visibility)
     send_message(session, actor, name, payload, *, instance_id=None, business_key=None)
-    run_due_timers(sessions, actor, *, now=None), fire_timers(session, actor, instance, now)
+    fire_due_instance / record_timer_failure (per instance; the pass is web/cli/worker.py), fire_timers
     instance_history(session, instance_id)
     plan_migration(session, instance_id, target_version=None) -> MigrationPlan
     migrate_instances(session, *, user, instance_ids, target_version=None, reason, totp_code, policy,
@@ -20,7 +20,8 @@ The public API (what web/, the API, the worker and processes/ call)::
 """
 from engine.workflows.deploy import (DeployResult, deploy, deploy_all_shipped, get_latest_version,
                                      latest_version, list_versions, validate_documents)
-from engine.workflows.events import due_instances, fire_timers, run_due_timers, send_message
+from engine.workflows.events import (due_instances, fire_due_instance, fire_timers, record_timer_failure,
+                                     send_message)
 from engine.workflows.instances import (actor_of, get_instance, instance_history, open_tasks,
                                         start_instance, workflow_data)
 from engine.workflows.migration import MigrationPlan, migrate_instances, plan_migration
@@ -38,6 +39,6 @@ __all__ = [
     "deploy_all_shipped", "due_instances", "fire_timers", "get_instance", "get_latest_version", "get_task",
     "helper", "instance_history", "latest_version", "list_versions", "open_tasks", "operation",
     "can_see_instance", "can_see_task", "visible_tasks",
-    "reassign", "run_due_timers", "send_message", "start_instance", "unclaim", "validate_documents",
+    "reassign", "fire_due_instance", "record_timer_failure", "send_message", "start_instance", "unclaim", "validate_documents",
     "workflow_data",
 ]

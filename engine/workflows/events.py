@@ -1,4 +1,5 @@
-"""Timers (driven by ``sealtrail worker``) and messages that resume waiting instances."""
+"""Timers (the pass over due instances is ``sealtrail worker``, web/cli/worker.py) and messages
+that resume waiting instances."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -57,36 +58,33 @@ def fire_timers(session, actor, instance: ProcessInstance, now: datetime | None 
     return fired
 
 
-def run_due_timers(sessions, actor, *, now: datetime | None = None, limit: int = 50) -> dict:
-    """One worker pass: each due instance in its own transaction; a failing one is recorded on
-    the instance (``last_error``) and does not stop the others. Returns counts."""
-    now = now or utcnow()
-    stats = {"fired": 0, "failed": 0, "instances": 0}
-    with sessions.begin() as session:
-        ids = [i.id for i in due_instances(session, now, limit)]
-    for instance_id in ids:
-        try:
-            with sessions.begin() as session:
-                query = select(ProcessInstance).where(ProcessInstance.id == instance_id,
-                                                      ProcessInstance.next_timer_at <= now)
-                if is_postgres(session):
-                    query = query.with_for_update(skip_locked=True)
-                instance = session.scalars(query).first()
-                if instance is None:
-                    continue  # another worker took it, or it moved on
-                stats["fired"] += len(fire_timers(session, actor, instance, now))
-                stats["instances"] += 1
-        except Exception as exc:  # noqa: BLE001 - recorded per instance, the pass goes on
-            stats["failed"] += 1
-            with sessions.begin() as session:
-                instance = session.get(ProcessInstance, instance_id)
-                if instance is not None:
-                    instance.status = "error"
-                    instance.last_error = f"{type(exc).__name__}: {exc}"[:4000]
-                    chain.append(session, actor, "workflow.timer_failed", "process_instance", instance_id,
-                                 reason="timer run failed", before={"status": "waiting"},
-                                 after={"status": "error", "error": instance.last_error})
-    return stats
+def fire_due_instance(session, actor, instance_id: int, now: datetime) -> int | None:
+    """Fire the due timers of instance ``instance_id`` (locked; skipped when another worker holds
+    it on PostgreSQL); the number of timers fired, or None when it is not due any more.
+
+    One instance per transaction: the caller (``sealtrail worker``) commits each on its own so
+    that a failing instance does not undo the others.
+    """
+    query = select(ProcessInstance).where(ProcessInstance.id == instance_id, ProcessInstance.next_timer_at <= now)
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    instance = session.scalars(query).first()
+    if instance is None:
+        return None  # another worker took it, or it moved on
+    return len(fire_timers(session, actor, instance, now))
+
+
+def record_timer_failure(session, actor, instance_id: int, error: Exception) -> None:
+    """Put an instance whose timers failed into ``error`` with the reason (audited; flushes)."""
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None:
+        return
+    instance.status = "error"
+    instance.last_error = f"{type(error).__name__}: {error}"[:4000]
+    chain.append(session, actor, "workflow.timer_failed", "process_instance", instance_id,
+                 reason="timer run failed", before={"status": "waiting"},
+                 after={"status": "error", "error": instance.last_error})
+    session.flush()
 
 
 def send_message(session, actor, name: str, payload: dict | None = None, *, instance_id: int | None = None,

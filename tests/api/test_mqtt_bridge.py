@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from audit.models import AuditEntry
-from engine.ingest.bridge import AlarmBridge, topic_line, wait_for
 from engine.ingest.models import Alarm
+from engine.ingest.mqtt_messages import topic_line
+from web.cli.mqtt_bridge import AlarmBridge, wait_for
 from tests.api.conftest import alarm_body
 
 BROKER = "mqtt://127.0.0.1:1883"

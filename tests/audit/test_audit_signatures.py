@@ -10,12 +10,13 @@ from audit.enrollment import (ACKNOWLEDGEMENT_TEXT, acknowledgement_record, begi
                               confirm_enrollment, issue_enrollment_reset, revoke_totp)
 from audit.errors import (BadMeaning, EnrollmentError, NotEnrolled, PasswordRequired, ReplayedCode,
                           SessionExpired, SigningLocked, UserDisabled, WrongCode, WrongPassword)
-from audit.lockout import open_alerts, signing_transaction, unlock_signing
+from audit.lockout import open_alerts, unlock_signing
 from audit.canonical import iso_utc
 from audit.models import AuditEntry, SecurityAlert, Signature, SigningAccount, SigningSession, TotpCredential
 from audit.signatures import (end_signing_session, needs_password, open_signing_session, record_digest, sign,
                               signature_matches, signatures_for)
 from tests.audit.signing_helpers import PASSWORD, code_at, enroll
+from web.db import signing_transaction
 
 pytestmark = pytest.mark.requirement("21CFR11.50", "21CFR11.70", "21CFR11.100", "21CFR11.200", "21CFR11.300", "Annex11-14")
 

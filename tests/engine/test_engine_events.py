@@ -8,11 +8,11 @@ from sqlalchemy import select
 
 from audit.models import AuditEntry
 from engine.errors import NotFound
-from engine.workflows import (complete_task, get_instance, instance_history, open_tasks, run_due_timers,
+from engine.workflows import (complete_task, get_instance, instance_history, open_tasks,
                               send_message, start_instance, workflow_data)
 from engine.workflows.models import MessageWait
 from tests.engine.conftest import World
-from web.cli.worker import WORKER
+from web.cli.worker import WORKER, run_due_timers
 
 
 @pytest.fixture()

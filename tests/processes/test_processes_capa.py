@@ -5,8 +5,9 @@ from datetime import date, datetime, timedelta, timezone
 
 from audit import Actor
 from engine.processes.models import Capa
-from engine.workflows import fire_timers, get_instance, run_due_timers, start_instance
+from engine.workflows import fire_timers, get_instance, start_instance
 from tests.processes.conftest import Quality
+from web.cli.worker import run_due_timers
 
 import pytest
 

@@ -145,3 +145,18 @@ def test_postgres_refuses_raw_update_of_measurements(session):
     with pytest.raises(DBAPIError, match="append-only"):
         session.execute(text("UPDATE parameter_measurements SET value = 0.2 WHERE id = :i"), {"i": m.id})
     nested.rollback()
+
+
+def test_every_status_move_goes_through_the_transitions_table(session):
+    """One writer of a lot's status: a move the table forbids is refused whoever asks for it."""
+    plant = make_plant(session)
+    lot = _started(session, plant)
+    with pytest.raises(Conflict):  # rework is a deviation's disposition, not a status-page move
+        lots.change_lot_status(session, SYSTEM, lot, "completed", reason="skip completion")
+    lots.complete_lot(session, SYSTEM, lot, quantity_made=48)
+    assert lots.move_lot(lot, "in_process") == "completed"  # what a rework disposition does
+    lots.complete_lot(session, SYSTEM, lot, quantity_made=47)
+    lots.change_lot_status(session, SYSTEM, lot, "released", reason="DHR reviewed")
+    with pytest.raises(Conflict) as err:  # a released lot never goes back into production
+        lots.move_lot(lot, "in_process")
+    assert "released → in_process" in err.value.message and lot.status == "released"

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from engine.ingest.bridge import AlarmBridge, BrokerAddress
+from web.cli.mqtt_bridge import AlarmBridge, BrokerAddress
 
 
 @click.command("mqtt-bridge")

@@ -8,12 +8,34 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine.schema import load_models
-
 from audit import Actor
-from engine.workflows import run_due_timers
+from engine.db import utcnow
+from engine.schema import load_models
+from engine.workflows.events import due_instances, fire_due_instance, record_timer_failure
 
 WORKER = Actor(kind="system", id="worker", name="Sealtrail timer worker")
+
+
+def run_due_timers(sessions, actor, *, now=None, limit: int = 50) -> dict:
+    """One worker pass: each due instance in its own transaction; a failing one is recorded on
+    the instance (``last_error``) and does not stop the others. Returns counts."""
+    now = now or utcnow()
+    stats = {"fired": 0, "failed": 0, "instances": 0}
+    with sessions.begin() as session:
+        ids = [i.id for i in due_instances(session, now, limit)]
+    for instance_id in ids:
+        try:
+            with sessions.begin() as session:
+                fired = fire_due_instance(session, actor, instance_id, now)
+        except Exception as exc:  # noqa: BLE001 - recorded per instance, the pass goes on
+            stats["failed"] += 1
+            with sessions.begin() as session:
+                record_timer_failure(session, actor, instance_id, exc)
+            continue
+        if fired is not None:
+            stats["fired"] += fired
+            stats["instances"] += 1
+    return stats
 
 
 def register(cli: click.Group) -> None:

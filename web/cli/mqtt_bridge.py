@@ -1,5 +1,8 @@
 """The MQTT alarm bridge: subscribe (QoS 1), feed each message into alarm ingestion, then ack.
 
+The loop and its transactions live here, with the ``sealtrail mqtt-bridge`` command; what one
+message means (parse, ingest, reject) is ``engine.ingest.mqtt_messages``.
+
 At least once, end to end: a message is acknowledged only after its transaction committed
 (paho's ``manual_ack``; a persistent session, ``clean_session=False``, so the broker keeps
 unacknowledged and new messages while the bridge is away). Redeliveries are ordinary
@@ -11,7 +14,6 @@ broker connection reconnects with backoff by itself. Nothing a message contains 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 import time
@@ -24,13 +26,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from audit import Actor
 from engine.errors import SealtrailError
-from engine.ingest.alarms import ingest_alarm
-from engine.ingest.audit_entries import record
-from engine.ingest.schemas import AlarmIn
+from engine.ingest.mqtt_messages import (event_id_of, ingest_message, parse_message, record_rejection,
+                                         rejection_reason)
 
 log = logging.getLogger("sealtrail.mqtt")
-
-EXCERPT_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -46,15 +45,6 @@ class BrokerAddress:
         if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
             raise ValueError(f"broker must look like mqtt://host:1883, not {url!r}")
         return cls(parts.hostname, parts.port or 1883, parts.username, parts.password)
-
-
-def topic_line(pattern: str, topic: str) -> str | None:
-    """The topic level matched by the pattern's first ``+`` (the production line)."""
-    levels, topic_levels = pattern.split("/"), topic.split("/")
-    for index, level in enumerate(levels):
-        if level == "+" and index < len(topic_levels):
-            return topic_levels[index]
-    return None
 
 
 class AlarmBridge:
@@ -80,43 +70,23 @@ class AlarmBridge:
         Raises only for database failures (the caller retries and does not ack meanwhile).
         """
         try:
-            alarm = self._parse(topic, payload)
+            alarm = parse_message(self.topic, topic, payload)
         except (ValueError, ValidationError) as exc:
-            return self._reject(topic, payload, _reason(exc))
-        event_id = alarm.event_id or "sha256:" + hashlib.sha256(payload).hexdigest()
+            return self._reject(topic, payload, rejection_reason(exc))
         try:
             with self.sessions.begin() as session:
-                result = ingest_alarm(session, self.actor, alarm, event_id=event_id,
-                                      client_id=self.actor.id, channel="mqtt")
-                outcome = "created" if result.created else "duplicate"
+                outcome = ingest_message(session, self.actor, alarm, payload)
         except SealtrailError as exc:
             return self._reject(topic, payload, exc.message)
         self.counts[outcome] += 1
-        log.info("alarm %s from %s: %s", event_id, topic, outcome)
+        log.info("alarm %s from %s: %s", event_id_of(alarm, payload), topic, outcome)
         return outcome
 
-    def _parse(self, topic: str, payload: bytes) -> AlarmIn:
-        if len(payload) > 64 * 1024:
-            raise ValueError("message larger than 64 KiB")
-        data = json.loads(payload.decode("utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("message must be a JSON object")
-        line = topic_line(self.topic, topic)
-        source = data.get("source")
-        if source is None and line is not None and "equipment" in data:
-            data["source"] = {"line": line, "equipment": data.pop("equipment")}
-        elif isinstance(source, dict) and "line" not in source and line is not None:
-            data["source"] = {"line": line, **source}
-        return AlarmIn.model_validate(data)
-
     def _reject(self, topic: str, payload: bytes, reason: str) -> str:
-        digest = hashlib.sha256(payload).hexdigest()
-        log.warning("rejected MQTT message on %s (sha256 %s): %s", topic, digest[:16], reason)
-        excerpt = payload[:EXCERPT_CHARS].decode("utf-8", errors="replace")
+        log.warning("rejected MQTT message on %s (sha256 %s): %s", topic,
+                    hashlib.sha256(payload).hexdigest()[:16], reason)
         with self.sessions.begin() as session:
-            record(session, self.actor, "alarm.rejected", "mqtt_message", digest,
-                   payload={"topic": topic, "reason": reason[:1000], "excerpt": excerpt,
-                            "bytes": len(payload)})
+            record_rejection(session, self.actor, topic, payload, reason)
         self.counts["rejected"] += 1
         return "rejected"
 
@@ -191,17 +161,6 @@ class AlarmBridge:
         outcome = self.handle_with_retry(message.topic, message.payload)
         if outcome is not None:
             client.ack(message.mid, message.qos)
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}"
-                         for e in exc.errors(include_url=False, include_input=False))
-    if isinstance(exc, UnicodeDecodeError):
-        return "message is not UTF-8"
-    if isinstance(exc, json.JSONDecodeError):
-        return f"message is not JSON: {exc.msg} at position {exc.pos}"
-    return str(exc)
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05) -> bool:
