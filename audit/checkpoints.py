@@ -25,7 +25,7 @@ from pathlib import Path
 import rfc8785
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit.canonical import FORMAT_VERSION, iso_utc
@@ -174,43 +174,3 @@ def read_checkpoint_file(path: str | os.PathLike) -> list[dict]:
             except ValueError as exc:
                 raise CheckpointError(f"{path}:{number}: not a JSON checkpoint line") from exc
     return out
-
-
-def checkpoint(sessions, key: Ed25519PrivateKey, files: Iterable[str | os.PathLike] = (), *,
-               every: int | None = None) -> AuditCheckpoint | None:
-    """Make a checkpoint in its own transaction, then append it to ``files``.
-
-    With ``every``, only when that many entries were appended since the last checkpoint
-    (returns None otherwise). This is what ``sealtrail audit checkpoint`` and the automatic
-    checkpointing after commits call.
-    """
-    with sessions.begin() as session:
-        if every is not None and not checkpoint_due(session, every):
-            return None
-        row = create_checkpoint(session, key)
-    with sessions.begin() as session:
-        write_checkpoint_files(session, files)
-    return row
-
-
-def install_auto_checkpoints(sessions, key_path: str | os.PathLike,
-                             files: Iterable[str | os.PathLike], every: int) -> None:
-    """After each commit that appended entries, checkpoint when ``every`` entries accumulated.
-
-    ``sessions`` is the application's sessionmaker; the checkpoint runs in a new transaction.
-    """
-    files = list(files)
-
-    def after_commit(session):
-        if not session.info.pop("audit_appended", False):
-            return
-        try:
-            checkpoint(sessions, load_signing_key(key_path), files, every=every)
-        except Exception:  # the business commit already succeeded; never make it look failed
-            log.critical("automatic audit checkpoint failed", exc_info=True)
-
-    def after_rollback(session):
-        session.info.pop("audit_appended", None)
-
-    event.listen(sessions, "after_commit", after_commit)
-    event.listen(sessions, "after_rollback", after_rollback)

@@ -113,3 +113,12 @@ def test_modules_are_loaded_by_name_only_by_the_registries():
     found = sorted(rel for rel, text in _sources()
                    if ("import_module(" in text or "__import__(" in text) and rel not in LOADS_BY_NAME)
     assert found == []
+
+
+def test_engine_and_audit_never_open_commit_or_roll_back_a_transaction():
+    """The caller (a view, a command, the worker) owns the unit of work; engine/ and audit/ flush."""
+    words = ("commit(", "rollback(", ".begin(")
+    found = [f"{rel}:{number}: {line.strip()}"
+             for rel, text in _sources() if rel.startswith(("engine/", "audit/"))
+             for number, line in enumerate(text.splitlines(), start=1) if any(w in line for w in words)]
+    assert found == []

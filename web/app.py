@@ -4,15 +4,15 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from flask import Flask, g
+from flask import Flask
 from flask_openapi3 import Info, OpenAPI
 
-from audit.checkpoints import install_auto_checkpoints
 from engine.config import Settings, checkpoint_files, load_settings
 from engine.db import make_engine, make_session_factory
 from web import (api, auditor, auth, editor, errors, home, i18n, inbox, instances, login, lots, masterdata, nav,
                  observability, ops, security, tasks, trace)
 from web.api.common import SECURITY_SCHEMES
+from web.checkpoint_runs import install_auto_checkpoints
 from web.security import cookie_secure_default
 
 # Page blueprints, one module per area (web/<name>.py exposes ``bp``). Other areas add theirs here.
@@ -49,12 +49,6 @@ def create_app(config: dict | None = None, settings: Settings | None = None) -> 
     # Sign the audit head every `checkpoint_every` entries, after the commit that crossed it.
     install_auto_checkpoints(app.extensions["sealtrail.sessions"], settings.checkpoint_key_path,
                              checkpoint_files(settings), settings.checkpoint_every)
-
-    @app.teardown_appcontext
-    def _close_session(_exc):
-        session = g.pop("db_session", None)
-        if session is not None:
-            session.close()
 
     if settings.log_format:
         observability.configure_logging(settings.log_format, settings.log_level)

@@ -23,8 +23,7 @@ from audit.signatures import end_signing_session, open_signing_session
 from audit.signatures import needs_password as needs_session_password
 from engine.errors import ValidationFailed
 from engine.users import change_password as change_user_password
-from engine.users import get_user
-from web import accounts
+from engine.users import get_user, signin
 from web.db import sessions, settings, signing_transaction, transaction
 from web.forms import ChangePasswordForm, EnrollForm, LoginForm
 from web.i18n import LANGUAGES, local_dt
@@ -54,9 +53,9 @@ def needs_password(s) -> bool:
     return needs_session_password(s.get(SigningSession, sid) if sid else None, signing_policy())
 
 
-def login_policy() -> accounts.LoginPolicy:
+def login_policy() -> signin.LoginPolicy:
     cfg = current_app.config
-    return accounts.LoginPolicy(failures=cfg.get("LOGIN_LOCKOUT_FAILURES", 5),
+    return signin.LoginPolicy(failures=cfg.get("LOGIN_LOCKOUT_FAILURES", 5),
                                 window_seconds=cfg.get("LOGIN_LOCKOUT_WINDOW", 900),
                                 lockout_seconds=cfg.get("LOGIN_LOCKOUT_SECONDS", 900))
 
@@ -82,7 +81,7 @@ def login():
     if not form.validate_on_submit():
         return login_page(form, 400)
     with transaction() as s:  # commits refusals too: every attempt is in the audit trail
-        outcome = accounts.authenticate(s, form.username.data, form.password.data,
+        outcome = signin.authenticate(s, form.username.data, form.password.data,
                                         policy=login_policy(), remote_addr=request.remote_addr)
         if outcome.user is not None:
             signing_session_id = _open_signing_session(s, outcome.user)
@@ -116,7 +115,7 @@ def end_session(reason: str):
     if current_user.is_authenticated:
         with transaction() as s:
             user = get_user(s, current_user.id)
-            accounts.record_logout(s, user, reason)
+            signin.record_logout(s, user, reason)
             if session.get("signing_session_id"):
                 end_signing_session(s, session["signing_session_id"], reason=reason)
     logout_user()
@@ -250,5 +249,5 @@ def language():
         session["locale"] = locale
         if current_user.is_authenticated:
             with transaction() as s:
-                accounts.set_locale(s, get_user(s, current_user.id), locale)
+                signin.set_locale(s, get_user(s, current_user.id), locale)
     return redirect(safe_next(request.form.get("next")) or url_for("home.index"))

@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import contextlib
 
-from flask import current_app, g
-from sqlalchemy.orm import Session
+from flask import current_app
 
 from audit.errors import SignatureError, SigningLocked
 from audit.lockout import locked_account, record_failed_attempt
 from audit.policy import SigningPolicy
-
-
-def db_session() -> Session:
-    """The request's session, created on first use and closed at teardown."""
-    if "db_session" not in g:
-        g.db_session = current_app.extensions["sealtrail.sessions"]()
-    return g.db_session
 
 
 def settings():
@@ -28,9 +20,9 @@ def settings():
 def transaction():
     """A new session in its own transaction: ``with transaction() as s:`` (commit on success).
 
-    Views use one of these per unit of work (reads included) and render inside the block;
-    the request session of :func:`db_session` is left without an open transaction so that on
-    SQLite (``BEGIN IMMEDIATE``) it never holds the write lock while another unit of work runs.
+    The one session idiom of web/: views, API routes and the sign-in loader use one of these per
+    unit of work (reads included) and render inside the block. No session outlives its block, so
+    on SQLite (``BEGIN IMMEDIATE``) nothing holds the write lock while the page is sent.
     """
     return current_app.extensions["sealtrail.sessions"].begin()
 

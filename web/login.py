@@ -16,7 +16,7 @@ from flask_login import LoginManager, UserMixin, current_user
 
 from audit.signatures import active_credential
 from engine.users.models import User
-from web.db import db_session
+from web.db import transaction
 
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
@@ -68,8 +68,7 @@ def _load_user(user_id: str) -> SignedInUser | None:
         key = int(user_id)
     except ValueError:
         return None
-    s = db_session()
-    try:
+    with transaction() as s:
         user = s.get(User, key)
         if user is None or not user.active:
             return None
@@ -77,10 +76,6 @@ def _load_user(user_id: str) -> SignedInUser | None:
                             role_names=frozenset(user.roles), locale=user.locale, timezone=user.timezone,
                             must_change_password=bool(user.must_change_password),
                             totp_enrolled=active_credential(s, str(user.id)) is not None)
-    finally:
-        # End the read transaction (on SQLite it holds the write lock: BEGIN IMMEDIATE); views
-        # run their own units of work with ``web.db.transaction()``.
-        s.rollback()
 
 
 def _guard():

@@ -14,7 +14,7 @@ from engine.trace import barcode
 from engine.trace import dhr as dhr_data
 from engine.trace import dhr_pdf as renderer
 from engine.trace import genealogy, kpi_report
-from web.db import db_session
+from web.db import transaction
 from web.nav import NavItem, add_nav
 from web.trace_charts import dashboard_charts
 
@@ -39,7 +39,8 @@ def index():
     error = None
     if text:
         try:
-            lot = genealogy.get_lot(db_session(), text)
+            with transaction() as session:
+                lot = genealogy.get_lot(session, text)
         except SealtrailError as exc:
             error = exc.message
         else:
@@ -56,11 +57,10 @@ def index():
 def lot(lot: str):
     """The genealogy tree of a lot, backward (components) or forward (where used)."""
     direction = "forward" if request.args.get("direction") == "forward" else "backward"
-    session = db_session()
-    found = genealogy.get_lot(session, lot)
-    result = genealogy.trace(session, found, direction)
-    return render_template("trace/tree.html", active_nav="trace", trace=result, tree=result.tree(),
-                           direction=direction)
+    with transaction() as session:
+        result = genealogy.trace(session, genealogy.get_lot(session, lot), direction)
+        return render_template("trace/tree.html", active_nav="trace", trace=result, tree=result.tree(),
+                               direction=direction)
 
 
 @bp.get("/recall")
@@ -69,16 +69,16 @@ def recall():
     text = (request.args.get("lot") or "").strip()
     if not text:
         return redirect(url_for("trace.index", action="recall"))
-    session = db_session()
-    sim = genealogy.simulate_recall(session, genealogy.get_lot(session, text))
-    return render_template("trace/recall.html", active_nav="trace", sim=sim)
+    with transaction() as session:
+        sim = genealogy.simulate_recall(session, genealogy.get_lot(session, text))
+        return render_template("trace/recall.html", active_nav="trace", sim=sim)
 
 
 @bp.get("/dhr/<path:lot>")
 def dhr(lot: str):
     """The Device History Record as a page."""
-    session = db_session()
-    record = dhr_data.build_dhr(session, genealogy.get_lot(session, lot), timezone=_timezone())
+    with transaction() as session:
+        record = dhr_data.build_dhr(session, genealogy.get_lot(session, lot), timezone=_timezone())
     symbol = Markup(barcode.svg([tuple(e) for e in record["udi"]["elements"]])) if record["udi"] else None
     return render_template("trace/dhr.html", active_nav="trace", r=record, symbol=symbol)
 
@@ -86,8 +86,8 @@ def dhr(lot: str):
 @bp.get("/dhr.pdf/<path:lot>")
 def dhr_pdf(lot: str):
     """The Device History Record as a PDF download."""
-    session = db_session()
-    record = dhr_data.build_dhr(session, genealogy.get_lot(session, lot), timezone=_timezone())
+    with transaction() as session:
+        record = dhr_data.build_dhr(session, genealogy.get_lot(session, lot), timezone=_timezone())
     name = f"DHR-{record['lot']['lot_number']}.pdf".replace("/", "_")
     return Response(renderer.render_pdf(record), mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -110,13 +110,13 @@ def kpi():
     """The KPI dashboard over a chosen period, with control charts for any measured parameter."""
     start, end = _period()
     utc = dt.timezone.utc
-    session = db_session()
-    report = kpi_report.kpi_report(session, dt.datetime.combine(start, dt.time(), utc),
-                                   dt.datetime.combine(end, dt.time(), utc))
-    param_id = request.args.get("parameter", type=int)
-    if param_id is None and report["parameters"]:
-        param_id = report["parameters"][0]["id"]
-    chart = kpi_report.control_chart(session, param_id) if param_id else None
+    with transaction() as session:
+        report = kpi_report.kpi_report(session, dt.datetime.combine(start, dt.time(), utc),
+                                       dt.datetime.combine(end, dt.time(), utc))
+        param_id = request.args.get("parameter", type=int)
+        if param_id is None and report["parameters"]:
+            param_id = report["parameters"][0]["id"]
+        chart = kpi_report.control_chart(session, param_id) if param_id else None
     charts = dashboard_charts(report, chart, lambda lot: url_for("trace.dhr", lot=lot))
     return render_template("trace/kpi.html", active_nav="kpi", report=report, chart=chart, charts=charts,
                            start=start, end=end, param_id=param_id)

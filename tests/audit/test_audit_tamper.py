@@ -8,9 +8,10 @@ from sqlalchemy.exc import DatabaseError
 from audit import Actor
 from audit.canonical import entry_bytes, link_hash
 from audit.chain import append
-from audit.checkpoints import checkpoint, load_signing_key
+from audit.checkpoints import load_signing_key
 from audit.verify import verify_chain
 from engine.db import is_postgres
+from web.checkpoint_runs import checkpoint
 
 pytestmark = pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)")
 

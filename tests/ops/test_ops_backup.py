@@ -18,6 +18,7 @@ from engine.backup.state import database_state
 from engine.db import make_engine, make_session_factory
 from tests import conftest as shared
 from tests.conftest import ON_POSTGRES
+from web.checkpoint_runs import checkpoint
 
 pytestmark = [
     pytest.mark.requirement("Annex11-7", "21CFR11.10(c)", "ISO13485-4.2.5"),
@@ -37,7 +38,7 @@ def _checkpointer(key):
         engine = make_engine(url)
         try:
             return checkpoints.checkpoint_json(
-                checkpoints.checkpoint(make_session_factory(engine), key))
+                checkpoint(make_session_factory(engine), key))
         finally:
             engine.dispose()
     return make

@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from tests.conftest import ON_POSTGRES
 from tests.ops.conftest import make_app
-from web.db import db_session
+from web.db import transaction
 from web.login import public
 
 
@@ -74,8 +74,8 @@ def _app_with_query_route(url):
     @app.get("/api/v1/probe")
     @public  # pages require a signed-in user unless marked public
     def probe():
-        with db_session().begin():
-            return {"one": db_session().execute(text("SELECT 1")).scalar_one()}
+        with transaction() as session:
+            return {"one": session.execute(text("SELECT 1")).scalar_one()}
 
     return app
 

@@ -14,7 +14,7 @@ from engine import migrate
 from engine.db import make_engine
 from tests.conftest import ON_POSTGRES
 from tests.ops.conftest import make_app
-from web.db import db_session
+from web.db import transaction
 from web.login import public
 
 pytestmark = [
@@ -45,8 +45,7 @@ def _app(url, server):
     def record():
         from flask import request
 
-        session = db_session()
-        with session.begin():
+        with transaction() as session:
             chain.append(session, SYSTEM, "probe.first", "probe", "1", after={"half": 1})
             session.flush()
             if request.args.get("crash") == "1":
@@ -57,8 +56,7 @@ def _app(url, server):
     @app.get("/ops-probe/page")
     @public
     def page():
-        session = db_session()
-        with session.begin():
+        with transaction() as session:
             return f"<p>{session.scalar(select(func.count()).select_from(AuditEntry))}</p>"
 
     return app

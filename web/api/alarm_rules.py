@@ -9,7 +9,7 @@ from engine.ingest import rules
 from engine.ingest.rules import AlarmRuleIn
 from web.api.auth import RULES_WRITE, current_client
 from web.api.common import SECURITY, json_response, scope
-from web.db import db_session
+from web.db import transaction
 
 TAG = Tag(name="alarm rules", description="Which alarms are ignored, logged, raise a deviation or hold the lot")
 
@@ -52,8 +52,7 @@ def routes(api: APIBlueprint) -> None:
              summary="The rules in evaluation order (first match wins; none → log)")
     @scope(READ)
     def list_rules():
-        session = db_session()
-        with session.begin():
+        with transaction() as session:
             answer = {"rules": [_out(r) for r in rules.list_rules(session)]}
         return json_response(answer)
 
@@ -61,8 +60,7 @@ def routes(api: APIBlueprint) -> None:
               summary="Add a rule (signed-in QA only; audited with the reason)")
     @scope(RULES_WRITE)
     def create_rule(body: RuleCreate):
-        session = db_session()
-        with session.begin():
+        with transaction() as session:
             rule = rules.create_rule(session, current_client().actor, body.rule.model_dump(), reason=body.reason)
             answer = _out(rule)
         return json_response(answer, 201)
@@ -71,8 +69,7 @@ def routes(api: APIBlueprint) -> None:
                summary="Change a rule (signed-in QA only; audited with before, after and the reason)")
     @scope(RULES_WRITE)
     def change_rule(path: RulePath, body: RuleChange):
-        session = db_session()
-        with session.begin():
+        with transaction() as session:
             rule = rules.update_rule(session, current_client().actor, path.rule_id, body.changes,
                                      reason=body.reason, expected_version=body.expected_version)
             answer = _out(rule)

@@ -10,7 +10,7 @@ from engine.ingest.fingerprint import fingerprint
 from engine.ingest.schemas import AlarmIn
 from web.api.auth import current_client
 from web.api.common import SECURITY, json_response, scope
-from web.db import db_session
+from web.db import transaction
 
 TAG = Tag(name="alarms", description="Production alarms: stored once, turned into deviations by rules")
 
@@ -52,8 +52,7 @@ def routes(api: APIBlueprint) -> None:
     def post_alarm(header: IdempotencyHeader, body: AlarmIn):
         client = current_client()
         key = header.idempotency_key
-        session = db_session()
-        with session.begin():
+        with transaction() as session:
             claim = idempotency.claim(session, client_id=client.client_id, key=key,
                                       endpoint="POST /alarms", fingerprint=fingerprint(body.canonical()))
             if claim.replay is not None:  # the first answer, as it was (draft-ietf-httpapi-idempotency-key-header)
@@ -69,8 +68,7 @@ def routes(api: APIBlueprint) -> None:
     @api.get("/alarms/<int:alarm_id>", tags=[TAG], security=SECURITY, responses={200: AlarmOut}, summary="One alarm")
     @scope(READ)
     def get_alarm(path: AlarmPath):
-        session = db_session()
-        with session.begin():
+        with transaction() as session:
             alarm = alarms.get_alarm(session, path.alarm_id)
             answer = alarms.IngestResult(alarm, created=True).as_dict() | {"status": "stored"}
         return json_response(answer)

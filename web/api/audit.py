@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from engine import trail_reader as trail
 from engine.access.tokens import READ
 from web.api.common import SECURITY, json_response, scope
-from web.db import db_session
+from web.db import transaction
 
 TAG = Tag(name="audit", description="The hash-chained audit trail (21 CFR 11.10(e))")
 
@@ -77,8 +77,7 @@ def routes(api: APIBlueprint) -> None:
     @scope(READ)
     def get_verify():
         settings = current_app.extensions["sealtrail.settings"]
-        session = db_session()
-        with session.begin():
+        with transaction() as session:
             result = trail.verify(session, key_path=settings.checkpoint_key_path)
         return json_response(result)
 
@@ -86,8 +85,7 @@ def routes(api: APIBlueprint) -> None:
              summary="Audit entries in chain order (keyset paging by seq)")
     @scope(READ)
     def get_entries(query: EntryQuery):
-        session = db_session()
-        with session.begin():
+        with transaction() as session:
             rows = trail.list_entries(session, **query.model_dump())
             entries = [trail.entry_view(e) for e in rows]
         next_seq = entries[-1]["seq"] if len(entries) == query.limit else None

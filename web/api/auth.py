@@ -17,7 +17,7 @@ from wtforms import ValidationError
 from audit import Actor
 from engine.access import tokens
 from engine.errors import Forbidden, Unauthenticated
-from web.db import db_session
+from web.db import transaction
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 # Editing alarm rules is QA's job: a signed-in QA person may, no API token can.
@@ -79,8 +79,7 @@ def _authenticate() -> Client:
         kind, _, credential = header.partition(" ")
         if kind.lower() != "bearer" or not credential.strip():
             raise Unauthenticated("use 'Authorization: Bearer <API token>'")
-        session = db_session()
-        with session.begin():
+        with transaction() as session:
             token = tokens.authenticate(session, credential.strip())
             return Client(actor=tokens.actor_for_token(token), scopes=token.scope_set, via="token")
     client = _session_client()

@@ -10,7 +10,7 @@ from engine.ingest.fingerprint import fingerprint
 from engine.ingest.schemas import MeasurementBatchIn, MeasurementIn
 from web.api.auth import current_client
 from web.api.common import SECURITY, json_response, scope
-from web.db import db_session
+from web.db import transaction
 
 TAG = Tag(name="measurements", description="Process-parameter values: spec limits, control limits, SPC")
 
@@ -66,8 +66,7 @@ class BatchOut(BaseModel):
 
 def _idempotent(endpoint: str, key: str | None, body: BaseModel, work):
     client = current_client()
-    session = db_session()
-    with session.begin():
+    with transaction() as session:
         claim = None
         if key:
             claim = idempotency.claim(session, client_id=client.client_id, key=key, endpoint=endpoint,

@@ -11,7 +11,7 @@ from engine.errors import NotFound, ValidationFailed
 from engine.trace import dhr, genealogy
 from engine.trace.kpi_report import control_chart, kpi_report
 from web.api.common import SECURITY, json_response
-from web.db import db_session
+from web.db import transaction
 
 TAG = Tag(name="traceability", description="Genealogy, recall simulation, DHR and KPIs (scope `read`)")
 
@@ -67,27 +67,27 @@ def routes(api: APIBlueprint) -> None:
     @api.get("/lots/<lot>", tags=[TAG], security=SECURITY, responses={200: AnyObject},
              summary="A lot: status, quantities and the master-data revisions pinned when it started")
     def lot_get(path: LotPath):
-        session = db_session()
-        return json_response(lot_summary(_lot(session, path.lot)))
+        with transaction() as session:
+            return json_response(lot_summary(_lot(session, path.lot)))
 
     @api.get("/lots/<lot>/trace", tags=[TAG], security=SECURITY, responses={200: AnyObject},
              summary="Backward (components) or forward (where used) genealogy of a lot, as a tree")
     def lot_trace(path: LotPath, query: TraceQuery):
-        session = db_session()
-        return json_response(genealogy.trace(session, _lot(session, path.lot), query.direction).as_dict())
+        with transaction() as session:
+            return json_response(genealogy.trace(session, _lot(session, path.lot), query.direction).as_dict())
 
     @api.get("/lots/<lot>/recall", tags=[TAG], security=SECURITY, responses={200: AnyObject},
              summary="Recall simulation: every finished lot the suspect lot reached, with status and quantity")
     def lot_recall(path: LotPath):
-        session = db_session()
-        return json_response(genealogy.simulate_recall(session, _lot(session, path.lot)).as_dict())
+        with transaction() as session:
+            return json_response(genealogy.simulate_recall(session, _lot(session, path.lot)).as_dict())
 
     @api.get("/lots/<lot>/dhr", tags=[TAG], security=SECURITY, responses={200: AnyObject},
              summary="The Device History Record of a lot as data (the PDF renders the same record); "
                      "times in UTC")
     def lot_dhr(path: LotPath):
-        session = db_session()
-        return json_response(dhr.build_dhr(session, _lot(session, path.lot), timezone="UTC"))
+        with transaction() as session:
+            return json_response(dhr.build_dhr(session, _lot(session, path.lot), timezone="UTC"))
 
     @api.get("/kpi", tags=[TAG], security=SECURITY, responses={200: AnyObject},
              summary="KPI figures for a period (the dashboard's numbers, with the records behind them)")
@@ -95,9 +95,11 @@ def routes(api: APIBlueprint) -> None:
         utc = dt.timezone.utc
         start = dt.datetime.combine(query.start, dt.time(), utc)
         end = dt.datetime.combine(query.end, dt.time.max, utc)  # the whole last day
-        return json_response(kpi_report(db_session(), start, max(start, end)))
+        with transaction() as session:
+            return json_response(kpi_report(session, start, max(start, end)))
 
     @api.get("/kpi/parameters/<int:parameter_id>/control-chart", tags=[TAG], security=SECURITY,
              responses={200: AnyObject}, summary="Individuals control chart of a process parameter")
     def kpi_control_chart(path: ParameterPath):
-        return json_response(control_chart(db_session(), path.parameter_id))
+        with transaction() as session:
+            return json_response(control_chart(session, path.parameter_id))

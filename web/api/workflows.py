@@ -16,7 +16,7 @@ from engine.workflows.tasks import get_task
 from engine.workflows.visibility import can_see_instance, check_task_visible, visible_tasks
 from web.api.auth import current_client
 from web.api.common import SECURITY, json_response, scope
-from web.db import db_session
+from web.db import transaction
 
 TAG = Tag(name="workflows", description="BPMN process instances, user tasks, messages")
 NAME = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
@@ -151,8 +151,7 @@ def routes(api: APIBlueprint) -> None:
     @scope(WORKFLOWS_START)
     def post_instance(body: StartIn):
         client = current_client()
-        session = db_session()
-        with session.begin():
+        with transaction() as session:
             instance = start_instance(session, client.actor, body.process_id, data=body.data,
                                       business_key=body.business_key, user=_session_user(session, client))
             answer = _instance(session, instance, detail=True)
@@ -162,8 +161,7 @@ def routes(api: APIBlueprint) -> None:
              summary="List process instances, newest first")
     @scope(READ)
     def get_instances(query: InstanceQuery):
-        session = db_session()
-        with session.begin():
+        with transaction() as session:
             rows = queries.list_instances(session, _viewer(), username=_username(), **query.model_dump())
             answer = {"instances": [_instance(session, i) for i in rows]}
         return json_response(answer)
@@ -172,8 +170,7 @@ def routes(api: APIBlueprint) -> None:
              summary="One instance with its open tasks and awaited messages")
     @scope(READ)
     def get_one_instance(path: InstancePath):
-        session = db_session()
-        with session.begin():
+        with transaction() as session:
             instance = get_instance(session, path.instance_id)
             if not can_see_instance(session, _viewer(), instance, username=_username()):
                 raise Forbidden(f"instance {instance.id} is not one you took part in or oversee")
@@ -183,8 +180,7 @@ def routes(api: APIBlueprint) -> None:
     @api.get("/tasks", tags=[TAG], security=SECURITY, responses={200: TaskList}, summary="List user tasks")
     @scope(READ)
     def get_tasks(query: TaskQuery):
-        session = db_session()
-        with session.begin():
+        with transaction() as session:
             tasks = visible_tasks(session, _viewer(), sort="age", **query.model_dump())
             answer = {"tasks": [_task(t) for t in tasks]}
         return json_response(answer)
@@ -192,8 +188,7 @@ def routes(api: APIBlueprint) -> None:
     @api.get("/tasks/<task_id>", tags=[TAG], security=SECURITY, responses={200: TaskOut}, summary="One user task")
     @scope(READ)
     def get_one_task(path: TaskPath):
-        session = db_session()
-        with session.begin():
+        with transaction() as session:
             answer = _task(check_task_visible(_viewer(), get_task(session, path.task_id)))
         return json_response(answer)
 
@@ -214,8 +209,7 @@ def routes(api: APIBlueprint) -> None:
 
 def _deliver(body: MessageIn, **target):
     client = current_client()
-    session = db_session()
-    with session.begin():
+    with transaction() as session:
         targets = send_message(session, client.actor, body.name, body.payload, **target)
         answer = {"instances": [_instance(session, i, detail=True) for i in targets]}
     return json_response(answer)

@@ -9,11 +9,12 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from audit.checkpoints import checkpoint, key_id, load_signing_key, public_key_pem
+from audit.checkpoints import key_id, load_signing_key, public_key_pem
 from audit.errors import AuditError
 from audit.export import export_bundle
 from audit.verify import verify_bundle, verify_chain
 from engine.config import checkpoint_files
+from web.checkpoint_runs import checkpoint
 
 
 def register(cli: click.Group) -> None:

@@ -10,13 +10,14 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import text
 
-from audit.checkpoints import checkpoint, checkpoint_json, load_signing_key
+from audit.checkpoints import checkpoint_json, load_signing_key
 from audit.errors import CheckpointError
 from engine import backup as bk
 from engine import dbroles, health
 from engine.backup import manifest as mf
 from engine.db import make_engine, make_session_factory
 from web import gunicorn_server
+from web.checkpoint_runs import checkpoint
 from web.validation import run as validation
 
 

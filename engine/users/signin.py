@@ -1,4 +1,5 @@
-"""Sign-in rules: password check, lockout after repeated failures, audited sign-in and sign-out.
+"""Sign-in rules: password check, lockout after repeated failures, audited sign-in and sign-out
+(the sign-in page calls these; they run the same from a test or a command).
 
 The lockout state is read from the audit trail itself (no extra table to keep in step): an
 account is locked when its last ``login_failures`` sign-in attempts since the last success all
@@ -18,7 +19,7 @@ from audit import Actor, chain
 from audit.canonical import iso_utc
 from audit.models import AuditEntry
 from audit.passwords import verify_password
-from engine.users import actor_for, find_user
+from engine.users.accounts import actor_for, find_user
 from engine.users.models import User
 
 LOGIN_OK = "auth.login"
