@@ -30,7 +30,29 @@ RESULT_KEY = "decisions"  # task data: {decision id: what was decided}, for form
 
 
 class DecisionFailed(ValueError):
-    """The table gave no answer (no rule matched, no default) or two answers under UNIQUE."""
+    """The table gave no answer (no rule matched, no default) or two answers under UNIQUE, or an
+    input is missing or not of its column's ``typeRef``."""
+
+
+_TYPE_CHECKS = {
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "long": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "double": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "decimal": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+}
+
+
+def _check_inputs(decision_id: str, table, inputs: dict) -> None:
+    """Refuse values the verified table was not verified for (e.g. "3" where an integer belongs)."""
+    for column in table.inputs:
+        value = inputs[column.label or column.expression]
+        check = _TYPE_CHECKS.get(column.typeRef or "")
+        if check is not None and not check(value):
+            raise DecisionFailed(f"decision {decision_id}: input {column.label or column.expression!r} "
+                                 f"({column.expression}) is {value!r}, not of type {column.typeRef}")
 
 
 @dataclass
@@ -80,6 +102,7 @@ class DecisionEngine(DMNEngine):
         table = self.decision_table
         script_engine = task.workflow.script_engine
         inputs = {(i.label or i.expression): script_engine.evaluate(task, i.expression) for i in table.inputs}
+        _check_inputs(self.decision_id, table, inputs)
         matched = [rule for rule in table.rules if self._matches(rule, task)]
         if table.hit_policy == "COLLECT":
             outputs: dict = {}

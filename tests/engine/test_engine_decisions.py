@@ -128,12 +128,18 @@ def test_a_changed_table_redeploys_the_processes_that_use_it(world, session):
     assert unchanged.decisions_deployed == [] and unchanged.deployed == []
 
 
-def test_runtime_refuses_inputs_no_rule_matches(world, session):
+def test_runtime_refuses_inputs_no_rule_matches_and_values_of_the_wrong_type(world, session):
     from engine.errors import WorkflowFailed
 
     deploy(session, world.actor("alice"), [dmn(), Document("risk.bpmn", PROCESS.encode())])
     with pytest.raises(WorkflowFailed, match="no rule matches"):
-        start_instance(session, world.actor("eve"), "t_risk_process", data={"score": 2, "category": "unknown"})
+        with session.begin_nested():
+            start_instance(session, world.actor("eve"), "t_risk_process", data={"score": 2, "category": "unknown"})
+    with pytest.raises(WorkflowFailed, match=r"input 'Score' \(score\) is '7', not of type integer"):
+        with session.begin_nested():
+            start_instance(session, world.actor("eve"), "t_risk_process", data={"score": "7", "category": "label"})
+    with pytest.raises(WorkflowFailed, match=r"input 'Category' \(category\) is None, not of type string"):
+        start_instance(session, world.actor("eve"), "t_risk_process", data={"score": 7, "category": None})
 
 
 def test_cli_refuses_an_overlapping_table_with_a_gap(tmp_path, run_cli):
