@@ -34,6 +34,10 @@ def test_deviation_happy_path_holds_then_releases_per_disposition(quality):
     assert (contained.after_value["classification"], decided["rules"], decided["version"]) == (
         "major", ["rule_major_moderate"], 1)
     assert decided["inputs"]["Product risk class / 产品风险等级"] == "III"
+    from engine.workflows import instance_history
+
+    taken = [h["detail"] for h in instance_history(s, iid) if h["kind"] == "decision"]
+    assert [(d["task"], d["rules"]) for d in taken] == [("classify_deviation", ["rule_major_moderate"])]
     quality.complete(iid, "investigate_deviation", "pe_wang", {
         "investigation_summary": "press drifted", "root_cause": "worn die", "root_cause_category": "machine"})
     quality.complete(iid, "disposition_lots", "qa_zhao", {
