@@ -4,7 +4,8 @@ N instances of a 5-user-task process (two lanes, an exclusive gateway after the 
 Every completion goes through ``engine.workflows.complete_task`` in its own transaction: form
 validation, a Part 11 signature (TOTP within a continuous signing session, as §11.200(a)(1)(i)
 allows after the first password+TOTP signing), running the workflow forward, persisting the
-spec-less state and the task table, and an audit-chain entry. The floor is bare SpiffWorkflow
+spec-less state and the task table, and the audit-chain entries (the next task is the one the
+previous completion opened: no inbox query inside the timed loop). The floor is bare SpiffWorkflow
 doing the same steps in memory with ``serialize_json`` + ``deserialize_json`` around each step,
 measured in the same process and run.
 
@@ -138,23 +139,25 @@ class Sealtrail:
         return datetime.fromtimestamp(self.now, timezone.utc)
 
     def one_instance(self) -> int:
-        """Start an instance and complete its tasks, one transaction per completion."""
+        """Start an instance and complete its tasks, one transaction per completion (the next task
+        is the one the previous completion opened, as a user's inbox would show it)."""
         from engine.workflows import actor_of, complete_task, open_tasks, start_instance
 
         done = 0
         with self.sessions.begin() as s:
             instance_id = start_instance(s, actor_of(self.people["operator"]["user"]), "bench_five").id
-        while True:
+            ready = [(t.id, t.lane) for t in open_tasks(s, instance_id)]
+        while ready:
+            task_id, lane = ready[0]
+            p = self.people[lane]
+            self.now += 30  # a fresh TOTP time-step for every signing (replay protection)
             with self.sessions.begin() as s:
-                tasks = open_tasks(s, instance_id)
-                if not tasks:
-                    break
-                p = self.people[tasks[0].lane]
-                self.now += 30  # a fresh TOTP time-step for every signing (replay protection)
-                complete_task(s, user=p["user"], task_id=tasks[0].id, data=DATA, policy=self.policy,
-                              totp_code=p["totp"].at(self.clock()),
-                              password=None if p["signed"] else self.password, signing_session_id=p["session"])
-                p["signed"] = True
+                completion = complete_task(s, user=p["user"], task_id=task_id, data=DATA, policy=self.policy,
+                                           totp_code=p["totp"].at(self.clock()),
+                                           password=None if p["signed"] else self.password,
+                                           signing_session_id=p["session"])
+                ready = [(t.id, t.lane) for t in completion.new_tasks]
+            p["signed"] = True
             done += 1
         return done
 

@@ -187,11 +187,12 @@ def complete_task(session, *, user, task_id: str, data: dict, totp_code: str, po
     step = _run_forward(workflow, task, row, payload)
     now = utcnow()
     new_tasks = _save_instance(session, instance, workflow, step, now)
+    runtime.record_event(session, instance, actor, "task_completed", task_id=row.id, now=now,
+                         detail={"task": row.spec_name, "meaning": meaning})
+    # The chain lock is taken here and held to COMMIT: only what needs the entries comes after.
     signature_entry, completion_entry = _audit(session, actor, grant, row, instance, payload, step, comment)
     signature = store_signature(session, grant, signature_entry)
     _complete_row(session, row, user, payload, grant, completion_entry.seq, now)
-    runtime.record_event(session, instance, actor, "task_completed", task_id=row.id, now=now,
-                         detail={"task": row.spec_name, "meaning": meaning})
     session.flush()
     return Completion(row, instance, signature, new_tasks)
 
