@@ -30,7 +30,7 @@ def plan(pg: str) -> list[tuple[str, list[str], int]]:
         ("workflow", ["bench/workflow_throughput.py", "--instances", "40", "--rounds", "4", "--postgres", pg], 240),
         ("append", ["bench/audit_append.py", "--entries", "600", "--rounds", "2", "--no-add-many",
                     "--postgres", pg], 240),
-        ("verify", ["bench/audit_verify.py", "--entries", "200000", "--postgres", pg], 300),
+        ("verify", ["bench/audit_verify.py", "--entries", "60000", "--postgres", pg], 300),
         ("alarms", ["bench/alarm_ingest.py", "--seconds", "20", "--clients", "4", "--workers", "2",
                     "--server-url", pg], 180),
         ("inbox", ["bench/inbox_pages.py", "--tasks", "10000", "--repeat", "20", "--url", pg], 180),
