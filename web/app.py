@@ -9,7 +9,7 @@ from flask_openapi3 import Info, OpenAPI
 
 from engine.config import Settings, checkpoint_files, load_settings
 from engine.db import make_engine, make_session_factory
-from web import (api, auditor, auth, editor, errors, home, i18n, inbox, instances, login, lots, masterdata, nav,
+from web import (api, auditor, auth, authz, editor, errors, home, i18n, inbox, instances, login, lots, masterdata, nav,
                  observability, ops, security, tasks, trace)
 from web.api.common import SECURITY_SCHEMES
 from web.checkpoint_runs import install_auto_checkpoints
@@ -57,6 +57,7 @@ def create_app(config: dict | None = None, settings: Settings | None = None) -> 
     app.before_request(auth.idle_timeout)  # right after the security headers, before the sign-in guard
     i18n.init_i18n(app)
     login.init_login(app)
+    authz.init_authz(app)  # after the sign-in guard: the rule of every route
     nav.init_nav(app)
     errors.register_error_handlers(app)
     ops.install(app)

@@ -19,17 +19,13 @@ from audit.policy import MEANINGS
 from audit.verify import verify_chain
 from engine.errors import ValidationFailed
 from web.db import settings, transaction
+from web.authz import blueprint_rule
 from web.pagination import page_number, paginate
-from web.security import role_required
 
 bp = Blueprint("auditor", __name__, url_prefix="/audit")
-ROLES = ("auditor", "qa_manager")
 
 
-@bp.before_request
-@role_required(*ROLES)
-def _only_auditors():
-    return None
+blueprint_rule(bp, "audit_trail")
 
 
 def _utc_bound(raw: str | None, end: bool = False) -> str | None:

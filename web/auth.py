@@ -24,12 +24,14 @@ from audit.signatures import needs_password as needs_session_password
 from engine.errors import ValidationFailed
 from engine.users import change_password as change_user_password
 from engine.users import get_user, signin
+from web.authz import blueprint_rule
 from web.db import sessions, settings, signing_transaction, transaction
 from web.forms import ChangePasswordForm, EnrollForm, LoginForm
 from web.i18n import LANGUAGES, local_dt
 from web.login import _load_user, limiter, public
 
 bp = Blueprint("auth", __name__)
+blueprint_rule(bp, "signed_in")  # login and language are @public
 
 
 def safe_next(target: str | None) -> str | None:

@@ -20,19 +20,15 @@ from engine.workflows.instances import actor_of
 from engine.workflows.models import ProcessVersion
 from web import bpmndiff
 from web.auth import needs_password, signature_error_text, signing_policy
+from web.authz import blueprint_rule
 from web.db import sessions, settings, signing_transaction, transaction
 from web.i18n import meaning_label, utc_dt
-from web.security import role_required
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
-ROLES = ("process_engineer",)
 DEPLOY_MEANING = "approved"
 
 
-@bp.before_request
-@role_required(*ROLES)
-def _only_process_owners():
-    return None
+blueprint_rule(bp, "bpmn.edit")
 
 
 def _latest_versions(s) -> list[ProcessVersion]:

@@ -18,10 +18,12 @@ from engine.workflows import tasks as wf_tasks
 from engine.workflows import visibility
 from engine.workflows.models import WorkflowTask
 from web.auth import safe_next
+from web.authz import blueprint_rule
 from web.db import transaction
 from web.pagination import page_number, paginate
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
+blueprint_rule(bp, "processes")
 
 
 @bp.get("/")

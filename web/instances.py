@@ -11,10 +11,12 @@ from audit import SYSTEM
 from engine.workflows import runtime, visibility
 from engine.workflows.instances import get_instance, instance_history, open_tasks
 from engine.workflows.models import ProcessInstance, ProcessVersion
+from web.authz import blueprint_rule
 from web.db import transaction
 from web.pagination import page_number, paginate
 
 bp = Blueprint("instances", __name__, url_prefix="/processes")
+blueprint_rule(bp, "processes")
 
 STATUSES = ("running", "waiting", "completed", "error", "cancelled")
 

@@ -16,6 +16,7 @@ from flask_login import LoginManager, UserMixin, current_user
 
 from audit.signatures import active_credential
 from engine.users.models import User
+from web.authz import is_public
 from web.db import transaction
 
 login_manager = LoginManager()
@@ -26,13 +27,9 @@ _ONBOARDING = {"auth.change_password", "auth.enroll_totp", "auth.logout", "auth.
                "static"}
 
 
-# Blueprints that answer without a session: health probes (web/ops.py).
-PUBLIC_BLUEPRINTS = {"ops"}
-
-
 def public(view):
-    """Mark a view as reachable without signing in."""
-    view._sealtrail_public = True
+    """Mark a view as reachable without signing in (its authorization rule is ``public``)."""
+    view.access_rule = "public"
     return view
 
 
@@ -81,9 +78,7 @@ def _load_user(user_id: str) -> SignedInUser | None:
 def _guard():
     if request.endpoint is None or request.path.startswith("/api/"):
         return None
-    view = current_app.view_functions.get(request.endpoint)
-    if getattr(view, "_sealtrail_public", False) or request.endpoint == "static" \
-            or request.blueprint in PUBLIC_BLUEPRINTS:
+    if is_public(current_app, request.endpoint):
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()

@@ -7,10 +7,12 @@ from sqlalchemy import select
 
 from audit.models import AuditEntry, Signature
 from engine.production.models import InspectionResult, Lot, MaterialConsumption, ParameterMeasurement
+from web.authz import blueprint_rule
 from web.db import transaction
 from web.pagination import page_number, paginate
 
 bp = Blueprint("lots", __name__, url_prefix="/lots")
+blueprint_rule(bp, "signed_in")
 
 
 @bp.get("/")

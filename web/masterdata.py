@@ -14,11 +14,11 @@ from engine.masterdata.models import Bom, Document, Equipment, Product, Routing
 from engine.masterdata.revisions import effective_revision, new_draft
 from engine.users import actor_for, get_user
 from web.db import transaction
-from web.security import has_role
+from web.authz import blueprint_rule, may_use, rule
 
 bp = Blueprint("masterdata", __name__, url_prefix="/masterdata")
 KINDS = {"products": Product, "boms": Bom, "routings": Routing, "documents": Document}
-EDITORS = ("process_engineer",)
+blueprint_rule(bp, "signed_in")
 
 
 @bp.get("/")
@@ -94,7 +94,7 @@ def show(kind: str, code: str):
             or effective_revision(s, master) or revisions[-1]
         tree = bom_tree(s, chosen) if kind == "boms" else None
         return render_template("masterdata/show.html", kind=kind, master=master, revisions=revisions, rev=chosen,
-                               content=revision_content(chosen), tree=tree, can_edit=has_role(*EDITORS),
+                               content=revision_content(chosen), tree=tree, can_edit=may_use("masterdata.draft"),
                                active_nav="masterdata")
 
 
@@ -113,10 +113,9 @@ def compare(kind: str, code: str):
 
 
 @bp.post("/<kind>/<code>/draft")
+@rule("masterdata.edit")
 def draft(kind: str, code: str):
     """Start a new draft revision (copied from the effective one); change control releases it."""
-    if not has_role(*EDITORS):
-        abort(403)
     summary = (request.form.get("change_summary") or "").strip()
     if not summary:
         flash(_("Say what the new revision changes."), "error")

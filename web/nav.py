@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
+from web.authz import may_use
 from web.security import has_role
 
 
@@ -13,7 +14,7 @@ from web.security import has_role
 class NavItem:
     endpoint: str
     label: object  # a lazy gettext string
-    roles: tuple[str, ...] = ()  # empty = every signed-in user
+    roles: tuple[str, ...] = ()  # narrower than the endpoint's rule (web.authz), which always applies
     key: str = ""  # the ``active_nav`` value that highlights this entry
     order: int = 100
 
@@ -23,9 +24,8 @@ _DEFAULT = (
     NavItem("instances.index", _l("Processes"), key="instances", order=20),
     NavItem("lots.index", _l("Lots"), key="lots", order=30),
     NavItem("masterdata.index", _l("Master data"), key="masterdata", order=40),
-    NavItem("editor.index", _l("BPMN editor"), roles=("process_engineer",), key="editor", order=60),
-    NavItem("auditor.index", _l("Audit trail"), roles=("auditor", "qa_manager"), key="auditor",
-            order=70),
+    NavItem("editor.index", _l("BPMN editor"), key="editor", order=60),
+    NavItem("auditor.index", _l("Audit trail"), key="auditor", order=70),
 )
 
 
@@ -35,11 +35,11 @@ def add_nav(app: Flask, item: NavItem) -> None:
 
 
 def visible_items() -> list[NavItem]:
-    """Entries whose endpoint exists and whose roles the current user holds."""
+    """Entries whose endpoint exists and whose authorization rule (and roles) let the user in."""
     items = current_app.extensions.get("sealtrail.nav", list(_DEFAULT))
     endpoints = current_app.view_functions
     return [i for i in sorted(items, key=lambda i: i.order)
-            if i.endpoint in endpoints and (not i.roles or has_role(*i.roles))]
+            if i.endpoint in endpoints and may_use(i.endpoint) and (not i.roles or has_role(*i.roles))]
 
 
 def init_nav(app: Flask) -> None:

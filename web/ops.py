@@ -19,9 +19,11 @@ from flask import Blueprint, Flask, current_app, jsonify, render_template, reque
 from sqlalchemy import exc as sa_exc
 
 from engine import health
+from web.authz import blueprint_rule
 from web.errors import PROBLEM_TYPE, problem
 
 bp = Blueprint("ops", __name__)
+blueprint_rule(bp, "public")  # probes answer without a session
 log = logging.getLogger("sealtrail.db")
 
 RETRY_AFTER_SECONDS = 5

@@ -20,10 +20,12 @@ from engine.workflows.instances import get_instance, instance_history
 from engine.workflows.models import WorkflowTask
 from web import formrender
 from web.auth import needs_password, signature_error_text, signing_policy
+from web.authz import blueprint_rule
 from web.db import sessions, signing_transaction, transaction
 from web.i18n import current_language, meaning_label, utc_dt
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+blueprint_rule(bp, "processes")
 
 
 def _context(s, row: WorkflowTask, schema: dict) -> dict:

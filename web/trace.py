@@ -14,11 +14,13 @@ from engine.trace import barcode
 from engine.trace import dhr as dhr_data
 from engine.trace import dhr_pdf as renderer
 from engine.trace import genealogy, kpi_report
+from web.authz import blueprint_rule
 from web.db import transaction
 from web.nav import NavItem, add_nav
 from web.trace_charts import dashboard_charts
 
 bp = Blueprint("trace", __name__, url_prefix="/trace")
+blueprint_rule(bp, "signed_in")
 
 
 @bp.record_once

@@ -9,6 +9,7 @@ from engine.ingest import rules
 from engine.ingest.rules import AlarmRuleIn
 from web.api.auth import RULES_WRITE, current_client
 from web.api.common import SECURITY, json_response, scope
+from web.authz import rule
 from web.db import transaction
 
 TAG = Tag(name="alarm rules", description="Which alarms are ignored, logged, raise a deviation or hold the lot")
@@ -51,6 +52,7 @@ def routes(api: APIBlueprint) -> None:
     @api.get("/alarm-rules", tags=[TAG], security=SECURITY, responses={200: RuleList},
              summary="The rules in evaluation order (first match wins; none → log)")
     @scope(READ)
+    @rule("signed_in")
     def list_rules():
         with transaction() as session:
             answer = {"rules": [_out(r) for r in rules.list_rules(session)]}
@@ -59,6 +61,7 @@ def routes(api: APIBlueprint) -> None:
     @api.post("/alarm-rules", tags=[TAG], security=SECURITY, responses={201: RuleOut},
               summary="Add a rule (signed-in QA only; audited with the reason)")
     @scope(RULES_WRITE)
+    @rule("api.scoped")
     def create_rule(body: RuleCreate):
         with transaction() as session:
             rule = rules.create_rule(session, current_client().actor, body.rule.model_dump(), reason=body.reason)
@@ -68,6 +71,7 @@ def routes(api: APIBlueprint) -> None:
     @api.patch("/alarm-rules/<int:rule_id>", tags=[TAG], security=SECURITY, responses={200: RuleOut},
                summary="Change a rule (signed-in QA only; audited with before, after and the reason)")
     @scope(RULES_WRITE)
+    @rule("api.scoped")
     def change_rule(path: RulePath, body: RuleChange):
         with transaction() as session:
             rule = rules.update_rule(session, current_client().actor, path.rule_id, body.changes,

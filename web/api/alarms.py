@@ -10,6 +10,7 @@ from engine.ingest.fingerprint import fingerprint
 from engine.ingest.schemas import AlarmIn
 from web.api.auth import current_client
 from web.api.common import SECURITY, json_response, scope
+from web.authz import rule
 from web.db import transaction
 
 TAG = Tag(name="alarms", description="Production alarms: stored once, turned into deviations by rules")
@@ -49,6 +50,7 @@ def routes(api: APIBlueprint) -> None:
                           "and body gets the first answer again, status and body, with "
                           "`Idempotent-Replayed: true`. Needs `alarms:write`.")
     @scope(ALARMS_WRITE)
+    @rule("api.scoped")
     def post_alarm(header: IdempotencyHeader, body: AlarmIn):
         client = current_client()
         key = header.idempotency_key
@@ -67,6 +69,7 @@ def routes(api: APIBlueprint) -> None:
 
     @api.get("/alarms/<int:alarm_id>", tags=[TAG], security=SECURITY, responses={200: AlarmOut}, summary="One alarm")
     @scope(READ)
+    @rule("signed_in")
     def get_alarm(path: AlarmPath):
         with transaction() as session:
             alarm = alarms.get_alarm(session, path.alarm_id)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from engine import trail_reader as trail
 from engine.access.tokens import READ
 from web.api.common import SECURITY, json_response, scope
+from web.authz import rule
 from web.db import transaction
 
 TAG = Tag(name="audit", description="The hash-chained audit trail (21 CFR 11.10(e))")
@@ -75,6 +76,7 @@ def routes(api: APIBlueprint) -> None:
              summary="Verify the whole chain: every hash, every link, the signed checkpoints",
              description="`ok: false` lists the problems, the first one where the chain breaks.")
     @scope(READ)
+    @rule("audit_trail")
     def get_verify():
         settings = current_app.extensions["sealtrail.settings"]
         with transaction() as session:
@@ -84,6 +86,7 @@ def routes(api: APIBlueprint) -> None:
     @api.get("/audit/entries", tags=[TAG], security=SECURITY, responses={200: EntryPage},
              summary="Audit entries in chain order (keyset paging by seq)")
     @scope(READ)
+    @rule("audit_trail")
     def get_entries(query: EntryQuery):
         with transaction() as session:
             rows = trail.list_entries(session, **query.model_dump())

@@ -16,7 +16,9 @@ from wtforms import ValidationError
 
 from audit import Actor
 from engine.access import tokens
+from engine.access.rules import get_rule, require
 from engine.errors import Forbidden, Unauthenticated
+from web.authz import rule_for
 from web.db import transaction
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
@@ -56,15 +58,24 @@ def current_client() -> Client:
 
 
 def guard():
-    """before_request of the API: authenticate, authorize, then check the body's envelope."""
+    """before_request of the API: authenticate, authorize, then check the body's envelope.
+
+    A token needs the view's scope; a browser session needs the scope its roles give and the
+    view's authorization rule (web.authz), the same rule the pages follow.
+    """
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None:
         return None
-    if not getattr(view, "public", False):
+    name = rule_for(current_app, request.endpoint)
+    if name is None:
+        raise Forbidden("this operation has no authorization rule", field="rule")
+    if not get_rule(name).public:
         client = _authenticate()
         needed = getattr(view, "required_scope", tokens.READ)
         if needed not in client.scopes:
             raise Forbidden(f"this operation needs the scope {needed!r}", field="scope")
+        if client.via == "session":
+            require(name, client.user.role_names)
         if client.via == "session" and request.method in UNSAFE:
             _check_csrf()
         g.api_client = client

@@ -48,8 +48,9 @@ def scope(name: str) -> Callable:
 
 
 def public(func):
-    """Mark a view as reachable without credentials."""
+    """Mark a view as reachable without credentials (its authorization rule is ``public``)."""
     func.public = True
+    func.access_rule = "public"
     return func
 
 

@@ -10,6 +10,7 @@ from engine.ingest.fingerprint import fingerprint
 from engine.ingest.schemas import MeasurementBatchIn, MeasurementIn
 from web.api.auth import current_client
 from web.api.common import SECURITY, json_response, scope
+from web.authz import rule
 from web.db import transaction
 
 TAG = Tag(name="measurements", description="Process-parameter values: spec limits, control limits, SPC")
@@ -88,6 +89,7 @@ def routes(api: APIBlueprint) -> None:
                           "LCL/UCL adds a warning; SPC rules run when the parameter has a baseline. "
                           "Needs `measurements:write`.")
     @scope(MEASUREMENTS_WRITE)
+    @rule("api.scoped")
     def post_measurement(header: OptionalIdempotencyHeader, body: MeasurementIn):
         return _idempotent("POST /measurements", header.idempotency_key, body, lambda session, client:
                            measurements.ingest_measurement(session, client.actor, body,
@@ -98,6 +100,7 @@ def routes(api: APIBlueprint) -> None:
               description="One transaction; an error names the item (`measurements.<i>.<field>`). "
                           "Needs `measurements:write`.")
     @scope(MEASUREMENTS_WRITE)
+    @rule("api.scoped")
     def post_measurement_batch(header: OptionalIdempotencyHeader, body: MeasurementBatchIn):
         return _idempotent("POST /measurements/batch", header.idempotency_key, body, lambda session, client: {
             "measurements": [r.as_dict() for r in measurements.ingest_batch(

@@ -11,6 +11,7 @@ from engine.errors import NotFound, ValidationFailed
 from engine.trace import dhr, genealogy
 from engine.trace.kpi_report import control_chart, kpi_report
 from web.api.common import SECURITY, json_response
+from web.authz import rule
 from web.db import transaction
 
 TAG = Tag(name="traceability", description="Genealogy, recall simulation, DHR and KPIs (scope `read`)")
@@ -66,18 +67,21 @@ def lot_summary(lot) -> dict:
 def routes(api: APIBlueprint) -> None:
     @api.get("/lots/<lot>", tags=[TAG], security=SECURITY, responses={200: AnyObject},
              summary="A lot: status, quantities and the master-data revisions pinned when it started")
+    @rule("signed_in")
     def lot_get(path: LotPath):
         with transaction() as session:
             return json_response(lot_summary(_lot(session, path.lot)))
 
     @api.get("/lots/<lot>/trace", tags=[TAG], security=SECURITY, responses={200: AnyObject},
              summary="Backward (components) or forward (where used) genealogy of a lot, as a tree")
+    @rule("signed_in")
     def lot_trace(path: LotPath, query: TraceQuery):
         with transaction() as session:
             return json_response(genealogy.trace(session, _lot(session, path.lot), query.direction).as_dict())
 
     @api.get("/lots/<lot>/recall", tags=[TAG], security=SECURITY, responses={200: AnyObject},
              summary="Recall simulation: every finished lot the suspect lot reached, with status and quantity")
+    @rule("signed_in")
     def lot_recall(path: LotPath):
         with transaction() as session:
             return json_response(genealogy.simulate_recall(session, _lot(session, path.lot)).as_dict())
@@ -85,12 +89,14 @@ def routes(api: APIBlueprint) -> None:
     @api.get("/lots/<lot>/dhr", tags=[TAG], security=SECURITY, responses={200: AnyObject},
              summary="The Device History Record of a lot as data (the PDF renders the same record); "
                      "times in UTC")
+    @rule("signed_in")
     def lot_dhr(path: LotPath):
         with transaction() as session:
             return json_response(dhr.build_dhr(session, _lot(session, path.lot), timezone="UTC"))
 
     @api.get("/kpi", tags=[TAG], security=SECURITY, responses={200: AnyObject},
              summary="KPI figures for a period (the dashboard's numbers, with the records behind them)")
+    @rule("signed_in")
     def kpi_figures(query: KpiQuery):
         utc = dt.timezone.utc
         start = dt.datetime.combine(query.start, dt.time(), utc)
@@ -100,6 +106,7 @@ def routes(api: APIBlueprint) -> None:
 
     @api.get("/kpi/parameters/<int:parameter_id>/control-chart", tags=[TAG], security=SECURITY,
              responses={200: AnyObject}, summary="Individuals control chart of a process parameter")
+    @rule("signed_in")
     def kpi_control_chart(path: ParameterPath):
         with transaction() as session:
             return json_response(control_chart(session, path.parameter_id))

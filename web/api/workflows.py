@@ -16,6 +16,7 @@ from engine.workflows.tasks import get_task
 from engine.workflows.visibility import can_see_instance, check_task_visible, visible_tasks
 from web.api.auth import current_client
 from web.api.common import SECURITY, json_response, scope
+from web.authz import rule
 from web.db import transaction
 
 TAG = Tag(name="workflows", description="BPMN process instances, user tasks, messages")
@@ -149,6 +150,7 @@ def routes(api: APIBlueprint) -> None:
               summary="Start a process instance (latest deployed version)",
               description="Needs `workflows:start`; a signed-in user must also hold the start lane's role.")
     @scope(WORKFLOWS_START)
+    @rule("api.scoped")
     def post_instance(body: StartIn):
         client = current_client()
         with transaction() as session:
@@ -160,6 +162,7 @@ def routes(api: APIBlueprint) -> None:
     @api.get("/instances", tags=[TAG], security=SECURITY, responses={200: InstanceList},
              summary="List process instances, newest first")
     @scope(READ)
+    @rule("processes")
     def get_instances(query: InstanceQuery):
         with transaction() as session:
             rows = queries.list_instances(session, _viewer(), username=_username(), **query.model_dump())
@@ -169,6 +172,7 @@ def routes(api: APIBlueprint) -> None:
     @api.get("/instances/<int:instance_id>", tags=[TAG], security=SECURITY, responses={200: InstanceOut},
              summary="One instance with its open tasks and awaited messages")
     @scope(READ)
+    @rule("processes")
     def get_one_instance(path: InstancePath):
         with transaction() as session:
             instance = get_instance(session, path.instance_id)
@@ -179,6 +183,7 @@ def routes(api: APIBlueprint) -> None:
 
     @api.get("/tasks", tags=[TAG], security=SECURITY, responses={200: TaskList}, summary="List user tasks")
     @scope(READ)
+    @rule("processes")
     def get_tasks(query: TaskQuery):
         with transaction() as session:
             tasks = visible_tasks(session, _viewer(), sort="age", **query.model_dump())
@@ -187,6 +192,7 @@ def routes(api: APIBlueprint) -> None:
 
     @api.get("/tasks/<task_id>", tags=[TAG], security=SECURITY, responses={200: TaskOut}, summary="One user task")
     @scope(READ)
+    @rule("processes")
     def get_one_task(path: TaskPath):
         with transaction() as session:
             answer = _task(check_task_visible(_viewer(), get_task(session, path.task_id)))
@@ -196,6 +202,7 @@ def routes(api: APIBlueprint) -> None:
               summary="Send a message to the instances with a business key that wait for it",
               description="E.g. a LIMS result for a lot's release. 404 when none waits. Needs `workflows:start`.")
     @scope(WORKFLOWS_START)
+    @rule("api.scoped")
     def post_message(body: KeyedMessageIn):
         return _deliver(body, business_key=body.business_key)
 
@@ -203,6 +210,7 @@ def routes(api: APIBlueprint) -> None:
               responses={200: InstanceList}, summary="Send a message to one waiting instance",
               description="404 when the instance does not wait for it. Needs `workflows:start`.")
     @scope(WORKFLOWS_START)
+    @rule("api.scoped")
     def post_instance_message(path: InstancePath, body: MessageIn):
         return _deliver(body, instance_id=path.instance_id)
 

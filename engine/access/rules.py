@@ -1,0 +1,77 @@
+"""Who may use what: one named rule per resource, checked the same way for pages, the JSON API
+and the CLI.
+
+Every web route declares one of these names (``web.authz``); a route without a declaration is
+refused, and ``tests/web/test_web_authz_matrix.py`` builds its role × endpoint matrix from the
+route table, so a new route cannot ship without a rule. Object-level visibility (which instances
+and tasks a user sees) lives next to its data in ``engine.workflows.visibility``.
+
+``admin`` holds every role. API tokens carry scopes instead of roles (``engine.access.tokens``):
+the API checks a token's scope, a browser session's roles against the rule.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from engine.errors import Forbidden
+from engine.users.models import ROLES
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A resource's rule: ``roles`` may use it (``None``: every signed-in user; public: no sign-in)."""
+
+    name: str
+    roles: frozenset[str] | None = None
+    public: bool = False
+    description: str = ""
+
+
+def _rule(name: str, roles: Iterable[str] | None = None, *, public: bool = False, description: str = "") -> Rule:
+    unknown = set(roles or ()) - set(ROLES)
+    if unknown:
+        raise ValueError(f"rule {name!r} names unknown roles {sorted(unknown)}")
+    return Rule(name, frozenset(roles) if roles is not None else None, public, description)
+
+
+# The rules, by resource. Add a rule here (with a line saying what it guards) when a new area
+# needs one; docs/architecture.md ("Authorization") says how routes declare them.
+RULES: dict[str, Rule] = {r.name: r for r in (
+    _rule("public", public=True, description="no sign-in: sign-in page, language, health probes, API docs"),
+    _rule("signed_in", description="any signed-in user: own account, home, inbox, lots, master data, traceability"),
+    _rule("processes", description="process instances and tasks: any signed-in user, filtered per "
+                                   "object by engine.workflows.visibility"),
+    _rule("audit_trail", ("auditor", "qa_manager"),
+          description="the audit trail, signature register, chain verification and export"),
+    _rule("bpmn.edit", ("process_engineer",), description="BPMN editor: validate, deploy, compare versions"),
+    _rule("masterdata.edit", ("process_engineer",), description="start master-data draft revisions"),
+    _rule("api.scoped", description="API operations whose token scope decides (sessions: web.api.auth.ROLE_SCOPES)"),
+)}
+
+
+def get_rule(name: str) -> Rule:
+    """The rule ``name``; KeyError names the unknown rule (a typo in a declaration fails loudly)."""
+    try:
+        return RULES[name]
+    except KeyError:
+        raise KeyError(f"no authorization rule named {name!r}; known: {sorted(RULES)}") from None
+
+
+def allows(name: str, roles: Iterable[str] | None, *, signed_in: bool = True) -> bool:
+    """True when a caller holding ``roles`` (signed in or not) may use the resource ``name``."""
+    rule = get_rule(name)
+    if rule.public:
+        return True
+    if not signed_in:
+        return False
+    if rule.roles is None:
+        return True
+    held = set(roles or ())
+    return "admin" in held or bool(held & rule.roles)
+
+
+def require(name: str, roles: Iterable[str] | None) -> None:
+    """Raise Forbidden unless a signed-in caller with ``roles`` may use ``name``."""
+    if not allows(name, roles):
+        raise Forbidden(f"this needs one of the roles {sorted(get_rule(name).roles or ())}", field="role")
