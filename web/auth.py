@@ -24,11 +24,14 @@ from audit.signatures import needs_password as needs_session_password
 from engine.errors import ValidationFailed
 from engine.users import change_password as change_user_password
 from engine.users import get_user, signin
+from engine.users.models import UserSession
+from engine.users.sessions import end_session as end_user_session
+from engine.users.sessions import open_session
 from web.authz import blueprint_rule
 from web.db import sessions, settings, signing_transaction, transaction
 from web.forms import ChangePasswordForm, EnrollForm, LoginForm
 from web.i18n import LANGUAGES, local_dt
-from web.login import _load_user, limiter, public
+from web.login import SESSION_TOKEN, _load_user, limiter, public
 
 bp = Blueprint("auth", __name__)
 blueprint_rule(bp, "signed_in")  # login and language are @public
@@ -87,6 +90,8 @@ def login():
                                         policy=login_policy(), remote_addr=request.remote_addr)
         if outcome.user is not None:
             signing_session_id = _open_signing_session(s, outcome.user)
+            _row, token = open_session(s, outcome.user, remote_addr=request.remote_addr,
+                                       user_agent=request.headers.get("User-Agent"))
             user_id, locale = outcome.user.id, outcome.user.locale
     if outcome.user is None:
         if outcome.locked_until is not None:
@@ -100,6 +105,7 @@ def login():
     session.clear()  # no session fixation: a fresh session for the signed-in user
     session["locale"] = locale
     session["signing_session_id"] = signing_session_id
+    session[SESSION_TOKEN] = token
     login_user(_loaded(user_id))
     return redirect(next_url or url_for("home.index"))
 
@@ -120,6 +126,9 @@ def end_session(reason: str):
             signin.record_logout(s, user, reason)
             if session.get("signing_session_id"):
                 end_signing_session(s, session["signing_session_id"], reason=reason)
+            row = s.get(UserSession, current_user.session_id) if current_user.session_id else None
+            if row is not None:
+                end_user_session(s, row, reason)  # a copy of the cookie is worthless from now on
     logout_user()
     locale = session.get("locale")
     session.clear()
@@ -157,7 +166,7 @@ def change_password():
         try:
             with transaction() as s:
                 change_user_password(s, get_user(s, current_user.id), current_password=form.current.data,
-                                     new_password=form.new.data)
+                                     new_password=form.new.data, keep_session_id=current_user.session_id)
         except ValidationFailed as exc:
             target = form.current if exc.field == "current_password" else form.new
             target.errors = [_translate_password_error(exc)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, current_app, redirect, request, url_for
+from flask import Flask, current_app, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -16,11 +16,15 @@ from flask_login import LoginManager, UserMixin, current_user
 
 from audit.signatures import active_credential
 from engine.users.models import User
+from engine.users.sessions import find_live_session, touch
 from web.authz import is_public
 from web.db import transaction
 
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+# The key of the server-side session's token in the (signed) cookie session.
+SESSION_TOKEN = "sid"
 
 # Endpoints a user with a pending first-login step may still reach.
 _ONBOARDING = {"auth.change_password", "auth.enroll_totp", "auth.logout", "auth.language",
@@ -45,6 +49,7 @@ class SignedInUser(UserMixin):
     timezone: str | None
     must_change_password: bool
     totp_enrolled: bool
+    session_id: int | None = None  # the live row of engine.users.sessions
 
     def get_id(self) -> str:
         return str(self.id)
@@ -60,19 +65,23 @@ class SignedInUser(UserMixin):
 
 
 def _load_user(user_id: str) -> SignedInUser | None:
-    """The request's user (None if unknown or disabled: a disabled user is signed out at once)."""
+    """The request's user: None when unknown or disabled, or when the cookie's server-side session
+    (engine.users.sessions) was ended — sign-out, password change, lockout, role change."""
     try:
         key = int(user_id)
     except ValueError:
         return None
     with transaction() as s:
-        user = s.get(User, key)
+        live = find_live_session(s, session.get(SESSION_TOKEN), key)
+        user = s.get(User, key) if live is not None else None
         if user is None or not user.active:
             return None
+        touch(s, live)  # last seen, at most once a minute
         return SignedInUser(id=user.id, username=user.username, printed_name=user.printed_name,
                             role_names=frozenset(user.roles), locale=user.locale, timezone=user.timezone,
                             must_change_password=bool(user.must_change_password),
-                            totp_enrolled=active_credential(s, str(user.id)) is not None)
+                            totp_enrolled=active_credential(s, str(user.id)) is not None,
+                            session_id=live.id)
 
 
 def _guard():

@@ -12,6 +12,7 @@ from audit.passwords import hash_password, password_problems, verify_password
 from engine.db import utcnow
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.users.models import LOCALES, ROLES, User, UserRole
+from engine.users.sessions import end_user_sessions
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -125,6 +126,7 @@ def disable_user(session: Session, actor: Actor, user: User, *, reason: str) -> 
     session.flush()
     chain.append(session, actor, "user.disable", "user", str(user.id), reason=reason,
                  before={"active": True}, after={"active": False})
+    end_user_sessions(session, actor, user.id, "disabled")
     return user
 
 
@@ -151,11 +153,14 @@ def reset_password(session: Session, actor: Actor, user: User, *, new_password: 
     session.flush()
     chain.append(session, actor, "user.reset_password", "user", str(user.id), reason=reason,
                  before={"must_change_password": None}, after={"must_change_password": True})
+    end_user_sessions(session, actor, user.id, "password_reset")
     return user
 
 
-def change_password(session: Session, user: User, *, current_password: str, new_password: str) -> User:
-    """The user's own password change (clears ``must_change_password``)."""
+def change_password(session: Session, user: User, *, current_password: str, new_password: str,
+                    keep_session_id: int | None = None) -> User:
+    """The user's own password change (clears ``must_change_password``); ends the user's other
+    sessions (``keep_session_id``: the one the change was made in)."""
     if not verify_password(user.password_hash, current_password):
         raise ValidationFailed("the current password is not correct", field="current_password")
     _check_password(new_password, "new_password")
@@ -167,6 +172,7 @@ def change_password(session: Session, user: User, *, current_password: str, new_
     session.flush()
     chain.append(session, actor_for(user), "user.change_password", "user", str(user.id),
                  reason="changed by the user", before={"password": "(previous)"}, after={"password": "(new)"})
+    end_user_sessions(session, actor_for(user), user.id, "password_changed", keep_id=keep_session_id)
     return user
 
 
@@ -182,6 +188,7 @@ def set_roles(session: Session, actor: Actor, user: User, roles, *, reason: str)
     session.flush()
     chain.append(session, actor, "user.set_roles", "user", str(user.id), reason=reason,
                  before={"roles": before}, after={"roles": roles})
+    end_user_sessions(session, actor, user.id, "roles_changed")
     return user
 
 

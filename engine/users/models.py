@@ -110,3 +110,24 @@ class TrainingRecord(Base):
 
     user: Mapped[User] = relationship(back_populates="training_records", foreign_keys=[user_id])
     document_revision: Mapped["DocumentRevision"] = relationship()  # noqa: F821
+
+
+class UserSession(Base):
+    """A signed-in browser session, kept on the server so it can be ended from anywhere.
+
+    The cookie carries a random token; only its SHA-256 is stored. A session is live while
+    ``ended_at`` is empty: sign-out, a password change, a lockout, a role change or deactivation
+    end it (``engine.users.sessions``), and a copied cookie stops working at once.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))

@@ -21,6 +21,7 @@ from audit.models import AuditEntry
 from audit.passwords import verify_password
 from engine.users.accounts import actor_for, find_user
 from engine.users.models import User
+from engine.users.sessions import end_user_sessions
 
 LOGIN_OK = "auth.login"
 LOGIN_FAILED = "auth.login_failed"
@@ -99,6 +100,7 @@ def authenticate(session: Session, username: str, password: str, *, policy: Logi
         if until is not None:
             chain.append(session, actor, LOCKED, "user", str(user.id),
                          payload=context | {"locked_until": iso_utc(until), "failures": policy.failures})
+            end_user_sessions(session, SIGNIN, user.id, "locked")  # whoever holds a session may be the guesser
         return SignIn(locked_until=until)
     if not user.active:
         chain.append(session, actor, LOGIN_REFUSED, "user", str(user.id),
