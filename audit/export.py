@@ -29,7 +29,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit.canonical import iso_utc
-from audit.checkpoints import checkpoint_json
+from audit.chain import head
+from audit.checkpoints import checkpoint_json, create_checkpoint, public_key_pem
 from audit.errors import AuditError
 from audit.models import AuditCheckpoint, AuditEntry, AuditInstallation
 from audit.verify_bundle import BUNDLE_FORMAT
@@ -59,6 +60,16 @@ class ExportSummary:
     first_seq: int | None
     last_seq: int | None
     checkpoints: int
+
+
+def export_sealed(session: Session, dest, *, key, **selection) -> ExportSummary:
+    """The export ``sealtrail audit export`` and the auditor's download both make: sign the head
+    first (a checkpoint, in the caller's transaction) so the newest entries are anchored, then
+    write the bundle with a signed manifest. Append the checkpoint to the checkpoint files after
+    the commit (``audit.checkpoints.write_checkpoint_files``)."""
+    if head(session) is not None:
+        create_checkpoint(session, key)
+    return export_bundle(session, dest, public_key_pem=public_key_pem(key), signing_key=key, **selection)
 
 
 def export_bundle(session: Session, dest, *, public_key_pem: str, signing_key=None, seq_from: int | None = None,

@@ -6,20 +6,20 @@ import datetime as dt
 import io
 import json
 import tempfile
-import zipfile
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 from sqlalchemy import or_, select
 
-from audit.checkpoints import load_signing_key, public_key_pem
-from audit.export import ExportError, export_bundle
+from audit.checkpoints import load_signing_key, write_checkpoint_files
+from audit.export import ExportError, export_sealed
 from audit.models import AuditEntry, Signature
 from audit.policy import MEANINGS
 from audit.verify import verify_chain
+from engine.config import checkpoint_files
 from engine.errors import ValidationFailed
-from web.db import settings, transaction
 from web.authz import blueprint_rule
+from web.db import settings, transaction
 from web.pagination import page_number, paginate
 
 bp = Blueprint("auditor", __name__, url_prefix="/audit")
@@ -172,33 +172,32 @@ def verify():
 
 @bp.get("/export")
 def export():
-    """Download an export bundle (zip) an inspector can verify offline with the standalone verifier."""
-
+    """Download the export bundle ``sealtrail audit export`` writes (the same function: head sealed
+    by a checkpoint first, flat zip), which ``verify_bundle.py`` verifies offline."""
     key = load_signing_key(settings().checkpoint_key_path)  # created on first use, like other var/ secrets
-    object_type = (request.args.get("object_type") or "").strip()
-    object_id = (request.args.get("object_id") or "").strip()
-    lower, upper = request.args.get("date_from"), request.args.get("date_to")
-    kwargs = {}
-    if object_type and object_id:
-        kwargs["obj"] = (object_type, object_id)
-    else:
-        if _utc_bound(lower):
-            kwargs["time_from"] = dt.datetime.fromisoformat(_utc_bound(lower).replace("Z", "+00:00"))
-        if _utc_bound(upper, end=True):
-            kwargs["time_to"] = dt.datetime.fromisoformat(_utc_bound(upper, end=True).replace("Z", "+00:00"))
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     with tempfile.TemporaryDirectory() as tmp:
-        dest = Path(tmp) / "bundle"
+        dest = Path(tmp) / f"sealtrail-audit-{stamp}.zip"
         try:
             with transaction() as s:
-                export_bundle(s, dest, public_key_pem=public_key_pem(key), signing_key=key, **kwargs)
+                export_sealed(s, dest, key=key, **_export_selection())
         except ExportError as exc:
             raise ValidationFailed(str(exc)) from None
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-            for path in sorted(dest.rglob("*")):
-                if path.is_file():
-                    zf.write(path, f"audit-export/{path.relative_to(dest)}")
-    buffer.seek(0)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return send_file(buffer, mimetype="application/zip", as_attachment=True,
-                     download_name=f"sealtrail-audit-{stamp}.zip")
+        with transaction() as s:  # after the commit: the files get the new checkpoint
+            write_checkpoint_files(s, checkpoint_files(settings()))
+        data = dest.read_bytes()
+    return send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True, download_name=dest.name)
+
+
+def _export_selection() -> dict:
+    """The export's selection from the query: one object, or a date range (the user's days in UTC)."""
+    object_type = (request.args.get("object_type") or "").strip()
+    object_id = (request.args.get("object_id") or "").strip()
+    if object_type and object_id:
+        return {"obj": (object_type, object_id)}
+    out = {}
+    if (lower := _utc_bound(request.args.get("date_from"))):
+        out["time_from"] = dt.datetime.fromisoformat(lower.replace("Z", "+00:00"))
+    if (upper := _utc_bound(request.args.get("date_to"), end=True)):
+        out["time_to"] = dt.datetime.fromisoformat(upper.replace("Z", "+00:00"))
+    return out

@@ -76,5 +76,5 @@ def test_chain_verification_and_export_download(client, fresh_db, personas, logi
     response = client.get("/audit/export")
     assert response.status_code == 200 and response.mimetype == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(response.data)).namelist()
-    assert "audit-export/manifest.json" in names and "audit-export/entries.jsonl" in names
+    assert "manifest.json" in names and "entries.jsonl" in names  # flat, as verify_bundle.py reads it
     assert client.get("/audit/export?object_type=item&object_id=ITM-1").status_code == 200

@@ -9,9 +9,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from audit.checkpoints import key_id, load_signing_key, public_key_pem
+from audit.checkpoints import key_id, load_signing_key, public_key_pem, write_checkpoint_files
 from audit.errors import AuditError
-from audit.export import export_bundle
+from audit.export import export_sealed
 from audit.verify import verify_bundle, verify_chain
 from engine.config import checkpoint_files
 from web.checkpoint_runs import checkpoint
@@ -97,10 +97,10 @@ def export(dest: Path, start: str | None, end: str | None, obj: str | None) -> N
     key = load_signing_key(settings.checkpoint_key_path)
     selection = _selection(start, end, obj)
     try:
-        checkpoint(_sessions(), key, checkpoint_files(settings))  # seal the head first
-        with _sessions()() as session, session.begin():
-            summary = export_bundle(session, dest, public_key_pem=public_key_pem(key), signing_key=key,
-                                    **selection)
+        with _sessions().begin() as session:
+            summary = export_sealed(session, dest, key=key, **selection)  # seals the head first
+        with _sessions().begin() as session:
+            write_checkpoint_files(session, checkpoint_files(settings))
     except AuditError as exc:
         raise click.ClickException(str(exc)) from exc
     span = f"seq {summary.first_seq}..{summary.last_seq}" if summary.entries else "no entries"
