@@ -11,11 +11,11 @@ from flask_login import current_user
 
 from audit.errors import SignatureError
 from audit.signatures import sign
-from engine.errors import DeploymentRefused, NotFound
+from engine.errors import DeploymentRefused
 from engine.users import get_user
 from engine.workflows import specs
 from engine.workflows.deploy import deploy as deploy_documents
-from engine.workflows.deploy import list_versions, validate_documents
+from engine.workflows.deploy import check_single_process, list_versions, validate_documents
 from engine.workflows.instances import actor_of
 from engine.workflows.models import ProcessVersion
 from web import bpmndiff
@@ -106,10 +106,28 @@ def validate(process_id: str):
         result = validate_documents(s, [_document(process_id, xml)],
                                               max_bytes=settings().upload_max_bytes)
         problems = _problems(result.problems)
-        if result.ok and process_id not in result.processes:
-            problems.append({"element_id": None, "line": None, "file": f"{process_id}.bpmn",
-                             "message": _("The diagram no longer contains the process %(id)s.", id=process_id)})
+        if result.ok:
+            try:
+                check_single_process(result, process_id)
+            except DeploymentRefused as exc:
+                problems.extend(_refusal_problems(exc, process_id))
     return jsonify({"ok": not problems, "problems": problems})
+
+
+def _refusal_problems(exc: DeploymentRefused, process_id: str) -> list[dict]:
+    """A refused deployment's problems, in the user's language where we know the reason."""
+    out = []
+    for d in exc.details:
+        if d.get("code") == "missing_process":
+            message = _("The diagram no longer contains the process %(id)s.", id=process_id)
+        elif d.get("code") == "extra_processes":
+            message = _("The diagram also contains the process(es) %(ids)s. A deployment signs one process: "
+                        "remove the others, or deploy each from its own page.", ids=", ".join(d["processes"]))
+        else:
+            message = d.get("reason") or d["message"]
+        out.append({"element_id": d.get("element_id"), "line": d.get("line"), "message": message,
+                     "file": d.get("file") or f"{process_id}.bpmn"})
+    return out
 
 
 @bp.post("/<process_id>/deploy")
@@ -128,10 +146,8 @@ def deploy(process_id: str):
             _version(s, process_id)
             user = get_user(s, current_user.id)
             result = deploy_documents(s, actor_of(user), [_document(process_id, xml)], comment=comment,
-                                      max_bytes=settings().upload_max_bytes)
-            deployed = next((v for v in result.deployed if v.process_id == process_id), None)
-            if deployed is None:
-                raise NotFound(f"the diagram no longer contains the process {process_id}")
+                                      max_bytes=settings().upload_max_bytes, only_process=process_id)
+            [deployed] = result.deployed  # only_process: exactly the process the signature names
             sign(s, user, password=password, totp_code=code, meaning=DEPLOY_MEANING,
                  record_type="process_version", record_id=f"{process_id}:v{deployed.version}",
                  record={"process_id": process_id, "version": deployed.version,
@@ -139,8 +155,7 @@ def deploy(process_id: str):
                  policy=signing_policy(), signing_session_id=session.get("signing_session_id"), comment=comment)
             number = deployed.version
     except DeploymentRefused as exc:
-        problems = [{"element_id": d.get("element_id"), "line": d.get("line"), "message": d.get("reason") or d["message"]}
-                    for d in exc.details]
+        problems = _refusal_problems(exc, process_id)
         return _edit_page(process_id, draft_xml=xml, problems=problems, comment=comment, status=422)
     except SignatureError as exc:
         return _edit_page(process_id, draft_xml=xml, comment=comment, sign_error=signature_error_text(exc),

@@ -130,6 +130,25 @@ def _store_decision(session, actor, parsed: specs.ParsedDecision, previous: Deci
     return version
 
 
+def extra_processes(validation: specs.Validation, process_id: str) -> list[str]:
+    """The executable processes in a validated set other than ``process_id``."""
+    return sorted(pid for pid in validation.processes if pid != process_id)
+
+
+def check_single_process(validation: specs.Validation, process_id: str) -> None:
+    """DeploymentRefused unless the validated set holds exactly the process ``process_id``."""
+    extra = extra_processes(validation, process_id) + sorted(validation.decisions)
+    if process_id not in validation.processes:
+        raise DeploymentRefused(f"the diagram does not contain the process {process_id}", field="processes",
+                                details=[{"field": "processes", "code": "missing_process", "processes": [process_id],
+                                          "message": f"the diagram does not contain the process {process_id}"}])
+    if extra:
+        message = (f"the diagram also contains the process(es) {', '.join(extra)}; a deployment of "
+                   f"{process_id} deploys that process only")
+        raise DeploymentRefused(message, field="processes", details=[
+            {"field": "processes", "code": "extra_processes", "processes": extra, "message": message}])
+
+
 @dataclass
 class DeployResult:
     """What a deployment did: new versions, processes whose content was unchanged, problems."""
@@ -159,15 +178,21 @@ def _with_users(session, documents: list[specs.Document], max_bytes: int):
 
 
 def deploy(session, actor, documents: list[specs.Document], *, comment: str | None = None,
-           skip_unchanged: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> DeployResult:
+           skip_unchanged: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
+           only_process: str | None = None) -> DeployResult:
     """Validate ``documents`` and store each executable process and decision table as a new
     version (audited); each process version pins the table versions it runs.
 
     Raises DeploymentRefused (details: file, element id, line, reason) when any document is
     invalid; nothing is stored then. With ``skip_unchanged`` a process whose latest version has
-    the same content hash (and runs no changed table) is left alone.
+    the same content hash (and runs no changed table) is left alone. With ``only_process`` (a
+    deployment one signature approves) the documents must hold exactly that process and no
+    decision table: anything else is refused, so nothing is deployed that the signature does
+    not name.
     """
     validation, documents = _with_users(session, documents, max_bytes)
+    if only_process is not None:
+        check_single_process(validation, only_process)
     result = DeployResult()
     changed_tables = _changed_decisions(session, validation)
     tables: dict[str, DecisionVersion] = {}

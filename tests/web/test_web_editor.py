@@ -79,3 +79,31 @@ def test_bpmn_diff_kinds():
     changes = {c.element_id: c.kind for c in diff(XML, new)}
     assert changes == {"end": "changed", "extra": "added"}  # moving a shape is not a change
     assert {c.element_id: c.kind for c in diff(new, XML)} == {"end": "changed", "extra": "removed"}
+
+
+SMUGGLED = """<bpmn:process id="smuggled" name="Smuggled" isExecutable="true">
+    <bpmn:startEvent id="smuggled_start"><bpmn:outgoing>smuggled_flow</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="smuggled_flow" sourceRef="smuggled_start" targetRef="smuggled_end"/>
+    <bpmn:endEvent id="smuggled_end"><bpmn:incoming>smuggled_flow</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+  <bpmndi:BPMNDiagram"""
+
+
+def test_a_deploy_signs_exactly_what_it_deploys(client, fresh_db, personas, login):
+    """A file that also holds another process is refused: one signature, one process (issue #20, item 9)."""
+    deploy_test_process(fresh_db)
+    pe = personas("pe")
+    login(pe)
+    token = csrf_token(client, "/editor/web_change")
+    two = XML.replace("<bpmndi:BPMNDiagram", SMUGGLED, 1)
+    assert two != XML
+    checked = client.post("/editor/web_change/validate", data={"xml": two, "csrf_token": token}).get_json()
+    assert checked["ok"] is False and any("smuggled" in p["message"] for p in checked["problems"])
+    response = client.post("/editor/web_change/deploy", data={"xml": two, "comment": "one more", "csrf_token": token,
+                                                             "password": PASSWORD, "totp_code": pe.code()})
+    assert response.status_code == 422
+    assert "also contains the process(es) smuggled" in response.get_data(as_text=True)
+    with fresh_db.sessions() as s:
+        assert s.scalars(select(ProcessVersion).where(ProcessVersion.process_id == "smuggled")).all() == []
+        assert s.scalars(select(ProcessVersion.version).where(ProcessVersion.process_id == "web_change")).all() == [1]
+        assert s.scalars(select(Signature).where(Signature.record_type == "process_version")).all() == []
