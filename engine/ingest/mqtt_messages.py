@@ -17,6 +17,7 @@ from audit import Actor
 from engine.ingest.alarms import ingest_alarm
 from engine.ingest.audit_entries import record
 from engine.ingest.schemas import AlarmIn
+from engine.jsonsafe import MAX_DEPTH, nesting_depth
 
 MAX_BYTES = 64 * 1024
 EXCERPT_CHARS = 500
@@ -35,6 +36,8 @@ def parse_message(pattern: str, topic: str, payload: bytes) -> AlarmIn:
     """The alarm a message on ``topic`` carries; ValueError or ValidationError when malformed."""
     if len(payload) > MAX_BYTES:
         raise ValueError("message larger than 64 KiB")
+    if nesting_depth(payload) > MAX_DEPTH:
+        raise ValueError(f"message nests deeper than {MAX_DEPTH} levels")
     data = json.loads(payload.decode("utf-8"))
     if not isinstance(data, dict):
         raise ValueError("message must be a JSON object")

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit import Actor
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.ingest.models import RULE_ACTIONS, AlarmRule
+from engine.jsonsafe import JsonInt
 from engine.ingest.audit_entries import record
 
 DEFAULT_ACTION = "log"  # an alarm no rule matches is stored and audited, nothing more
@@ -25,16 +26,16 @@ class AlarmRuleIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     action: str = Field(pattern="^(" + "|".join(RULE_ACTIONS) + ")$",
                         description="ignore | log | deviation | hold (deviation and lot on hold)")
-    priority: int = Field(100, ge=0, le=100000, description="Lower numbers are tried first.")
+    priority: JsonInt = Field(100, ge=0, le=100000, description="Lower numbers are tried first.")
     code: str | None = Field(None, min_length=1, max_length=100, description="Alarm code; empty = any.")
     line: str | None = Field(None, min_length=1, max_length=100)
     equipment: str | None = Field(None, min_length=1, max_length=100)
-    min_severity: int = Field(1, ge=1, le=1000)
-    max_severity: int = Field(1000, ge=1, le=1000)
-    attach_window_minutes: int = Field(480, ge=0, le=525600, description=(
+    min_severity: JsonInt = Field(1, ge=1, le=1000)
+    max_severity: JsonInt = Field(1000, ge=1, le=1000)
+    attach_window_minutes: JsonInt = Field(480, ge=0, le=525600, description=(
         "An alarm with the same source and code within this window attaches to the deviation "
         "still open for it instead of opening another."))
-    active: bool = True
+    active: StrictBool = True
 
     @model_validator(mode="after")
     def _range(self):

@@ -1,11 +1,17 @@
 """The shapes of incoming production signals (pydantic): one definition serves the JSON API
-(request validation and the OpenAPI document) and the MQTT bridge."""
+(request validation and the OpenAPI document) and the MQTT bridge.
+
+Numbers are strict JSON numbers (``JsonInt``/``StrictFloat``): ``true`` is not 1 and ``"5"``
+is not 5 — a source that sends those has a bug we want to hear about, not a guess.
+"""
 from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, field_validator
+
+from engine.jsonsafe import JsonInt
 
 # Free text may not carry control characters (PostgreSQL refuses NUL; none belongs in a record).
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
@@ -34,14 +40,14 @@ class AlarmIn(BaseModel):
                                              "defaults to the Idempotency-Key.")
     code: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/\-]*$",
                       examples=["TEMP_HIGH"])
-    severity: int = Field(ge=1, le=1000, description="OPC UA severity, 1 (lowest) to 1000.")
+    severity: JsonInt = Field(ge=1, le=1000, description="OPC UA severity, 1 (lowest) to 1000.")
     occurred_at: AwareDatetime = Field(description="When the condition occurred (RFC 3339 with offset).")
     message: str = Field("", max_length=1000, pattern=MESSAGE)
     lot: str | None = Field(None, min_length=1, max_length=64, pattern=PRINTABLE, description="Lot number affected.")
     operation: str | None = Field(None, min_length=1, max_length=64, pattern=PRINTABLE,
                                   description="Routing operation code.")
     parameter: str | None = Field(None, min_length=1, max_length=100, pattern=PRINTABLE)
-    value: float | None = None
+    value: StrictFloat | None = None
     unit: str | None = Field(None, min_length=1, max_length=32, pattern=PRINTABLE)
 
     @field_validator("value")
@@ -74,7 +80,7 @@ class MeasurementIn(BaseModel):
                            description="Operation code in the lot's routing.")
     parameter: str = Field(min_length=1, max_length=100, pattern=PRINTABLE,
                            description="Parameter name at that operation.")
-    value: float
+    value: StrictFloat
     unit: str | None = Field(None, min_length=1, max_length=32, pattern=PRINTABLE,
                              description="Unit of the value; converted to the parameter's unit (default: it).")
     measured_at: AwareDatetime | None = Field(None, description="When it was measured (default: now).")

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from engine.access.tokens import READ
 from engine.ingest import rules
 from engine.ingest.rules import AlarmRuleIn
+from engine.jsonsafe import JsonInt
 from web.api.auth import RULES_WRITE, current_client
 from web.api.common import SECURITY, json_response, scope
 from web.authz import rule
@@ -36,7 +37,7 @@ class RuleChange(BaseModel):
 
     changes: dict = Field(description="Fields of the rule to change (as in AlarmRuleIn).")
     reason: str = Field(min_length=1, max_length=1000, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")
-    expected_version: int | None = Field(None, ge=1, le=2**31 - 1,
+    expected_version: JsonInt | None = Field(None, ge=1, le=2**31 - 1,
                                          description="Refuse (409) if someone changed the rule meanwhile.")
 
 

@@ -18,6 +18,7 @@ from audit import Actor
 from engine.access import tokens
 from engine.access.rules import get_rule, require
 from engine.errors import Forbidden, Unauthenticated
+from engine.jsonsafe import check_depth
 from web.authz import rule_for
 from web.db import transaction
 
@@ -125,7 +126,7 @@ def _check_body() -> None:
         exc = UnsupportedMediaType(
             f"send the body as application/json (got {request.mimetype or 'no content type'})")
         raise exc
-    request.get_data(cache=True)  # 413 here when the body is larger than the limit
+    check_depth(request.get_data(cache=True))  # 413 first when the body is larger than the limit
     try:
         request.get_json()
     except BadRequest as exc:
