@@ -6,6 +6,7 @@ USERS = [  # username, printed name, roles, locale
     ("zhang.wei", "张伟 / Zhang Wei", ["operator"], "zh_CN"),
     ("li.na", "李娜 / Li Na", ["operator"], "zh_CN"),
     ("wang.fang", "王芳 / Wang Fang", ["process_engineer"], "zh_CN"),
+    ("xu.ming", "徐明 / Xu Ming", ["process_engineer"], "zh_CN"),  # assesses what wang.fang submits (SoD)
     ("liu.yang", "刘洋 / Liu Yang", ["production_manager"], "zh_CN"),
     ("chen.jing", "陈静 / Chen Jing", ["qa_engineer"], "zh_CN"),
     ("zhao.min", "赵敏 / Zhao Min", ["qa_manager"], "zh_CN"),

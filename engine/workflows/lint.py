@@ -17,6 +17,7 @@ import forms
 from audit.policy import MEANINGS
 from engine.users.models import ROLES
 from engine.workflows import lint_graph, operations, script_policy
+from engine.workflows.duties import declares_separation, is_review_task, separation_rules
 from engine.workflows.script_env import SafeEnvironment
 from engine.workflows.script_policy import ScriptPolicyError
 from engine.workflows.xmlsafe import Problem
@@ -237,10 +238,14 @@ class _Lint:
         if props.get("signatureMeaningExpression"):
             self._expression(task, props["signatureMeaningExpression"], "signatureMeaningExpression")
         user_tasks = {t.get("id") for t in self.xp(self.root, ".//bpmn:userTask | .//bpmn:manualTask")}
-        for rule in (props.get("separationOfDuties") or "").split(","):
-            rule = rule.strip()
-            if rule and rule != "initiator" and rule not in user_tasks:
+        rules = separation_rules(props)
+        for rule in rules:
+            if rule != "initiator" and rule not in user_tasks:
                 self.add(task, f"separationOfDuties names {rule!r}, which is neither 'initiator' nor a user task")
+        if not declares_separation(props) and is_review_task(props):
+            self.add(task, "review/approval task without a separationOfDuties rule: name the initiator and the "
+                           "tasks whose completer may not sign this one (author ≠ reviewer ≠ approver), or 'none'",
+                     severity="warning")
         if props.get("dueIn"):
             try:
                 TimerEventDefinition.parse_iso_duration(props["dueIn"])

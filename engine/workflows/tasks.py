@@ -29,6 +29,7 @@ from audit.signatures import Grant, authenticate, store_signature
 from engine.db import utcnow
 from engine.errors import Conflict, Forbidden, NotFound, TaskNotReady, ValidationFailed
 from engine.workflows import runtime
+from engine.workflows.duties import separation_rules
 from engine.workflows.instances import actor_of, get_instance
 from engine.workflows.models import ProcessInstance, WorkflowTask
 from engine.workflows.script_env import SafeEnvironment
@@ -62,7 +63,7 @@ def _authorize(session, user, row: WorkflowTask, instance: ProcessInstance, prop
         raise Forbidden(f"task {row.title!r} needs the role {row.lane!r}")
     if row.assignee_id is not None and row.assignee_id != user.id:
         raise Forbidden(f"task {row.title!r} is claimed by someone else")
-    rules = [r.strip() for r in (props.get("separationOfDuties") or "").split(",") if r.strip()]
+    rules = separation_rules(props)
     if "initiator" in rules and instance.started_by_id == str(user.id):
         raise Forbidden(f"segregation of duties: the initiator of this {instance.process_id} may not "
                         f"complete {row.title!r}")

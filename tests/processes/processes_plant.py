@@ -88,7 +88,7 @@ def build_plant(session) -> Plant:
     today = datetime.now(timezone.utc).date()
     p.work_day = today - timedelta(days=3)
     since = at(today - timedelta(days=200), 0)
-    for name, roles in (("op_li", ("operator",)), ("pe_wang", ("process_engineer",)),
+    for name, roles in (("op_li", ("operator",)), ("pe_wang", ("process_engineer",)), ("pe_xu", ("process_engineer",)),
                         ("qa_zhao", ("qa_engineer",)), ("qm_chen", ("qa_manager",)),
                         ("pm_liu", ("production_manager",)), ("ra_sun", ("regulatory",))):
         p.users[name] = make_user(session, name, *roles)

@@ -12,6 +12,7 @@ from engine.masterdata.revisions import new_draft
 from engine.masterdata.routings import update_parameter
 from engine.processes.changes import find_change_for_instance
 from engine.production.lots import plan_lot, start_lot
+from engine.users.models import UserRole
 from engine.workflows import fire_timers, get_instance, start_instance
 
 pytestmark = pytest.mark.requirement("ISO13485-7.3.9")
@@ -40,8 +41,8 @@ def _submit(quality, iid, action="submit"):
         "effective_from": date.today().isoformat(), "change_action": action, "change_comment": ""})
 
 
-def _assess(quality, iid):
-    quality.complete(iid, "assess_change", "pe_wang", {
+def _assess(quality, iid, who="pe_xu"):
+    quality.complete(iid, "assess_change", who, {
         "risk_level": "medium", "risk_assessment": "narrower window, same equipment",
         "validation_required": True, "validation_plan": "OQ at 95 and 105 N",
         "regulatory_notification_required": True, "flag_override_justification": ""})
@@ -127,6 +128,21 @@ def test_requester_cannot_approve_own_change(quality):
     _assess(quality, iid)
     with pytest.raises(Forbidden, match="segregation of duties"):
         quality.complete(iid, "approve_change_qa", "pe_wang", {"qa_decision": "approve", "qa_comment": ""})
+
+
+@pytest.mark.requirement("21CFR11.10(g)")
+def test_the_author_cannot_review_the_risk_of_their_own_change(quality):
+    """Issue #20, item 11: the author of CC-… signed its assess_change as "reviewed". No more."""
+    _draft_routing(quality)
+    iid = _start(quality)
+    _submit(quality, iid)
+    with pytest.raises(Forbidden, match="segregation of duties"):
+        _assess(quality, iid, who="pe_wang")
+    _assess(quality, iid, who="pe_xu")
+    with pytest.raises(Forbidden, match="segregation of duties"):  # the reviewer may not approve either
+        quality.user("pe_xu").role_rows.append(UserRole(role="qa_manager"))
+        quality.session.flush()
+        quality.complete(iid, "approve_change_qa", "pe_xu", {"qa_decision": "approve", "qa_comment": ""})
 
 
 def test_future_effective_date_waits_for_the_timer(quality):
