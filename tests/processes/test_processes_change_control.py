@@ -178,11 +178,11 @@ def test_overriding_a_computed_flag_needs_a_written_justification(quality):
               "regulatory_notification_required": False, "flag_override_justification": "  "}
     with pytest.raises(ValidationFailed, match="regulatory_notification_required") as refused:
         with s.begin_nested():
-            quality.complete(iid, "assess_change", "pe_wang", untick)
+            quality.complete(iid, "assess_change", "pe_xu", untick)
     assert refused.value.field == "flag_override_justification"
     assert set(quality.tasks(iid)) == {"assess_change"}  # nothing recorded, the task still waits
     why = "tightening only; NMPA guidance 2021-xx: no filing for a narrower window"
-    quality.complete(iid, "assess_change", "pe_wang", untick | {"flag_override_justification": why})
+    quality.complete(iid, "assess_change", "pe_xu", untick | {"flag_override_justification": why})
     entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "change.assessed",
                                                AuditEntry.object_id == change.number)).one()
     assert entry.reason == f"flags overridden (regulatory_notification_required): {why}"

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from audit.policy import SigningPolicy
-from engine.errors import RuleViolation
+from engine.errors import Forbidden, RuleViolation
 from engine.masterdata.models import Equipment
 from engine.demo.quality_instances import start_demo_processes
 from engine.processes.deviations import open_deviation
@@ -93,6 +93,14 @@ def _run_live_lot(s, *, oos: str | None = None, leak_tester_recalibrated: bool =
 def test_demo_leaves_one_instance_of_each_process_in_an_inbox(demo_db):
     with demo_db.sessions.begin() as s:
         started = start_demo_processes(s, demo_db.settings(), demo_db.demo)
+        [assess] = open_tasks(s, started["change_control"])
+        author = accounts.get_user_by_name(s, "wang.fang")  # submitted the demo change request
+        creds = demo_db.demo.credentials()["wang.fang"]
+        with pytest.raises(Forbidden, match="segregation of duties"):  # issue #20, item 11
+            complete_task(s, user=author, task_id=assess.id, data={}, password=creds.password,
+                          totp_code=pyotp.TOTP(creds.totp_secret).now(),
+                          policy=SigningPolicy.from_settings(demo_db.settings()))
+        assert "process_engineer" in accounts.get_user_by_name(s, "xu.ming").roles  # who may assess it
         expected = {"batch_release": ("review_release_exceptions", "qa_engineer"),
                     "deviation": ("triage_deviation", "qa_engineer"),
                     "capa": ("describe_capa", "qa_engineer"),
