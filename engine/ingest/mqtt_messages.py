@@ -36,7 +36,7 @@ def parse_message(pattern: str, topic: str, payload: bytes) -> AlarmIn:
     """The alarm a message on ``topic`` carries; ValueError or ValidationError when malformed."""
     if len(payload) > MAX_BYTES:
         raise ValueError("message larger than 64 KiB")
-    if nesting_depth(payload) > MAX_DEPTH:
+    if nesting_depth(payload, stop_above=MAX_DEPTH) > MAX_DEPTH:
         raise ValueError(f"message nests deeper than {MAX_DEPTH} levels")
     data = json.loads(payload.decode("utf-8"))
     if not isinstance(data, dict):
