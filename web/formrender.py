@@ -274,3 +274,19 @@ def apply_errors(fields: list[Field], details: list[dict]) -> list[str]:
         else:
             unplaced.append(d.get("message", ""))
     return unplaced
+
+
+def offer_choices(fields: list[Field], path: str, options: list[tuple[str, str]]) -> None:
+    """Turn the free-text field at ``path`` (``name`` or ``table.column``) into a select of ``options``.
+
+    The choices come from the task's context (e.g. a review's exception keys); the schema, and so
+    validation here and in the engine, is unchanged.
+    """
+    head, _dot, column = path.partition(".")
+    for f in fields:
+        if f.key != head:
+            continue
+        cells = [f] if not column else [c for c in [*f.columns, *(c for row in f.rows for c in row)]
+                                         if c.key == column]
+        for c in cells:
+            c.kind, c.options = "select", list(options)

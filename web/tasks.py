@@ -18,7 +18,7 @@ from engine.workflows import tasks as wf_tasks
 from engine.workflows import visibility
 from engine.workflows.instances import get_instance, instance_history
 from engine.workflows.models import WorkflowTask
-from web import formrender
+from web import formrender, task_context
 from web.auth import needs_password, signature_error_text, signing_policy
 from web.authz import blueprint_rule
 from web.db import sessions, signing_transaction, transaction
@@ -42,21 +42,23 @@ def _render(s, row: WorkflowTask, data: dict, errors: dict[str, list[str]], sign
             general: list[str] | None = None, status: int = 200):
     schema = forms.load(row.form) if row.form else {"type": "object", "properties": {}}
     lang = "zh" if current_language() == "zh_CN" else "en"
-    fields = formrender.build(schema, data, lang, errors)
+    context = _context(s, row, schema)
+    fields = formrender.build(schema, {**task_context.first_rows(context), **data}, lang, errors)
+    for path, options in task_context.choices(context).items():
+        formrender.offer_choices(fields, path, options)
     general = list(general or [])
     for key in errors:
         if key and not any(f.name == key or key.startswith(f.name + ".") for f in fields):
             general.extend(errors[key])
     meaning = wf_tasks.meaning_preview(s, row, data)
     instance = get_instance(s, row.instance_id)
-    context = _context(s, row, schema)
     context_fields = {f.key: f for f in fields if f.kind == "readonly"}
     sign = {"id": "sign-task", "meaning": meaning, "meaning_label": meaning_label(meaning),
             "meaning_url": url_for("tasks.meaning", task_id=row.id), "printed_name": current_user.printed_name,
             "username": current_user.username, "needs_password": needs_password(s), "error": sign_error,
             "open": bool(sign_error), "now_utc": utc_dt(dt.datetime.now(dt.timezone.utc)),
             "record": f"{row.title} · {row.business_key or instance.id}", "submit_label": _("Sign and complete")}
-    return render_template("tasks/show.html", task=row, instance=instance, fields=fields, context=context,
+    return render_template("tasks/show.html", task=row, instance=instance, fields=fields, context=context, lang=lang,
                            context_fields=context_fields, history=instance_history(s, instance.id),
                            sign=sign, general=general, description=formrender.description_of(schema, lang),
                            active_nav="inbox"), status
