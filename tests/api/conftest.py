@@ -8,7 +8,6 @@ import pytest
 
 from audit import Actor
 from engine.access import tokens
-from tests.conftest import TestDatabase
 
 ADMIN = Actor(kind="user", id="admin", name="Ada Admin")
 
@@ -16,9 +15,9 @@ ADMIN = Actor(kind="user", id="admin", name="Ada Admin")
 @pytest.fixture(scope="session")
 def api_db(db_server, template_db):
     name = f"{db_server.prefix}_api_{uuid.uuid4().hex[:8]}"
-    db = TestDatabase(db_server.clone(template_db, name))
+    db = db_server.clone_database(template_db, name)
     yield db
-    db.engine.dispose()
+    db.dispose()
     db_server.drop(name)
 
 

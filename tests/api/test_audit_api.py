@@ -48,7 +48,7 @@ def test_verify_reports_an_intact_chain_and_a_tampered_one(client, full_token, f
     with fresh_db.sessions.begin() as session:
         secret = tokens.create_token(session, SYSTEM, name="verifier", scopes=["read"]).secret
         tokens.create_token(session, SYSTEM, name="second", scopes=["read"])
-    with fresh_db.engine.begin() as conn:  # an attacker with DBA rights drops the append-only guard
+    with fresh_db.owner_engine.begin() as conn:  # an attacker with DBA rights drops the append-only guard
         if fresh_db.engine.dialect.name == "postgresql":
             conn.execute(text("ALTER TABLE audit_entry DISABLE TRIGGER USER"))
         else:

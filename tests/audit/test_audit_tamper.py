@@ -23,9 +23,8 @@ TABLES = ("audit_entry", "audit_checkpoint")
 def chain_db(db_server, template_db, tmp_path_factory):
     """One database for the module: 30 entries, checkpoints at 10 and 20 (DB + outside file)."""
     import uuid
-    from tests.conftest import TestDatabase
     name = f"{db_server.prefix}_tamper_{uuid.uuid4().hex[:6]}"
-    db = TestDatabase(db_server.clone(template_db, name))
+    db = db_server.clone_database(template_db, name)
     tmp = tmp_path_factory.mktemp("tamper")
     db.key, db.cp_file = load_signing_key(tmp / "checkpoint.pem"), tmp / "checkpoints.jsonl"
     for i in range(1, 31):
@@ -35,7 +34,7 @@ def chain_db(db_server, template_db, tmp_path_factory):
         if i in (10, 20):
             checkpoint(db.sessions, db.key, [db.cp_file])
     yield db
-    db.engine.dispose()
+    db.dispose()
     db_server.drop(name)
 
 
@@ -76,7 +75,7 @@ class Tamperer:
 
 @pytest.fixture()
 def tamper(chain_db):
-    with chain_db.engine.connect() as conn:
+    with chain_db.owner_engine.connect() as conn:
         trans = conn.begin()
         yield Tamperer(chain_db, conn)
         trans.rollback()
@@ -84,7 +83,7 @@ def tamper(chain_db):
 
 @pytest.fixture()
 def conn(chain_db):
-    with chain_db.engine.connect() as conn:
+    with chain_db.owner_engine.connect() as conn:
         trans = conn.begin()
         yield conn
         trans.rollback()

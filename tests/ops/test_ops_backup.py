@@ -63,7 +63,7 @@ def empty_target(db_server):
     url = db_server.create_empty(name)
     db = shared.TestDatabase(url)
     yield db
-    db.engine.dispose()
+    db.dispose()
     db_server.drop(name)
 
 

@@ -57,7 +57,7 @@ def test_demo_plant_round_trips_through_export_and_import(demo_db, db_server, te
         first = export_rows(session)
     path = write_export(first, tmp_path / "demo.xlsx")
     name = f"{db_server.prefix}_{uuid.uuid4().hex[:8]}"
-    empty = shared.TestDatabase(db_server.clone(template_db, name))
+    empty = db_server.clone_database(template_db, name)
     try:
         with empty.sessions.begin() as session:
             wb = sheets.read_path(path)
@@ -68,7 +68,7 @@ def test_demo_plant_round_trips_through_export_and_import(demo_db, db_server, te
         with empty.sessions.begin() as session:
             again = export_rows(session)
     finally:
-        empty.engine.dispose()
+        empty.dispose()
         db_server.drop(name)
     for kind in first:
         assert again[kind] == first[kind], kind

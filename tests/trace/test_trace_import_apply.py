@@ -27,9 +27,9 @@ DIRTY = Path(__file__).parent / "data" / "dirty_plant"
 @pytest.fixture()
 def second_db(db_server, template_db):
     name = f"{db_server.prefix}_{uuid.uuid4().hex[:8]}"
-    db = shared.TestDatabase(db_server.clone(template_db, name))
+    db = db_server.clone_database(template_db, name)
     yield db
-    db.engine.dispose()
+    db.dispose()
     db_server.drop(name)
 
 

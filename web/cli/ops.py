@@ -170,19 +170,21 @@ def _checkpointer(settings):
               help="Execute the statements (connect as the schema owner); default: print them.")
 @with_appcontext
 def db_grants(app_role: str, readonly_role: str | None, apply_: bool) -> None:
-    """PostgreSQL privileges: the app role gets no UPDATE/DELETE/TRUNCATE on append-only tables.
+    """PostgreSQL privileges per table: append-only tables get SELECT and INSERT only.
 
     Re-run after every `sealtrail init` that adds tables.
     """
-
     db_engine = current_app.extensions["sealtrail.engine"]
     if db_engine.dialect.name != "postgresql":
         raise click.ClickException("db-grants applies to PostgreSQL only (SQLite has no roles)")
-    with db_engine.begin() as conn:
-        statements = dbroles.grant_statements(conn, app_role, readonly_role)
-        if apply_:
-            for statement in statements:
-                conn.execute(text(statement))
+    try:
+        with db_engine.begin() as conn:
+            if apply_:
+                statements = dbroles.apply_grants(conn, app_role, readonly_role)
+            else:
+                statements = dbroles.grant_statements(conn, app_role, readonly_role)
+    except dbroles.UndeclaredTable as exc:
+        raise click.ClickException(str(exc)) from None
     for statement in statements:
         click.echo(statement + ";")
     if apply_:
