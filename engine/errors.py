@@ -58,6 +58,10 @@ class UnitError(ValidationFailed):
     """A quantity's unit is unknown or not convertible to the item's unit."""
 
 
+class UnitSyntaxError(UnitError):
+    """A unit string is not a plain unit expression (numbers, brackets, operators, huge powers)."""
+
+
 class CycleError(ValidationFailed):
     """A BOM would contain itself."""
 

@@ -1,4 +1,18 @@
-"""Units of measure (pint): parsing, convertibility and conversion, with errors naming the field."""
+"""Units of measure (pint): parsing, convertibility and conversion, with errors naming the field.
+
+pint parses a unit string as an arithmetic expression: ``9**9**9 kPa`` computes a huge power
+inside one C call and never returns, ``kPa/0`` divides by zero, ``(`` breaks its tokenizer. So
+every unit string is first checked against a strict grammar and only then given to pint:
+
+    unit     := ["1" "/"] factor (op factor)*        (at most 64 characters)
+    factor   := symbol [exponent]
+    symbol   := A–Z a–z _ ° % ‰ µ Ω Å (no digits)
+    exponent := ("^" | "**") ["-"] 1…4   |   superscript ¹ ² ³ ⁴ (optionally ⁻)
+    op       := "/" | "*" | "·" | "⋅" | spaces (multiplication)
+
+No other numbers, no parentheses, no other operators. Everything that enters as a unit (API,
+MQTT, import, master-data pages and forms) goes through :func:`parse_unit`.
+"""
 from __future__ import annotations
 
 import re
@@ -6,7 +20,7 @@ from functools import lru_cache
 
 import pint
 
-from engine.errors import UnitError
+from engine.errors import UnitError, UnitSyntaxError
 
 
 @lru_cache(maxsize=1)
@@ -17,16 +31,44 @@ def registry() -> pint.UnitRegistry:
     return ureg
 
 
-def parse_unit(unit: str, *, field: str = "unit", obj: str | None = None) -> pint.Unit:
-    """``unit`` as a pint unit, or UnitError naming ``field``."""
+MAX_UNIT_CHARS = 64
+_SYMBOL = r"[A-Za-z_°%‰µμΩÅ]+"
+_EXPONENT = r"(?:(?:\^|\*\*)-?[1-4]|⁻?[¹²³⁴])"
+_FACTOR = rf"{_SYMBOL}{_EXPONENT}?"
+_OP = r"(?:\s*[/*·⋅]\s*|\s+)"
+_GRAMMAR = re.compile(rf"(?:1\s*/\s*)?{_FACTOR}(?:{_OP}{_FACTOR})*")
+
+
+def check_unit_syntax(unit: str, *, field: str = "unit", obj: str | None = None) -> str:
+    """``unit`` stripped, or UnitError when it is not a plain unit expression (see module doc)."""
+    where = f"{obj}: " if obj else ""
     if not isinstance(unit, str) or not unit.strip():
-        raise UnitError(f"{field} is required", field=field, obj=obj)
+        raise UnitError(f"{where}{field} is required", field=field, obj=obj)
+    text = unit.strip()
+    if len(text) > MAX_UNIT_CHARS:
+        raise UnitSyntaxError(f"{where}{field} is longer than {MAX_UNIT_CHARS} characters", field=field, obj=obj)
+    if not _GRAMMAR.fullmatch(text):
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise UnitSyntaxError(f"{where}{field} {shown!r} is not a unit: use unit symbols with / · * and "
+                        "exponents up to 4 (e.g. kPa, mm, mW/cm^2, N·m), no numbers or brackets",
+                        field=field, obj=obj)
+    return text
+
+
+def parse_unit(unit: str, *, field: str = "unit", obj: str | None = None) -> pint.Unit:
+    """``unit`` as a pint unit, or UnitError naming ``field`` (grammar checked before pint)."""
+    text = check_unit_syntax(unit, field=field, obj=obj)
     try:
-        return registry().parse_units(unit.strip())
-    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError, TypeError,
-            AttributeError, AssertionError) as exc:
+        return _parse_checked(text)
+    except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError,
+            ArithmeticError, KeyError) as exc:
         where = f"{obj}: " if obj else ""
-        raise UnitError(f"{where}{field} {unit!r} is not a known unit", field=field, obj=obj) from exc
+        raise UnitError(f"{where}{field} {text!r} is not a known unit", field=field, obj=obj) from exc
+
+
+@lru_cache(maxsize=1024)
+def _parse_checked(text: str) -> pint.Unit:
+    return registry().parse_units(text)
 
 
 def check_convertible(unit: str, to_unit: str, *, field: str = "unit", obj: str | None = None) -> None:

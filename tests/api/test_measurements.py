@@ -117,3 +117,25 @@ def test_spc_rule_fires_over_the_series(client, full_token, line, log_process_si
 def test_measurements_need_their_scope(client, make_token, line):
     reader = make_token("read", name="reader for measurements")
     assert _measure(client, reader, line, 180).status_code == 403
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("unit", ["9**9**9 kPa", "10**10**7 kPa", "(", "kPa/0"])
+def test_hostile_unit_is_refused_at_once_while_healthz_answers(app, full_token, line, unit):
+    """pint evaluated arithmetic in units: 9**9**9 froze the server, ( and kPa/0 answered 500."""
+    import threading
+
+    answers = {}
+
+    def post():
+        answers["post"] = _measure(app.test_client(), full_token, line, 180.0, unit=unit)
+
+    poster = threading.Thread(target=post, daemon=True)
+    poster.start()
+    health = app.test_client().get("/healthz")
+    poster.join(timeout=5)
+    assert health.status_code == 200
+    assert not poster.is_alive(), "the measurement with a hostile unit did not return"
+    response = answers["post"]
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["errors"][0]["field"] == "unit"

@@ -147,3 +147,16 @@ def test_unreadable_sources_are_refused_by_name(tmp_path):
     (tmp_path / "x.json").write_text("{}")
     with pytest.raises(ValidationFailed, match="unsupported import file type"):
         sheets.read_path(tmp_path / "x.json")
+
+
+@pytest.mark.timeout(30)
+def test_hostile_units_in_parameters_csv_are_reported_not_evaluated(tmp_path):
+    """The same strings that froze or crashed pint become report errors naming the cell."""
+    header = "routing,sequence,name,unit,target,lsl,usl,lcl,ucl\n"
+    lines = ["RT-1,10,Pressure,9**9**9 kPa,1,,,,", "RT-1,20,Depth,(,1,,,,", "RT-1,30,Force,kPa/0,1,,,,",
+             "RT-1,40,Seal,kPa,1,,,,"]
+    (tmp_path / "parameters.csv").write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
+    result = cleanse.cleanse(sheets.read_path(tmp_path), today=TODAY)
+    errors = findings(result, "unit", "error")
+    assert set(errors) == {("parameters", 2, "unit"), ("parameters", 3, "unit"), ("parameters", 4, "unit")}
+    assert all("is not a unit" in message for message in errors.values())

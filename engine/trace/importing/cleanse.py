@@ -12,8 +12,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-import pint
-
+from engine.errors import UnitError, UnitSyntaxError
 from engine.masterdata.models.resources import ITEM_TYPES
 from engine.trace import gs1
 from engine.trace.importing import units
@@ -120,8 +119,9 @@ def _units(report: Report, rows: dict[str, list[Row]]) -> None:
                 continue
             try:
                 unit = units.parse_unit(raw)
-            except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError):
-                report.add("error", "unit", row, col, f"unknown unit {raw!r}")
+            except UnitError as exc:
+                message = exc.message if isinstance(exc, UnitSyntaxError) else f"unknown unit {raw!r}"
+                report.add("error", "unit", row, col, message)
                 row.cells[col] = ""
                 continue
             cells.append((row, col, raw, unit))
@@ -197,7 +197,7 @@ def _unit_compatibility(report: Report, rows: dict[str, list[Row]], known: Known
                 continue
             try:
                 same_dim = units.compatible(line_unit, target)
-            except (pint.errors.PintError, ValueError, AssertionError):
+            except UnitError:
                 continue  # the unknown unit is already reported
             if not same_dim:
                 report.add("error", "unit", row, "unit", f"{line_unit!r} cannot be converted to the "

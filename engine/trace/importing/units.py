@@ -1,12 +1,14 @@
 """Unit spelling normalised with pint: ``millimetre`` and ``mm`` are the same unit.
 
-The registry is master data's (``engine.masterdata.units``), so what the import accepts is
-exactly what the data model accepts.
+Parsing is master data's (``engine.masterdata.units.parse_unit``: the strict unit grammar, then
+pint), so what the import accepts is exactly what the data model accepts, and a hostile unit
+string in a file is a reported error, never a hang.
 """
 from __future__ import annotations
 
 import pint
 
+from engine.masterdata import units as md_units
 from engine.masterdata.units import registry
 
 # Count units the plant uses that pint lacks; "pc" is not an alias because pint reads it as parsec.
@@ -16,10 +18,10 @@ _ALIASES = {"pc": "pcs", "pce": "pcs", "pieces": "pcs",
 
 
 def parse_unit(text: str) -> pint.Unit:
-    """The pint unit for ``text``; raises ``pint.errors.UndefinedUnitError`` / ValueError."""
+    """The pint unit for ``text`` (plant aliases first); raises ``engine.errors.UnitError``."""
     cleaned = text.strip()
     cleaned = _ALIASES.get(cleaned.lower(), cleaned)
-    return registry().Unit(cleaned)
+    return md_units.parse_unit(cleaned)
 
 
 def canonical(text: str) -> str:
