@@ -1,19 +1,21 @@
-"""SpiffWorkflow's script environment, restricted: policy-checked source, safe builtins, budgets.
+"""SpiffWorkflow's script environment, restricted: policy-checked source run in a worker process.
 
 Every ``evaluate``/``execute`` re-checks the source against the script policy (cached by source
-text), runs the code compiled from the rewritten tree with only whitelisted builtins and our
-helpers in scope, under a step/time budget enforced by a trace function, and refuses results
-larger than the data budget. ``call_service`` dispatches to the operations registry and lets the
-real error through (SpiffWorkflow 3.2 masks it as ``NameError: name 'script' is not defined``).
+text) and compiles it from the rewritten tree, here in the app; the code then runs in a script
+worker (``engine.sandbox``) with only whitelisted builtins and our helpers in scope, under the
+in-interpreter step/size budgets and the worker's OS limits (address space, CPU time) and a
+wall-clock kill, so one long C call cannot block or bloat the app. Helpers the script calls run
+here, in the caller's transaction. Results larger than the data budget are refused.
+``call_service`` dispatches to the operations registry and lets the real error through
+(SpiffWorkflow 3.2 masks it as ``NameError: name 'script' is not defined``).
+
+``evaluate_expression`` and ``execute_script`` are the engine API for anything else that
+evaluates user-written Python (timers at validation, DMN, the editor's lint).
 """
 from __future__ import annotations
 
 import builtins
 import json
-import os
-import sys
-import threading
-import time
 from functools import partial
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -21,221 +23,82 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from engine.sandbox import codec, guards, pool
 from engine.workflows import operations, script_policy
-from engine.workflows.script_policy import MAX_INT_BITS, MAX_SEQUENCE_LEN, MAX_TEXT_LEN, ScriptPolicyError
+from engine.workflows.script_policy import ScriptPolicyError
 
-MAX_STEPS = int(os.environ.get("SEALTRAIL_SCRIPT_MAX_STEPS", "200000"))
-MAX_SECONDS = float(os.environ.get("SEALTRAIL_SCRIPT_MAX_SECONDS", "2.0"))
-MAX_DATA_BYTES = int(os.environ.get("SEALTRAIL_SCRIPT_MAX_DATA_BYTES", str(1024 * 1024)))
-_FILENAME = "<bpmn-script>"
+MAX_STEPS = guards.MAX_STEPS
+MAX_SECONDS = guards.MAX_SECONDS
+MAX_DATA_BYTES = guards.MAX_DATA_BYTES
 
 
 class ScriptLimitExceeded(ScriptPolicyError):
-    """A script ran out of its step/time/allocation budget or produced too much data."""
+    """A script exceeded its limits: steps, time, CPU, memory, allocations or data size."""
 
 
-MAX_ALLOCATED_ITEMS = 5_000_000  # items/characters a run may create through copying operations
-_current = threading.local()
+# Exceptions a script may raise, rebuilt by type in the app (anything else: RuntimeError).
+_REBUILT = {name: getattr(builtins, name) for name in (
+    "ArithmeticError", "AssertionError", "AttributeError", "IndexError", "KeyError", "LookupError",
+    "NameError", "OverflowError", "RecursionError", "TypeError", "UnboundLocalError", "ValueError",
+    "ZeroDivisionError")}
 
 
-def _too_big(reason: str):
-    raise ScriptLimitExceeded(reason)
+class ScriptError(RuntimeError):
+    """A script failed with an error other than the common builtin ones (type name kept)."""
 
 
-def _charge(n: int) -> None:
-    budget = getattr(_current, "budget", None)
-    if budget is not None:
-        budget.allocated += n
-        if budget.allocated > MAX_ALLOCATED_ITEMS:
-            _too_big(f"script allocated more than {MAX_ALLOCATED_ITEMS} items")
-
-
-def _estimate(value, limit: int = MAX_TEXT_LEN) -> int:
-    """Rough rendered size of ``value`` (strings by length, others 24), stopping past ``limit``."""
-    total, stack = 0, [value]
-    while stack and total <= limit:
-        item = stack.pop()
-        if isinstance(item, str):
-            total += len(item)
-        elif isinstance(item, dict):
-            total += 2 * len(item)
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple, set, frozenset)):
-            total += 2 * len(item)
-            stack.extend(item)
-        else:
-            total += 24
-    return total
-
-
-def _rendered(value, what: str):
-    if _estimate(value) > MAX_TEXT_LEN:
-        _too_big(f"{what} would exceed {MAX_TEXT_LEN} characters")
-    return value
-
-
-def _st_pow(a, b):
-    if isinstance(a, int) and isinstance(b, int) and b > 0:
-        if abs(a) > 1 and max(a.bit_length(), 1) * b > MAX_INT_BITS:
-            _too_big(f"{a} ** {b} exceeds the {MAX_INT_BITS}-bit integer limit")
-    elif isinstance(b, (int, float)) and not isinstance(a, float) and abs(b) > 10_000:
-        _too_big("exponent above 10000 is not allowed")
-    return a ** b
-
-
-def _st_mul(a, b):
-    for seq, n in ((a, b), (b, a)):
-        if isinstance(seq, (str, list, tuple)) and isinstance(n, int):
-            limit = MAX_TEXT_LEN if isinstance(seq, str) else MAX_SEQUENCE_LEN
-            if len(seq) * n > limit:
-                _too_big(f"repetition to {len(seq) * n} items exceeds {limit}")
-            _charge(len(seq) * n)
-    if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > MAX_INT_BITS:
-        _too_big(f"product exceeds the {MAX_INT_BITS}-bit integer limit")
-    return a * b
-
-
-def _st_add(a, b):
-    if isinstance(a, (str, list, tuple)) and isinstance(b, (str, list, tuple)):
-        if len(a) + len(b) > MAX_TEXT_LEN:
-            _too_big(f"concatenation to {len(a) + len(b)} items exceeds {MAX_TEXT_LEN}")
-        _charge(len(a) + len(b))
-    return a + b
-
-
-def _st_mod(a, b):
-    if isinstance(a, str):
-        _rendered(b, "%-formatting")
-    return a % b
-
-
-def _st_slice(value):
-    if isinstance(value, (str, list, tuple)):
-        _charge(len(value))
-    return value
-
-
-def _st_fmt(value):
-    return _rendered(value, "formatted value")
-
-
-_WIDTH_METHODS = {"ljust", "rjust", "center", "zfill"}
-
-
-def _st_method(obj, name, *args, **kwargs):
-    """Call ``obj.name(*args)`` after bounding the size of what growth methods would allocate."""
-    if isinstance(obj, str):
-        if name in _WIDTH_METHODS and args and isinstance(args[0], int) and args[0] > MAX_TEXT_LEN:
-            _too_big(f"{name} width {args[0]} exceeds {MAX_TEXT_LEN}")
-        elif name == "expandtabs" and len(obj) * (args[0] if args else 8) > MAX_TEXT_LEN:
-            _too_big(f"expandtabs result would exceed {MAX_TEXT_LEN}")
-        elif name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
-            count = obj.count(args[0]) if args[0] else len(obj) + 1
-            if len(obj) + count * (len(args[1]) - len(args[0])) > MAX_TEXT_LEN:
-                _too_big(f"replace result would exceed {MAX_TEXT_LEN}")
-        elif name == "join" and args:
-            items = list(args[0])
-            size = sum(len(x) for x in items if isinstance(x, str)) + len(obj) * len(items)
-            if size > MAX_TEXT_LEN:
-                _too_big(f"join result would exceed {MAX_TEXT_LEN}")
-            _charge(size)
-            args = (items,) + args[1:]
-    elif isinstance(obj, list) and name == "extend" and args:
-        items = list(args[0])
-        if len(obj) + len(items) > MAX_TEXT_LEN:
-            _too_big(f"extend result would exceed {MAX_TEXT_LEN}")
-        _charge(len(items))
-        args = (items,)
-    elif name == "copy" and hasattr(obj, "__len__"):
-        _charge(len(obj))
-    return getattr(obj, name)(*args, **kwargs)
-
-
-def _st_lshift(a, b):
-    if isinstance(b, int) and b > MAX_INT_BITS:
-        _too_big(f"shift by {b} exceeds the {MAX_INT_BITS}-bit integer limit")
-    return a << b
-
-
-def _safe_range(*args):
-    r = range(*args)
-    if len(r) > MAX_SEQUENCE_LEN:
-        _too_big(f"range of {len(r)} items exceeds {MAX_SEQUENCE_LEN}")
-    _charge(len(r))
-    return r
-
-
-def _charged(factory):
-    def build(*args, **kwargs):
-        result = factory(*args, **kwargs)
-        _charge(len(result))
-        return result
-
-    build.__name__ = factory.__name__
-    return build
-
-
-def _safe_str(value=""):
-    return str(_rendered(value, "str()"))
-
-
-def _safe_builtins() -> dict:
-    out = {name: getattr(builtins, name) for name in script_policy.SAFE_BUILTIN_NAMES
-           if hasattr(builtins, name)}
-    out["range"] = _safe_range
-    out["str"] = _safe_str
-    for name in ("list", "tuple", "set", "dict", "sorted"):
-        out[name] = _charged(getattr(builtins, name))
-    return out
-
-
-SAFE_BUILTINS = _safe_builtins()
-_ARITH = {"_st_pow": _st_pow, "_st_mul": _st_mul, "_st_lshift": _st_lshift, "_st_add": _st_add,
-          "_st_mod": _st_mod, "_st_slice": _st_slice, "_st_fmt": _st_fmt, "_st_method": _st_method}
-
-
-class _Budget:
-    """Counts line events of script frames and allocations; raises when a budget runs out."""
-
-    def __init__(self, max_steps: int, max_seconds: float):
-        self.max_steps = max_steps
-        self.max_seconds = max_seconds
-
-    def __enter__(self):
-        self.previous = sys.gettrace()
-        self.outer = getattr(_current, "budget", None)
-        self.steps = 0
-        self.allocated = 0
-        self.deadline = time.monotonic() + self.max_seconds
-        _current.budget = self
-        sys.settrace(self._global)
-        return self
-
-    def __exit__(self, *exc):
-        sys.settrace(self.previous)
-        _current.budget = self.outer
-        return False
-
-    def _global(self, frame, event, arg):
-        return self._local if frame.f_code.co_filename == _FILENAME else None
-
-    def _local(self, frame, event, arg):
-        self.steps += 1
-        if self.steps > self.max_steps:
-            raise ScriptLimitExceeded(f"script exceeded its budget of {self.max_steps} steps")
-        if self.steps % 512 == 0 and time.monotonic() > self.deadline:
-            raise ScriptLimitExceeded(f"script exceeded its time budget of {self.max_seconds} s")
-        return self._local
+def _rebuild(failed: pool.ScriptFailed) -> Exception:
+    line = f" (script line {failed.line})" if failed.line else ""
+    cls = _REBUILT.get(failed.type_name)
+    if cls is None:
+        exc = ScriptError(f"{failed.type_name}: {failed}{line}")
+    elif cls is KeyError:
+        exc = KeyError(f"{failed}{line}")
+    else:
+        exc = cls(f"{failed}{line}")
+    exc.script_line = failed.line
+    return exc
 
 
 def _check_size(value, what: str) -> None:
     try:
         size = len(json.dumps(value, default=str))
     except (TypeError, ValueError, RecursionError):
-        raise ScriptLimitExceeded(f"{what} is not plain data") from None
+        raise ScriptLimitExceeded(f"script exceeded its limits: {what} is not plain data") from None
     if size > MAX_DATA_BYTES:
-        raise ScriptLimitExceeded(f"{what} is {size} bytes, above the {MAX_DATA_BYTES}-byte budget")
+        raise ScriptLimitExceeded(f"script exceeded its limits: {what} is {size} bytes, "
+                                  f"above the {MAX_DATA_BYTES}-byte budget")
+
+
+def _in_worker(code, mode: str, data: dict, external: dict | None, helpers: dict):
+    try:
+        return pool.run_code(code, mode, data, external=external, helpers=helpers)
+    except pool.LimitExceeded as exc:
+        raise ScriptLimitExceeded(str(exc)) from None
+    except pool.ScriptFailed as failed:
+        raise _rebuild(failed) from None
+    except codec.CodecError as exc:
+        raise TypeError(f"task data cannot be given to a script: {exc}") from None
+
+
+def evaluate_expression(source: str, data: dict, *, helpers: dict | None = None,
+                        external: dict | None = None):
+    """The value of expression ``source`` over ``data``, under the script policy and limits."""
+    helpers = helpers or {}
+    checked = script_policy.check_expression(source, frozenset(helpers))
+    result = _in_worker(checked.code, "eval", data, external, helpers)
+    _check_size(result, "expression result")
+    return result
+
+
+def execute_script(source: str, data: dict, *, helpers: dict | None = None,
+                   external: dict | None = None) -> dict:
+    """The data after script ``source`` ran on a copy of ``data``, under the policy and limits."""
+    helpers = helpers or {}
+    checked = script_policy.check_script(source, frozenset(helpers))
+    result = _in_worker(checked.code, "exec", data, external, helpers)
+    _check_size(result, "task data after script")
+    return result
 
 
 class SafeEnvironment(BasePythonScriptEngineEnvironment):
@@ -247,20 +110,14 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
         self.helpers = operations.registered_helpers()
         self.helper_names = frozenset(self.helpers)
 
-    def _scope(self) -> dict:
+    def _helpers(self) -> dict:
         ctx = self.run_context
-        scope = {name: partial(h.func, ctx) for name, h in self.helpers.items()}
-        scope.update(_ARITH)
-        scope["__builtins__"] = SAFE_BUILTINS
-        return scope
+        return {name: partial(h.func, ctx) for name, h in self.helpers.items()}
 
     def evaluate(self, expression, context, external_context=None):
         checked = script_policy.check_expression(expression, self.helper_names)
-        scope = {k: v for k, v in context.items() if not k.startswith("_")}
-        scope.update(external_context or {})
-        scope.update(self._scope())
-        with _Budget(MAX_STEPS, MAX_SECONDS):
-            result = eval(checked.code, scope)  # noqa: S307 - policy-checked, rewritten, restricted
+        data = {k: v for k, v in context.items() if not k.startswith("_")}
+        result = _in_worker(checked.code, "eval", data, external_context, self._helpers())
         _check_size(result, "expression result")
         return result
 
@@ -270,19 +127,13 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
         clash = (self.helper_names | set(external)) & set(context)
         if clash:
             raise ScriptPolicyError(f"task data overwrites helper function(s) {sorted(clash)}")
-        private = {k: context.pop(k) for k in [k for k in context if k.startswith("_")]}
-        injected = self._scope()
-        injected.update(external)
-        context.update(injected)
-        try:
-            with _Budget(MAX_STEPS, MAX_SECONDS):
-                exec(checked.code, context)  # noqa: S102 - policy-checked, rewritten, restricted
-        finally:
-            for key in list(context):
-                if key in injected or callable(context[key]) or key.startswith("_"):
-                    context.pop(key)
-            context.update(private)
-        _check_size(context, "task data after script")
+        private = {k: v for k, v in context.items() if k.startswith("_")}
+        data = {k: v for k, v in context.items() if not k.startswith("_")}
+        result = _in_worker(checked.code, "exec", data, external, self._helpers())
+        _check_size(result, "task data after script")
+        context.clear()
+        context.update(result)
+        context.update(private)
         return True
 
     def call_service(self, context, operation_name=None, operation_params=None, task=None, **kwargs):

@@ -17,10 +17,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from engine.sandbox.guards import (FILENAME, MAX_INT_BITS, MAX_SEQUENCE_LEN,  # noqa: F401 - re-exported
+                                   MAX_TEXT_LEN, SAFE_BUILTIN_NAMES)
+
 MAX_SOURCE_CHARS = 20_000
-MAX_INT_BITS = 4096  # results of ** * << above this are refused
-MAX_SEQUENCE_LEN = 100_000  # list repetition and range() above this are refused
-MAX_TEXT_LEN = 1_000_000  # strings/lists built by + * join replace ljust… above this are refused
 
 
 class ScriptPolicyError(ValueError):
@@ -83,14 +83,6 @@ def _sequence_methods() -> set[str]:
 
 #: Attribute names a script may use: the public methods/fields of plain data types.
 ALLOWED_ATTRIBUTES: frozenset[str] = frozenset(_sequence_methods())
-
-#: Builtins a script may call.
-SAFE_BUILTIN_NAMES: frozenset[str] = frozenset({
-    "abs", "all", "any", "bool", "dict", "divmod", "enumerate", "filter", "float", "int",
-    "isinstance", "len", "list", "map", "max", "min", "range", "reversed", "round", "set",
-    "sorted", "str", "sum", "tuple", "zip", "True", "False", "None",
-    "ValueError", "KeyError", "TypeError",
-})
 
 #: Every real builtin that is not whitelisted is refused by name at deploy time.
 REFUSED_NAMES: frozenset[str] = frozenset(n for n in dir(builtins) if n not in SAFE_BUILTIN_NAMES)
@@ -228,7 +220,7 @@ def check(source: str, mode: str = "exec", helper_names: frozenset[str] = frozen
     checker = _Checker(helper_names)
     checker.visit(tree)
     rewritten = ast.fix_missing_locations(_Rewriter().visit(tree))
-    code = compile(rewritten, "<bpmn-script>", mode)
+    code = compile(rewritten, FILENAME, mode)
     return CheckedSource(source, mode, code, frozenset(checker.names))
 
 
