@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from engine.errors import UnitError, UnitSyntaxError
+from engine.formulas import is_formula_like
 from engine.masterdata.models.resources import ITEM_TYPES
 from engine.trace import gs1
 from engine.trace.importing import units
@@ -53,6 +54,7 @@ def cleanse(workbook: Workbook, known: Known | None = None, *, today: dt.date | 
     for kind in KINDS:
         _mandatory(report, kind, rows.get(kind, []))
         rows[kind] = _duplicates(report, kind, rows.get(kind, []))
+    _formulas(report, rows)
     _units(report, rows)
     _references(report, rows, known)
     _unit_compatibility(report, rows, known)
@@ -60,6 +62,18 @@ def cleanse(workbook: Workbook, known: Known | None = None, *, today: dt.date | 
     _plausibility(report, rows, today)
     report.counts = {k: len(rows.get(k, [])) for k in KINDS}
     return report
+
+
+def _formulas(report: Report, rows: dict[str, list[Row]]) -> None:
+    """Warn about text a spreadsheet would run as a formula (it is imported, and exported, as text)."""
+    for kind in KINDS:
+        for row in rows.get(kind, []):
+            for col, value in row.cells.items():
+                if is_formula_like(value):
+                    shown = value if len(value) <= 40 else value[:40] + "…"
+                    report.add("warning", "formula", row, col,
+                               f"{shown!r} starts with {value[:1]!r}: a spreadsheet would run it as a "
+                               "formula; kept as text (exports write it inert)")
 
 
 def _mandatory(report: Report, kind: str, rows: list[Row]) -> None:

@@ -1,7 +1,8 @@
 """Export the plant in the import format, so an export re-imports into an empty database as is.
 
 For revisioned objects the effective (released) revision is exported, or the newest draft when
-none is released yet; quantities in their recorded units; dates ISO 8601 (UTC).
+none is released yet; quantities in their recorded units; dates ISO 8601 (UTC). Text that a
+spreadsheet would run as a formula (``=1+2``) is written inert (``engine.formulas``).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.formulas import escape_cell
 from engine.masterdata import revisions
 from engine.masterdata.models import Bom, Equipment, Item, Product, Routing, Tooling
 from engine.production.models import Lot, MaterialConsumption
@@ -92,7 +94,8 @@ def write_export(rows: dict[str, list[dict[str, str]]], path: str | Path) -> Pat
             ws = book.create_sheet(kind)
             ws.append(list(columns(kind)))
             for row in rows[kind]:
-                ws.append([row[c] for c in columns(kind)])  # text cells: GTINs keep their leading zero
+                # text cells: GTINs keep their leading zero; formula-like text stays text
+                ws.append([escape_cell(row[c]) for c in columns(kind)])
         book.save(path)
         return path
     path.mkdir(parents=True, exist_ok=True)
@@ -100,5 +103,5 @@ def write_export(rows: dict[str, list[dict[str, str]]], path: str | Path) -> Pat
         with (path / f"{kind}.csv").open("w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(columns(kind)))
             writer.writeheader()
-            writer.writerows(rows[kind])
+            writer.writerows({c: escape_cell(v) for c, v in row.items()} for row in rows[kind])
     return path

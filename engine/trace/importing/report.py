@@ -12,7 +12,7 @@ class Finding:
     """One problem (``error`` blocks ``--apply``), doubt (``warning``) or normalisation (``fixed``)."""
 
     severity: str
-    check: str  # missing_field, duplicate, unit, unknown_reference, bom_cycle, implausible, format
+    check: str  # missing_field, duplicate, unit, unknown_reference, bom_cycle, implausible, format, formula
     kind: str
     line: int | None
     column: str | None

@@ -3,6 +3,11 @@
 Column names follow the data model so an export of a plant is a valid import file. A ``*``
 in ``COLUMNS`` marks a mandatory column. Multi-value cells (an operation's equipment) are
 separated by ``;``.
+
+CSV is read as RFC 4180 (``"`` quotes, ``""`` for a quote inside, newlines inside quotes) with
+the delimiter — comma, semicolon or tab — taken from the header line, counted outside quotes;
+a header that could be split two ways is refused, as is a malformed or oversized field (with
+its line). A text escaped against formula injection on export (``'=1+2``) reads back as is.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from engine.errors import ValidationFailed
+from engine.formulas import unescape_cell
 
 # Order matters: later kinds reference earlier ones.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -76,7 +82,7 @@ def _cell(value) -> str:
         return str(int(value))
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return str(value).strip()
+    return unescape_cell(str(value).strip())
 
 
 def _rows_from_table(kind: str, table: list[list], source: str) -> tuple[list[Row], list[str]]:
@@ -96,14 +102,53 @@ def _rows_from_table(kind: str, table: list[list], source: str) -> tuple[list[Ro
     return rows, ignored
 
 
+_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+def _outside_quotes(line: str) -> str:
+    return "".join(part for i, part in enumerate(line.split('"')) if i % 2 == 0)
+
+
+def csv_dialect(header: str, source: str) -> type[csv.Dialect]:
+    """RFC 4180 with the delimiter the header line uses; ValidationFailed when it is ambiguous."""
+    bare = _outside_quotes(header)
+    used = [d for d in _DELIMITERS if d in bare]
+    if len(used) > 1:
+        names = " and ".join(_DELIMITERS[d] for d in used)
+        raise ValidationFailed(f"{source}: the header line contains both {names}: cannot tell which "
+                               "one separates the columns; save the file with one delimiter", field="path")
+    delimiter = used[0] if used else ","
+
+    class Rfc4180(csv.excel):
+        pass
+
+    Rfc4180.delimiter = delimiter
+    Rfc4180.strict = True
+    return Rfc4180
+
+
 def read_csv_text(kind: str, text: str, source: str = "") -> tuple[list[Row], list[str]]:
-    """Rows of one kind from CSV text (comma or semicolon, detected; BOM tolerated)."""
+    """Rows of one kind from CSV text (RFC 4180; comma, semicolon or tab; BOM tolerated)."""
+    source = source or kind
     text = text.lstrip("\ufeff")
+    dialect = csv_dialect(text.split("\n", 1)[0], source)
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    table: list[list[str]] = []
     try:
-        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    return _rows_from_table(kind, list(csv.reader(io.StringIO(text), dialect)), source or kind)
+        for record in reader:
+            table.append(record)
+    except csv.Error as exc:  # the csv module's own limit (128 KB by default) guards its memory
+        message = str(exc)
+        if "field larger than field limit" in message:
+            message = f"a cell is longer than {csv.field_size_limit() // 1024} KB"
+        raise ValidationFailed(f"{source} line {reader.line_num}: {message}", field="path") from None
+    if table:
+        width = len(table[0])
+        for number, record in enumerate(table[1:], start=2):
+            if any(cell.strip() for cell in record[width:]):
+                raise ValidationFailed(f"{source} record {number}: {len(record)} columns but the header "
+                                       f"has {width}; quote cells that contain the delimiter", field="path")
+    return _rows_from_table(kind, table, source)
 
 
 def _kind_of(name: str) -> str | None:
@@ -132,7 +177,13 @@ def read_path(path: str | Path) -> Workbook:
         if not kind:
             ignored.append(f"{f.name}: not a known kind ({', '.join(KINDS)}); ignored")
             continue
-        got, skipped = read_csv_text(kind, f.read_text(encoding="utf-8-sig"), f.name)
+        try:
+            with f.open(encoding="utf-8-sig", newline="") as fh:  # newlines inside quotes kept as written
+                text = fh.read()
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed(f"{f.name}: not UTF-8 text (byte {exc.start}); save the file as "
+                                   "CSV UTF-8", field="path") from None
+        got, skipped = read_csv_text(kind, text, f.name)
         rows[kind].extend(got)
         ignored.extend(skipped)
     return Workbook(rows, ignored, str(path.name))
