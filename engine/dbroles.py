@@ -32,8 +32,8 @@ APPEND_ONLY_TABLES = frozenset({
     "audit_entry", "audit_installation", "audit_checkpoint", "signature",
     # production records: corrected by a superseding record, never edited
     "parameter_measurements", "inspection_results", "equipment_logs", "material_consumptions",
-    # workflows: the event log and deployed (signed) process versions
-    "wf_instance_event", "wf_process_version",
+    # workflows: the event log, deployed (signed) process and decision versions and their pins
+    "wf_instance_event", "wf_process_version", "wf_decision_version", "wf_process_decision",
     # imports, idempotency keys and training records are written once
     "import_batches", "idempotency_records", "training_records",
 })
