@@ -42,8 +42,8 @@ APPEND_ONLY_TABLES = frozenset({
 UPDATED_TABLES = frozenset({
     # audit/ accounts and sessions: counters, lockout, last use, end of session
     "signing_account", "signing_session", "totp_credential", "enrollment_permit", "security_alert",
-    # users and API tokens
-    "users", "api_tokens",
+    # users, their browser sessions (last seen, ended) and API tokens
+    "users", "user_sessions", "api_tokens",
     # workflows: claims, completions, instance state
     "wf_instance", "wf_task",
     # master data headers and resources (status, calibration dates)
