@@ -135,6 +135,7 @@ def test_start_refused_without_effective_master_data(session):
     assert lot.status == "planned" and lot.manifest is None
 
 
+@pytest.mark.as_owner  # the trigger refuses even the schema owner (the app role lacks UPDATE anyway)
 def test_postgres_refuses_raw_update_of_measurements(session):
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("PostgreSQL trigger")
