@@ -50,6 +50,21 @@ class RuleViolation(SealtrailError):
     title = "Refused by a rule"
 
 
+class InterlockRefused(RuleViolation):
+    """A shop-floor interlock blocks the action; ``blocking`` lists every reason at once.
+
+    Each reason is ``{"code", "field", "record", "message"}``: ``record`` names what blocks
+    (``LT-01``, ``SOP-001 rev B``, a component lot) so the operator knows what to fix.
+    """
+
+    title = "Interlock refused"
+
+    def __init__(self, message: str, *, blocking: list[dict], obj: str | None = None):
+        super().__init__(message, field=blocking[0]["field"] if blocking else None, obj=obj,
+                         details=[{"field": b["field"], "message": b["message"]} for b in blocking])
+        self.blocking = blocking
+
+
 class RevisionRuleViolation(ValidationFailed):
     """A master-data revision rule was broken (edit of a released revision, second effective…)."""
 

@@ -134,8 +134,9 @@ def _page(status: int, detail: str | None = None, errors: list[dict] | None = No
 
 def handle_domain_error(exc: SealtrailError):
     if wants_problem():
+        extra = {"blocking": exc.blocking} if hasattr(exc, "blocking") else {}
         response = problem(exc.status, exc.title, exc.message, type_=PROBLEM_TYPE + type(exc).__name__,
-                           errors=field_errors(exc.details) or None)
+                           errors=field_errors(exc.details) or None, **extra)
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="sealtrail"'
         return response

@@ -38,6 +38,19 @@ def _context(s, row: WorkflowTask, schema: dict) -> dict:
     return {k: data.get(k) for k in keys if data.get(k) not in (None, "", [], {})}
 
 
+def _prefill(s, row: WorkflowTask) -> dict:
+    """Entries the instance already holds for this form's fields (a change proposed from the
+    master-data page, a request returned for rework): shown for review, signed as shown. Only
+    forms that say ``"x-prefill": true`` (a decision is never pre-selected from an earlier round)."""
+    schema = forms.load(row.form) if row.form else {}
+    keys = [k for k, v in schema.get("properties", {}).items() if not v.get("readOnly")]
+    if not keys or not schema.get("x-prefill"):
+        return {}
+    workflow = runtime.load(s, get_instance(s, row.instance_id), SYSTEM)
+    data = runtime.find_task(workflow, row.id).data
+    return {k: data[k] for k in keys if data.get(k) not in (None, "", [], {})}
+
+
 def _render(s, row: WorkflowTask, data: dict, errors: dict[str, list[str]], sign_error: str | None = None,
             general: list[str] | None = None, status: int = 200):
     schema = forms.load(row.form) if row.form else {"type": "object", "properties": {}}
@@ -74,7 +87,7 @@ def show(task_id: str):
         row = _visible_row(s, task_id)
         if row.state != "ready":
             return redirect(url_for("instances.show", instance_id=row.instance_id, _anchor=f"task-{row.id}"))
-        return _render(s, row, {}, {})
+        return _render(s, row, _prefill(s, row), {})
 
 
 @bp.post("/<task_id>")

@@ -23,7 +23,8 @@ ALARMS_WRITE = "alarms:write"
 MEASUREMENTS_WRITE = "measurements:write"
 WORKFLOWS_START = "workflows:start"
 READ = "read"
-SCOPES = (ALARMS_WRITE, MEASUREMENTS_WRITE, WORKFLOWS_START, READ)
+PRODUCTION = "production"  # the MES: plan/start/complete lots, run operations, calibration, training
+SCOPES = (ALARMS_WRITE, MEASUREMENTS_WRITE, WORKFLOWS_START, READ, PRODUCTION)
 
 PREFIX = "stk_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # avoid a row write per request

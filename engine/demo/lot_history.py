@@ -56,8 +56,10 @@ def run_production(plant) -> list[str]:
                            reason="DHR reviewed; 21 sets consumed by destructive testing")
     fg2 = runner.run("IS200-2610-002", "FG-IS200", 2000, 45, parts(tube1, drip1), made_qty=1990,
                      override={"Pressure decay": 0.62})
+    # Lot 003 was run by Li Na on a night shift while the terminals were down and transcribed from
+    # its paper batch record the next morning: no interlock stopped her, the release review finds it.
     fg3 = runner.run("IS200-2610-003", "FG-IS200", 2000, 25, parts(tube2, drip2), made_qty=1992,
-                     operator="li.na")
+                     operator="li.na", transcribed_from="paper batch record BR-IS200-2610-003")
     planned = lots.plan_lot(plant.s, pm, lot_number="IS200-2611-004", quantity=2000,
                             product=_product(plant))
     made += [fg1.lot_number, fg2.lot_number, fg3.lot_number, planned.lot_number]
@@ -74,7 +76,7 @@ class _LotRunner:
         self.p = plant
 
     def run(self, number, item_code, qty, days_ago, consumption, *, made_qty=None, operator="zhang.wei",
-            override=None, correction=None):
+            override=None, correction=None, transcribed_from=None):
         p = self.p
         pm, qa = p.actor("liu.yang"), p.actor("chen.jing")
         item = p.items[item_code]
@@ -93,7 +95,7 @@ class _LotRunner:
             eq = op.equipment[0] if op.equipment else None
             tool = op.tooling[0] if op.tooling else None
             ex = records.start_operation(p.s, p.actor(operator), lot, op, operator=p.u[operator], equipment=eq,
-                                         tooling=tool, started_at=begin)
+                                         tooling=tool, started_at=begin, transcribed_from=transcribed_from)
             for param in op.parameters:
                 for k in range(3 if param.critical else 1):
                     value = _value(rng, param)

@@ -5,7 +5,9 @@ there): users for every role with generated passwords and enrolled authenticator
 supplier lots, a two-level BOM, three routings with parameters and limits, equipment (the leak
 tester is overdue for calibration), SOPs with revisions, training records, and lots with
 measurements — lot IS200-2610-002 has a pressure-decay value above its USL; Li Na is not
-trained on SOP-001 rev B, the effective revision, yet ran lot IS200-2610-003.
+trained on SOP-001 rev B (cleanroom gowning, which the Cleanroom A operations follow), the
+effective revision, yet ran lot IS200-2610-003 (transcribed from its paper batch record): on the
+live floor the interlocks refuse her, and the overdue leak tester LT-01, today.
 
 Every write goes through the engine's use cases, so the demo's audit trail is a real one.
 Dates are relative to the day of loading.

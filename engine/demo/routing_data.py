@@ -46,7 +46,7 @@ ROUTINGS = {
              P(name="Adhesive dose per joint", unit="mg", target=10, lsl=8, usl=12),
          ]},
         {"seq": 30, "code": "LEAK", "name": "Leak test (100 %)", "wc": "Cleanroom A", "qc": True,
-         "equipment": ["LT-01"], "docs": [("SOP-003", "sop")],
+         "equipment": ["LT-01"], "docs": [("SOP-001", "sop"), ("SOP-003", "sop")],
          "params": [
              P(name="Test pressure", unit="kPa", target=50, lsl=48, usl=52),
              P(name="Pressure decay", unit="kPa", target=0.1, lsl=0, usl=0.5, critical=True),

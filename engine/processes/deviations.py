@@ -70,14 +70,15 @@ def open_deviation(session: Session, actor, *, lot: Lot | str | None = None,
                    parameter: OperationParameter | str | None = None, value: float | None = None,
                    unit: str | None = None, source: str, description: str, details: dict | None = None,
                    severity: int | None = None, patient_safety_impact: bool | None = None,
-                   start_workflow: bool = True) -> Deviation:
+                   start_workflow: bool = True, affected_lots: list[str] | None = None) -> Deviation:
     """Record a deviation and start its workflow (QA triage is the first task).
 
     ``source`` says who raised it ("user", "measurement", "alarm", an alarm source system…);
     ``operation``/``parameter`` may be rows or, as alarms send them, codes/names resolved on the
     lot's routing (kept verbatim in ``details`` when they do not resolve). When the reporter gives
     ``severity`` (1–5) and ``patient_safety_impact``, the deviation class table classifies the
-    deviation before triage (which confirms or corrects those inputs).
+    deviation before triage (which confirms or corrects those inputs). ``affected_lots`` proposes
+    the lots triage holds (default: the deviation's lot).
     """
     if severity is not None and (isinstance(severity, bool) or not isinstance(severity, int)
                                  or not 1 <= severity <= 5):
@@ -113,7 +114,8 @@ def open_deviation(session: Session, actor, *, lot: Lot | str | None = None,
                         "parameter": param_row.name if param_row else parameter, "value": value, "unit": unit})
     if start_workflow:
         data = {"deviation_id": dev.id, "deviation": summary(dev),
-                "affected_lots": [lot.lot_number] if lot else [], "severity": severity,
+                "affected_lots": list(affected_lots) if affected_lots is not None
+                else [lot.lot_number] if lot else [], "severity": severity,
                 "patient_safety_impact": patient_safety_impact, "product_risk_class": risk_class(lot)}
         if param_row is not None:
             data["measurement_chart"] = parameter_chart(session, param_row)

@@ -14,15 +14,14 @@ from sqlalchemy.orm import Session
 
 from engine.errors import ValidationFailed
 from engine.masterdata import units
-from engine.masterdata.models import DocumentRevision, Equipment
+from engine.masterdata.models import Equipment
 from engine.production.models import (
     EquipmentLog, InspectionResult, Lot, MaterialConsumption, OperationExecution, ParameterMeasurement,
 )
 from engine.processes.models import Deviation, DeviationLot
-from engine.users.models import TrainingRecord
+from engine.users.training import TRAINED_PURPOSES, document_revision_in_effect, is_trained
 
 LATE_ENTRY_AFTER = timedelta(hours=24)
-TRAINED_PURPOSES = ("sop", "process_card", "work_instruction")
 
 CHECKS = (
     ("lot_status", "Lot is completed and not on hold", "批次已完工且未被暂停"),
@@ -232,27 +231,13 @@ def _equipment(session: Session, executions, measurements, found: Findings) -> N
                           dates=[d.isoformat() for d in bad])
 
 
-def effective_document_revision(session: Session, document_id: int, at: datetime) -> DocumentRevision | None:
-    """The revision of a document in effect at ``at`` (released or since obsoleted)."""
-    revs = session.scalars(select(DocumentRevision).where(DocumentRevision.document_id == document_id,
-                                                          DocumentRevision.state.in_(("released", "obsolete"))))
-    best = None
-    for rev in revs:
-        start = rev.effective_from or rev.released_at
-        if start is None or start > at or (rev.obsoleted_at is not None and rev.obsoleted_at <= at):
-            continue
-        if best is None or start > (best.effective_from or best.released_at):
-            best = rev
-    return best
-
-
 def _training(session: Session, executions, found: Findings) -> None:
     reported = set()
     for e in executions:
         for link in e.operation.document_links:
             if link.purpose not in TRAINED_PURPOSES:
                 continue
-            rev = effective_document_revision(session, link.document_id, e.started_at)
+            rev = document_revision_in_effect(session, link.document_id, e.started_at)
             who = e.operator.username
             key = f"{who}:{link.document.code}"
             if rev is None:
@@ -261,10 +246,7 @@ def _training(session: Session, executions, found: Findings) -> None:
                     found.add("training", key, f"{link.document.code}: no revision was in effect on "
                               f"{e.started_at.date().isoformat()}", operator=who, document=link.document.code)
                 continue
-            trained = session.scalar(select(TrainingRecord).where(
-                TrainingRecord.user_id == e.operator_id, TrainingRecord.document_revision_id == rev.id,
-                TrainingRecord.trained_on <= e.started_at.date()))
-            if trained is None and key not in reported:
+            if not is_trained(session, e.operator, rev, e.started_at.date()) and key not in reported:
                 reported.add(key)
                 found.add("training", key, f"operator {who} was not trained on {link.document.code} rev {rev.label} "
                           f"when performing {e.operation.code} on {e.started_at.date().isoformat()}",

@@ -12,6 +12,7 @@ from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.masterdata import units
 from engine.masterdata.models import BomLine, Item, Product
 from engine.masterdata.revisions import user_id_of
+from engine.production import interlocks
 from engine.production import manifest as manifests
 from engine.production.models import LOT_STATUSES, Lot, MaterialConsumption, SupplierLot
 
@@ -155,24 +156,21 @@ def record_consumption(session: Session, actor: Actor, parent: Lot, component_lo
                        obj=obj)
     if component_lot.id == parent.id:
         raise ValidationFailed(f"{obj} cannot consume itself", field="component_lot", obj=obj)
-    if component_lot.status != "released":
-        raise Conflict(f"{obj}: component lot {component_lot.lot_number} is {component_lot.status} "
-                       "(quarantined, on hold or rejected material cannot be used)", field="component_lot", obj=obj)
-    line = session.scalars(select(BomLine).where(BomLine.bom_revision_id == parent.bom_revision_id,
-                                                 BomLine.component_id == component_lot.item_id)).first()
-    if line is None:
-        raise ValidationFailed(f"{obj}: {component_lot.item.code} is not on the lot's BOM revision",
-                               field="component_lot", obj=obj)
     if not quantity or quantity <= 0:
         raise ValidationFailed(f"{obj}: quantity must be greater than zero", field="quantity", obj=obj)
     units.check_convertible(unit, component_lot.unit, field="unit", obj=obj)
+    consumed_at = consumed_at or utcnow()
+    interlocks.refuse(f"{obj}: consuming lot {component_lot.lot_number}", interlocks.consumption_blockers(
+        session, parent, component_lot, quantity=quantity, unit=unit, day=consumed_at.date()), obj=obj)
+    line = session.scalars(select(BomLine).where(BomLine.bom_revision_id == parent.bom_revision_id,
+                                                 BomLine.component_id == component_lot.item_id)).one()
     available = component_lot.quantity_made - consumed_from(session, component_lot)
     wanted = units.convert(quantity, unit, component_lot.unit)
     if wanted > available + 1e-9:
         raise ValidationFailed(f"{obj}: only {available:g} {component_lot.unit} of lot {component_lot.lot_number} "
                                f"remain, {wanted:g} requested", field="quantity", obj=obj)
     row = MaterialConsumption(parent_lot=parent, component_lot=component_lot, bom_line=line, quantity=quantity,
-                              unit=unit, consumed_at=consumed_at or utcnow(), recorded_by_id=_user_id(session, actor))
+                              unit=unit, consumed_at=consumed_at, recorded_by_id=_user_id(session, actor))
     session.add(row)
     session.flush()
     chain.append(session, actor, "lot.consume", "lot", parent.lot_number,

@@ -147,6 +147,8 @@ class OperationExecution(Base):
     quantity_good: Mapped[float | None] = mapped_column(Float)
     quantity_scrap: Mapped[float | None] = mapped_column(Float)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # A paper record of work already done, transcribed: the live interlocks did not apply to it.
+    transcribed_from: Mapped[str | None] = mapped_column(String(200))
 
     lot: Mapped[Lot] = relationship(back_populates="executions")
     operation: Mapped[RoutingOperation] = relationship()

@@ -16,6 +16,7 @@ from engine.errors import Conflict, ValidationFailed
 from engine.masterdata import units
 from engine.masterdata.models import Equipment, InspectionItem, OperationParameter, RoutingOperation, Tooling
 from engine.masterdata.revisions import user_id_of
+from engine.production import interlocks
 from engine.production.models import (EQUIPMENT_LOG_KINDS, EquipmentLog, InspectionResult, Lot, OperationExecution,
                                       ParameterMeasurement)
 from engine.users.models import User
@@ -42,37 +43,43 @@ def _not_future(when: datetime, field: str, obj: str) -> None:
 
 def start_operation(session: Session, actor: Actor, lot: Lot, op: RoutingOperation, *, operator: User,
                     equipment: Equipment | None = None, tooling: Tooling | None = None,
-                    started_at: datetime | None = None) -> OperationExecution:
-    """Begin an operation on an in-process lot; the equipment must be the routing's and in calibration."""
+                    started_at: datetime | None = None, transcribed_from: str | None = None) -> OperationExecution:
+    """Begin an operation on an in-process lot; every interlock must pass (``interlocks.refuse`` lists all).
+
+    ``transcribed_from`` names a paper record of work already done (e.g. a batch record written
+    before the plant went live): such a record is kept as written, the live interlocks do not
+    apply to it, and the audit entry says so; release review still checks it.
+    """
     obj = f"lot {lot.lot_number}"
     if lot.status != "in_process":
         raise Conflict(f"{obj} is {lot.status}; operations run only while in_process", field="status", obj=obj)
     _in_routing(lot, op)
     started_at = started_at or utcnow()
     _not_future(started_at, "started_at", obj)
-    if not operator.active or "operator" not in operator.roles:
-        raise ValidationFailed(f"{obj}: {operator.username} is not an active operator", field="operator", obj=obj)
-    if op.equipment_links:
-        if equipment is None:
-            raise ValidationFailed(f"{obj}: operation {op.sequence} needs equipment "
-                                   f"({', '.join(e.code for e in op.equipment)})", field="equipment", obj=obj)
-        if equipment not in op.equipment:
-            raise ValidationFailed(f"{obj}: equipment {equipment.code} is not listed for operation {op.sequence}",
-                                   field="equipment", obj=obj)
-    if equipment is not None and not equipment.usable_on(started_at.date()):
-        why = equipment.status if equipment.status != "active" else "overdue for calibration or maintenance"
-        raise ValidationFailed(f"{obj}: equipment {equipment.code} cannot be used ({why})", field="equipment", obj=obj)
-    if tooling is not None and tooling.status != "active":
-        raise ValidationFailed(f"{obj}: tooling {tooling.code} is {tooling.status}", field="tooling", obj=obj)
+    transcribed_from = (transcribed_from or "").strip() or None
+    if transcribed_from is None:
+        interlocks.refuse(f"{obj}: starting operation {op.sequence} {op.code}", interlocks.operation_blockers(
+            session, op, operator=operator, equipment=equipment, tooling=tooling, at=started_at), obj=obj)
     ex = OperationExecution(lot=lot, operation=op, operator=operator, equipment=equipment, tooling=tooling,
-                            started_at=started_at)
+                            started_at=started_at, transcribed_from=transcribed_from)
     session.add(ex)
     session.flush()
     chain.append(session, actor, "operation.start", "lot", lot.lot_number,
-                 after={"operation": op.sequence, "code": op.code, "operator": operator.username,
-                        "equipment": equipment.code if equipment else None,
-                        "tooling": tooling.code if tooling else None, "started_at": started_at})
+                 after={"execution_id": ex.id, "operation": op.sequence, "code": op.code,
+                        "operator": operator.username, "equipment": equipment.code if equipment else None,
+                        "tooling": tooling.code if tooling else None, "started_at": started_at,
+                        "interlocks": f"not applied: transcribed from {transcribed_from}" if transcribed_from
+                        else "passed"})
     return ex
+
+
+def recheck_execution(session: Session, ex: OperationExecution, at: datetime) -> None:
+    """Refuse a record on a live execution whose operator, equipment or tooling no longer passes."""
+    if ex.transcribed_from is None:
+        interlocks.refuse(f"lot {ex.lot.lot_number}: recording on operation {ex.operation.sequence} {ex.operation.code}",
+                          interlocks.operation_blockers(session, ex.operation, operator=ex.operator,
+                                                        equipment=ex.equipment, tooling=ex.tooling, at=at),
+                          obj=f"lot {ex.lot.lot_number}")
 
 
 def finish_operation(session: Session, actor: Actor, ex: OperationExecution, *, ended_at: datetime | None = None,
@@ -126,6 +133,14 @@ def record_measurement(session: Session, actor: Actor, lot: Lot, param: Operatio
         raise Conflict(f"lot {lot.lot_number} is {lot.status}; measurements are recorded while it is in process",
                        field="status", obj=lot.lot_number)
     row = _measurement_row(session, actor, lot, param, value, unit, measured_at, source, equipment, execution)
+    if execution is not None:
+        if execution.lot_id != lot.id or execution.routing_operation_id != param.operation_id:
+            raise ValidationFailed(f"lot {lot.lot_number}: execution {execution.id} is not operation "
+                                   f"{param.operation.code} of this lot", field="execution", obj=lot.lot_number)
+        if execution.ended_at is not None:
+            raise Conflict(f"lot {lot.lot_number}: operation {param.operation.code} (execution {execution.id}) "
+                           "has ended", field="execution", obj=lot.lot_number)
+        recheck_execution(session, execution, row.measured_at)
     session.add(row)
     session.flush()
     chain.append(session, actor, "measurement.record", "lot", lot.lot_number,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, UTCDateTime, utcnow
@@ -23,6 +23,9 @@ ROLES = (
     "admin",
 )
 LOCALES = ("zh_CN", "en")
+TRAINING_METHODS = ("read_and_acknowledge", "classroom", "on_the_job", "e_learning")
+TRAINING_RESULTS = ("pass", "fail")
+PASSED_WHERE = "result = 'pass'"
 
 _ROLE_LIST = ", ".join(f"'{r}'" for r in ROLES)
 _LOCALE_LIST = ", ".join(f"'{loc}'" for loc in LOCALES)
@@ -94,16 +97,29 @@ class UserRole(Base):
 
 
 class TrainingRecord(Base):
-    """``user`` was trained on ``document_revision`` on ``trained_on`` (ISO 13485 §6.2)."""
+    """``user`` was trained on ``document_revision`` on ``trained_on`` (ISO 13485 §6.2).
+
+    A failed assessment is recorded too (``result`` ``fail``) and may be followed by a passed
+    one; at most one passed record per person and revision (a partial unique index).
+    """
 
     __tablename__ = "training_records"
-    __table_args__ = (UniqueConstraint("user_id", "document_revision_id"),)
+    __table_args__ = (
+        CheckConstraint("result IN ('pass', 'fail')", name="result"),
+        CheckConstraint("method IN ('read_and_acknowledge', 'classroom', 'on_the_job', 'e_learning')",
+                        name="method"),
+        Index("uq_training_records_passed", "user_id", "document_revision_id", unique=True,
+              sqlite_where=text(PASSED_WHERE), postgresql_where=text(PASSED_WHERE)),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     document_revision_id: Mapped[int] = mapped_column(ForeignKey("document_revisions.id"), index=True)
     trained_on: Mapped[date] = mapped_column(Date)
     trainer: Mapped[str] = mapped_column(String(200), default="")
+    method: Mapped[str] = mapped_column(String(32), default="classroom", server_default="classroom")
+    result: Mapped[str] = mapped_column(String(8), default="pass", server_default="pass")
+    score: Mapped[float | None] = mapped_column(Float)
     notes: Mapped[str] = mapped_column(Text, default="")
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

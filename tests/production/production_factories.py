@@ -5,7 +5,7 @@ from audit import SYSTEM
 from engine.db import utcnow
 from engine.masterdata import boms, catalog, revisions, routings
 from engine.production import lots
-from engine.users import accounts
+from engine.users import accounts, training
 
 
 def _release(session, rev):
@@ -24,6 +24,7 @@ def make_plant(session, *, calibrated_days_ago=10):
                                   last_calibrated_on=date.today() - timedelta(days=calibrated_days_ago))
     doc, doc_rev = catalog.create_document(session, SYSTEM, code="SOP-1", title="Leak test", doc_type="sop", body="…")
     _release(session, doc_rev)
+    training.record_training(session, SYSTEM, op_user, doc_rev, trained_on=date.today(), trainer="QA")
     _, bom_rev = catalog.create_bom(session, SYSTEM, code="BOM-SET", name="Set", item=fg)
     boms.add_line(session, SYSTEM, bom_rev, component=comp, quantity=1500, unit="mm")
     _release(session, bom_rev)

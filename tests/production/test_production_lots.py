@@ -6,7 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from audit import SYSTEM
-from engine.errors import Conflict, RevisionRuleViolation, UnitError, ValidationFailed
+from engine.errors import Conflict, InterlockRefused, RevisionRuleViolation, UnitError, ValidationFailed
 from engine.masterdata import revisions, routings
 from engine.production import lots, manifest, records
 
@@ -42,8 +42,9 @@ def test_consumption_checks_status_bom_unit_and_quantity(session):
     plant = make_plant(session)
     lot = _started(session, plant)
     sup = plant["supplier_lot"]
-    with pytest.raises(Conflict, match="on_hold"):
+    with pytest.raises(InterlockRefused, match="on_hold") as refused:
         lots.record_consumption(session, SYSTEM, lot, sup, quantity=10, unit="m")
+    assert [b["code"] for b in refused.value.blocking] == ["component_not_released"]
     lots.change_lot_status(session, SYSTEM, sup, "released", reason="incoming inspection passed")
     with pytest.raises(UnitError):
         lots.record_consumption(session, SYSTEM, lot, sup, quantity=10, unit="kg")

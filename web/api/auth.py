@@ -27,12 +27,13 @@ UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 RULES_WRITE = "alarm-rules:write"
 # What a signed-in person may do through the API, by role (tokens carry explicit scopes).
 ROLE_SCOPES = {
-    "operator": {tokens.READ, tokens.ALARMS_WRITE, tokens.MEASUREMENTS_WRITE, tokens.WORKFLOWS_START},
-    "process_engineer": {tokens.READ, tokens.MEASUREMENTS_WRITE, tokens.WORKFLOWS_START},
+    "operator": {tokens.READ, tokens.ALARMS_WRITE, tokens.MEASUREMENTS_WRITE, tokens.WORKFLOWS_START,
+                 tokens.PRODUCTION},
+    "process_engineer": {tokens.READ, tokens.MEASUREMENTS_WRITE, tokens.WORKFLOWS_START, tokens.PRODUCTION},
     "production_manager": {tokens.READ, tokens.ALARMS_WRITE, tokens.MEASUREMENTS_WRITE,
-                           tokens.WORKFLOWS_START},
-    "qa_engineer": {tokens.READ, tokens.WORKFLOWS_START, RULES_WRITE},
-    "qa_manager": {tokens.READ, tokens.WORKFLOWS_START, RULES_WRITE},
+                           tokens.WORKFLOWS_START, tokens.PRODUCTION},
+    "qa_engineer": {tokens.READ, tokens.WORKFLOWS_START, RULES_WRITE, tokens.PRODUCTION},
+    "qa_manager": {tokens.READ, tokens.WORKFLOWS_START, RULES_WRITE, tokens.PRODUCTION},
     "regulatory": {tokens.READ},
     "auditor": {tokens.READ},
     "admin": {tokens.READ},

@@ -30,7 +30,7 @@ SECURITY_SCHEMES = {
     "bearerAuth": {"type": "http", "scheme": "bearer",
                    "description": "An API token (`stk_…`) created by an administrator with "
                                   "`sealtrail tokens create`; scopes: alarms:write, "
-                                  "measurements:write, workflows:start, read."},
+                                  "measurements:write, workflows:start, read, production."},
     "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "sealtrail_session",
                    "description": "The browser session of a signed-in user; unsafe methods also "
                                   "need the `X-CSRFToken` header."},
