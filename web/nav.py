@@ -23,6 +23,7 @@ _DEFAULT = (
     NavItem("inbox.index", _l("Inbox"), key="inbox", order=10),
     NavItem("instances.index", _l("Processes"), key="instances", order=20),
     NavItem("lots.index", _l("Lots"), key="lots", order=30),
+    NavItem("station.index", _l("Shop floor"), roles=("operator", "production_manager"), key="station", order=35),
     NavItem("masterdata.index", _l("Master data"), key="masterdata", order=40),
     NavItem("editor.index", _l("BPMN editor"), key="editor", order=60),
     NavItem("auditor.index", _l("Audit trail"), key="auditor", order=70),

@@ -46,6 +46,8 @@ RULES: dict[str, Rule] = {r.name: r for r in (
           description="the audit trail, signature register, chain verification and export"),
     _rule("bpmn.edit", ("process_engineer",), description="BPMN editor: validate, deploy, compare versions"),
     _rule("masterdata.edit", ("process_engineer",), description="start master-data draft revisions"),
+    _rule("floor.run", ("operator", "production_manager"),
+          description="the station at the line: start operations behind the interlocks, record values, finish"),
     _rule("api.scoped", description="API operations whose token scope decides (sessions: web.api.auth.ROLE_SCOPES)"),
 )}
 

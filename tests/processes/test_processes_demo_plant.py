@@ -16,7 +16,6 @@ from engine.processes.release import request_release
 from engine.processes.release_checks import exceptions_for
 from engine.production import lots as lot_uc
 from engine.production import records
-from engine.production.models import OperationExecution
 from engine.users import accounts
 from engine.workflows import actor_of, complete_task, deploy_all_shipped, get_instance, visible_tasks, open_tasks, workflow_data
 
@@ -68,14 +67,11 @@ def _run_live_lot(s, *, oos: str | None = None, leak_tester_recalibrated: bool =
     for op in lot.routing_revision.operations:
         at += dt.timedelta(minutes=5)
         equipment = op.equipment[0] if op.equipment else None
-        if equipment is not None and not equipment.usable_on(at.date()):
-            # An operation on overdue equipment cannot be started; a record imported from paper can exist.
-            ex = OperationExecution(lot=lot, operation=op, operator=operator, equipment=equipment, started_at=at,
-                                    ended_at=at + dt.timedelta(minutes=4))
-            s.add(ex)
-            s.flush()
-        else:
-            ex = records.start_operation(s, pm, lot, op, operator=operator, equipment=equipment, started_at=at)
+        tooling = op.tooling[0] if op.tooling else None
+        # An operation on overdue equipment cannot be started; a record transcribed from paper can exist.
+        paper = "paper record" if equipment is not None and not equipment.usable_on(at.date()) else None
+        ex = records.start_operation(s, pm, lot, op, operator=operator, equipment=equipment, tooling=tooling,
+                                     started_at=at, transcribed_from=paper)
         for p in op.parameters:
             value = p.usl + 0.2 if p.name == oos else _value(p.lsl, p.target, p.usl)
             records.record_measurement(s, pm, lot, p, value=value, measured_at=at + dt.timedelta(minutes=1),
