@@ -22,7 +22,7 @@ from engine.masterdata.models import (
 )
 from engine.masterdata.routings import update_parameter
 from engine.processes.diffs import diff_revision
-from engine.users import actor_for, get_user
+from engine.users import actor_for, duties, get_user
 from engine.workflows.instances import open_tasks, start_instance
 from web.db import transaction
 from web.authz import blueprint_rule
@@ -30,7 +30,7 @@ from web.security import role_required
 
 bp = Blueprint("drafts", __name__, url_prefix="/drafts")
 blueprint_rule(bp, "masterdata.edit")
-EDITORS = ("process_engineer",)
+EDITORS = duties.EDIT_MASTER_DATA
 DRAFT_MODELS = {"product": ProductRevision, "bom": BomRevision, "routing": RoutingRevision,
                 "document": DocumentRevision}
 KIND_PAGES = {"product": "products", "bom": "boms", "routing": "routings", "document": "documents"}

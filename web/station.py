@@ -12,15 +12,15 @@ from flask_login import current_user
 from engine.errors import InterlockRefused, NotFound, SealtrailError, ValidationFailed
 from engine.production import floor, interlocks, lots, records
 from engine.trace.genealogy import get_lot as find_scanned_lot
-from engine.users import actor_for, get_user
+from engine.users import actor_for, duties, get_user
 from web.db import transaction
 from web.authz import blueprint_rule
 from web.security import has_role, role_required
 
 bp = Blueprint("station", __name__, url_prefix="/floor")
 blueprint_rule(bp, "floor.run")
-RUNNERS = ("operator", "production_manager")
-MANAGERS = ("production_manager",)
+RUNNERS = duties.RUN_OPERATIONS
+MANAGERS = duties.PLAN_LOTS
 
 
 def _user(s):

@@ -36,6 +36,12 @@ def _start_lane(spec) -> str | None:
     return None
 
 
+def start_lane(session, process_id: str) -> str | None:
+    """The role whose lane holds the start event of ``process_id``'s latest version (None: anyone)."""
+    spec, _subprocesses = serializer.SPECS.get(session, get_latest_version(session, process_id))
+    return _start_lane(spec)
+
+
 def start_instance(session, actor: Actor, process_id: str, *, data: dict | None = None,
                    business_key: str | None = None, user=None,
                    version: ProcessVersion | None = None) -> ProcessInstance:

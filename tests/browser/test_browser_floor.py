@@ -3,6 +3,8 @@ draft and proposes it (the change request waits at risk assessment with that par
 impact list)."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from audit import SYSTEM
@@ -81,3 +83,93 @@ def test_change_a_parameter_limit_and_propose_it(plant_page, demo_db):
     assert "UV intensity" in context and "RT-DRIP" in context
     shot(page, "change-risk-assessment")
     assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors
+
+
+TABLET_LANDSCAPE = {"width": 1024, "height": 768}
+
+
+def _started_lot(demo_db, number, *, train=()):
+    from sqlalchemy import select
+
+    from engine.db import utcnow
+    from engine.masterdata.models import Document, Product
+    from engine.masterdata.revisions import effective_revision
+    from engine.production import lots
+    from engine.users import accounts
+    from engine.users.training import record_training
+
+    persona = make_persona(demo_db, "op")
+    with demo_db.sessions.begin() as s:
+        product = s.scalar(select(Product).where(Product.code == "IS-200"))
+        lots.start_lot(s, SYSTEM, lots.plan_lot(s, SYSTEM, lot_number=number, quantity=200, product=product))
+        user = accounts.get_user_by_name(s, persona.username)
+        for code in train:
+            doc = s.scalar(select(Document).where(Document.code == code))
+            record_training(s, SYSTEM, user, effective_revision(s, doc), trained_on=utcnow().date())
+    return persona
+
+
+def test_run_an_operation_on_a_tablet_with_one_value_out_of_spec(plant_page, demo_db):
+    page = plant_page
+    page.set_viewport_size(TABLET_LANDSCAPE)
+    operator = _started_lot(demo_db, "IS200-2612-401", train=("SOP-002",))
+    sign_in(page, operator)
+    page.goto(page.base + "/floor/")
+    page.fill("#scan", "(01)06901234567892(10)IS200-2612-401")  # the GS1 label scanned
+    page.click("#scan-form button[type=submit]")
+    page.wait_for_selector("#op-20")
+    page.click("#op-20 button[data-start=UVB]")
+    page.wait_for_selector("form[data-parameter='UV intensity']")
+    uv = page.locator("form[data-parameter='UV intensity'] input[name=value]")
+    uv.fill("74.5")
+    assert "out-of-spec" in uv.get_attribute("class")  # red while typing
+    assert "outside specification" in page.inner_text("form[data-parameter='UV intensity'] [data-judge-text]")
+    shot(page, "station-out-of-spec")
+    page.click("form[data-parameter='UV intensity'] button[type=submit]")
+    page.wait_for_selector(".flash-error")
+    assert page.locator("form[data-parameter='UV intensity'] .badge-bad[data-recorded]").count() == 1
+    cure = page.locator("form[data-parameter='Cure time'] input[name=value]")
+    cure.fill("8")
+    assert "out-of-spec" not in (cure.get_attribute("class") or "")
+    page.click("form[data-parameter='Cure time'] button[type=submit]")
+    page.wait_for_selector(".flash-success")
+    page.fill("#finish input[name=quantity_good]", "200")
+    page.click("#finish button[type=submit]")
+    page.wait_for_selector("#op-20 .badge-ok")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors
+
+
+def test_refused_start_for_an_untrained_operator(plant_page, demo_db):
+    page = plant_page
+    page.set_viewport_size(TABLET_LANDSCAPE)
+    operator = _started_lot(demo_db, "IS200-2612-402")
+    sign_in(page, operator)
+    page.goto(page.base + "/floor/lots/IS200-2612-402")
+    page.click("#op-30 button[data-start=LEAK]")
+    page.wait_for_selector("#blocking")
+    reasons = page.inner_text("#blocking")
+    assert "SOP-001 rev B" in reasons and "SOP-003 rev A" in reasons and "LT-01" in reasons
+    assert page.locator("#blocking li[data-code=training]").count() == 2
+    shot(page, "station-refused")
+
+
+def test_failed_calibration_opens_the_deviation(plant_page, demo_db):
+    page = plant_page
+    engineer = make_persona(demo_db, "pe")
+    sign_in(page, engineer)
+    page.goto(page.base + "/calibration/UV-01")
+    page.select_option("#kind", "calibration")
+    page.select_option("#result", "fail")
+    yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).date().isoformat()
+    page.fill("#performed_on", yesterday)  # any time of day: yesterday is never in the future
+    page.fill("#performed_time", "08:00")
+    page.fill("#performed_by", "Metrology lab")
+    page.fill("#certificate_ref", "CAL-UV01-F")
+    page.fill("#as_found", "41 mW/cm² at set point 60")
+    page.click("#equipment-event button[type=submit]")
+    page.wait_for_selector("#calibration-deviation")
+    table = page.inner_text("#calibration-deviation")
+    assert "DEV-" in table and "IS200-2610-003" in table and "DRIP-2610-01" in table
+    assert page.locator("#calibration-deviation tr[data-lot='IS200-2610-003'] .badge-bad").count() == 1
+    shot(page, "failed-calibration-deviation")

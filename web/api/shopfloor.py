@@ -19,6 +19,7 @@ from engine.ingest import idempotency
 from engine.ingest.fingerprint import fingerprint
 from engine.processes.calibration_failures import record_equipment_event
 from engine.production import floor, interlocks, lots, records
+from engine.users import duties
 from web.api.auth import Client, current_client
 from web.api.common import SECURITY, json_response, scope
 from web.authz import rule
@@ -30,13 +31,8 @@ TAG = Tag(name="shop floor", description="Lots, operations with live interlocks,
                                          "equipment events and training (scope `production`)")
 
 # Who may do what when the caller is a signed-in person (tokens are authorized by their scope).
-ROLES = {
-    "lots": ("production_manager",),
-    "operations": ("operator", "production_manager"),
-    "inspections": ("operator", "qa_engineer", "qa_manager"),
-    "equipment": ("process_engineer", "production_manager", "qa_engineer"),
-    "training": ("process_engineer", "production_manager", "qa_engineer", "qa_manager"),
-}
+ROLES = {"lots": duties.PLAN_LOTS, "operations": duties.RUN_OPERATIONS, "inspections": duties.RECORD_INSPECTIONS,
+         "equipment": duties.LOG_EQUIPMENT, "training": duties.RECORD_TRAINING}
 CODE = r"^[^\x00-\x20\x7f](?:[^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$"  # printable, no outer spaces
 
 

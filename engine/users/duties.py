@@ -1,0 +1,12 @@
+"""Who may do what on the shop floor and in its records, by role (admin holds every role).
+
+Pages and the API check these server-side; BPMN lanes stay the roles of workflow tasks.
+"""
+from __future__ import annotations
+
+PLAN_LOTS = ("production_manager",)
+RUN_OPERATIONS = ("operator", "production_manager")
+RECORD_INSPECTIONS = ("operator", "qa_engineer", "qa_manager")
+LOG_EQUIPMENT = ("process_engineer", "production_manager", "qa_engineer")
+RECORD_TRAINING = ("process_engineer", "production_manager", "qa_engineer", "qa_manager")
+EDIT_MASTER_DATA = ("process_engineer",)
