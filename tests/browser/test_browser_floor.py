@@ -77,7 +77,7 @@ def test_change_a_parameter_limit_and_propose_it(plant_page, demo_db):
     page.wait_for_selector(".flash-success")
     # the risk assessment waits in the process engineer's inbox, the parameter in its impact list
     page.goto(page.base + "/inbox/")
-    page.click("#inbox tr:has-text('Narrow the UV intensity window') a")
+    page.click("#inbox tr:has-text('Review impact and assess risk') a")
     page.wait_for_selector("#task-form")
     context = page.inner_text("#task-context")
     assert "UV intensity" in context and "RT-DRIP" in context
