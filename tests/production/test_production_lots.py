@@ -48,7 +48,7 @@ def test_consumption_checks_status_bom_unit_and_quantity(session):
     lots.change_lot_status(session, SYSTEM, sup, "released", reason="incoming inspection passed")
     with pytest.raises(UnitError):
         lots.record_consumption(session, SYSTEM, lot, sup, quantity=10, unit="kg")
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(InterlockRefused) as err:
         lots.record_consumption(session, SYSTEM, lot, sup, quantity=101, unit="m")
     assert err.value.field == "quantity"
     row = lots.record_consumption(session, SYSTEM, lot, sup, quantity=75000, unit="mm")
@@ -59,7 +59,7 @@ def test_consumption_checks_status_bom_unit_and_quantity(session):
 def test_equipment_overdue_for_calibration_cannot_be_used(session):
     plant = make_plant(session, calibrated_days_ago=40)
     lot = _started(session, plant)
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(InterlockRefused) as err:
         records.start_operation(session, SYSTEM, lot, plant["op"], operator=plant["user"], equipment=plant["eq"])
     assert err.value.field == "equipment" and "overdue" in err.value.message
     # a passed calibration makes it usable again
