@@ -25,7 +25,7 @@ from web.api.common import SECURITY, json_response, scope
 from web.authz import rule
 from web.api.measurements import OptionalIdempotencyHeader
 from web.api.trace import AnyObject, lot_summary
-from web.db import db_session
+from web.db import transaction
 
 TAG = Tag(name="shop floor", description="Lots, operations with live interlocks, consumption, inspections, "
                                          "equipment events and training (scope `production`)")
@@ -146,9 +146,8 @@ def _write(endpoint: str, key: str | None, body: BaseModel, area: str, work, *, 
     """One idempotent unit of work; a refused interlock is rolled back, then recorded and answered."""
     client = current_client()
     _allow(client, area)
-    session = db_session()
     try:
-        with session.begin():
+        with transaction() as session:
             claim = None
             if key:
                 claim = idempotency.claim(session, client_id=client.client_id, key=key, endpoint=endpoint,
@@ -161,7 +160,7 @@ def _write(endpoint: str, key: str | None, body: BaseModel, area: str, work, *, 
                 idempotency.complete(session, claim, status=201, body=answer)
     except InterlockRefused as exc:
         if refusal is not None:
-            with session.begin():
+            with transaction() as session:
                 action, lot_number = refusal
                 interlocks.record_refusal(session, client.actor, lots.get_lot(session, lot_number), action,
                                           body.model_dump(mode="json"), exc.blocking)
