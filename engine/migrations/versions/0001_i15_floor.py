@@ -5,14 +5,14 @@ A failed assessment may be followed by a passed one, so the unique constraint on
 document revision) becomes a partial unique index over passed records.
 
 Revision ID: 0001_i15_floor
-Revises: 0001_foundation
+Revises: 0001_foundation_i20_sessions
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0001_i15_floor"
-down_revision = "0001_foundation"
+down_revision = "0001_foundation_i20_sessions"
 branch_labels = None
 depends_on = None
 
