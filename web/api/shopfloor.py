@@ -3,7 +3,7 @@ component lots, record inspections, calibration/maintenance and training (scope 
 
 Every write takes an optional ``Idempotency-Key``. A refused interlock answers 422 with
 ``blocking`` listing every reason, and the refusal itself is committed to the audit trail.
-Signed-in people reach these routes too; then their roles decide (``ROLES`` below).
+Signed-in people reach these routes too; then each route's rule (engine.access.rules) decides.
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from engine.ingest import idempotency
 from engine.ingest.fingerprint import fingerprint
 from engine.processes.calibration_failures import record_equipment_event
 from engine.production import floor, interlocks, lots, records
-from engine.users import duties
 from web.api.auth import Client, current_client
 from web.api.common import SECURITY, json_response, scope
 from web.authz import rule
@@ -30,19 +29,7 @@ from web.db import transaction
 TAG = Tag(name="shop floor", description="Lots, operations with live interlocks, consumption, inspections, "
                                          "equipment events and training (scope `production`)")
 
-# Who may do what when the caller is a signed-in person (tokens are authorized by their scope).
-ROLES = {"lots": duties.PLAN_LOTS, "operations": duties.RUN_OPERATIONS, "inspections": duties.RECORD_INSPECTIONS,
-         "equipment": duties.LOG_EQUIPMENT, "training": duties.RECORD_TRAINING}
 CODE = r"^[^\x00-\x20\x7f](?:[^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$"  # printable, no outer spaces
-
-
-def _allow(client: Client, area: str) -> None:
-    """Signed-in callers need one of the area's roles (admin holds all)."""
-    if client.user is None:
-        return
-    held = set(client.user.role_names)
-    if "admin" not in held and not held & set(ROLES[area]):
-        raise Forbidden(f"this needs one of the roles {', '.join(ROLES[area])}", field="role")
 
 
 def _own_work(client: Client, operator: str) -> None:
@@ -142,10 +129,9 @@ class TrainingIn(Strict):
     notes: str = Field("", max_length=4000)
 
 
-def _write(endpoint: str, key: str | None, body: BaseModel, area: str, work, *, refusal=None):
+def _write(endpoint: str, key: str | None, body: BaseModel, work, *, refusal=None):
     """One idempotent unit of work; a refused interlock is rolled back, then recorded and answered."""
     client = current_client()
-    _allow(client, area)
     try:
         with transaction() as session:
             claim = None
@@ -172,25 +158,25 @@ def routes(api: APIBlueprint) -> None:
     common = dict(tags=[TAG], security=SECURITY, responses={201: AnyObject})
 
     @api.post("/lots", summary="Plan a lot of a product or made item", **common)
-    @rule("api.scoped")
+    @rule("floor.lots")
     @scope(PRODUCTION)
     def lot_plan(header: OptionalIdempotencyHeader, body: LotIn):
-        return _write("POST /lots", header.idempotency_key, body, "lots", lambda s, c: lot_summary(
+        return _write("POST /lots", header.idempotency_key, body, lambda s, c: lot_summary(
             floor.plan(s, c.actor, lot_number=body.lot_number, quantity=body.quantity,
                        **{body.kind: body.code})))
 
     @api.post("/lots/<lot>/start", summary="Start a planned lot (pins the master data in effect)", **common)
-    @rule("api.scoped")
+    @rule("floor.lots")
     @scope(PRODUCTION)
     def lot_start(path: LotPath, header: OptionalIdempotencyHeader, body: EmptyIn):
-        return _write(f"POST /lots/{path.lot}/start", header.idempotency_key, body, "lots",
+        return _write(f"POST /lots/{path.lot}/start", header.idempotency_key, body,
                       lambda s, c: lot_summary(lots.start_lot(s, c.actor, lots.get_lot(s, path.lot))))
 
     @api.post("/lots/<lot>/complete", summary="Production finished: record the quantity made", **common)
-    @rule("api.scoped")
+    @rule("floor.lots")
     @scope(PRODUCTION)
     def lot_complete(path: LotPath, header: OptionalIdempotencyHeader, body: CompleteIn):
-        return _write(f"POST /lots/{path.lot}/complete", header.idempotency_key, body, "lots",
+        return _write(f"POST /lots/{path.lot}/complete", header.idempotency_key, body,
                       lambda s, c: lot_summary(lots.complete_lot(s, c.actor, lots.get_lot(s, path.lot),
                                                                  quantity_made=body.quantity_made)))
 
@@ -198,7 +184,7 @@ def routes(api: APIBlueprint) -> None:
               description="Checks the operator's training on the effective SOP revisions, the equipment's "
                           "calibration and maintenance, the tooling's life. A refusal answers 422 with "
                           "`blocking` and is recorded in the audit trail.", **common)
-    @rule("api.scoped")
+    @rule("floor.run")
     @scope(PRODUCTION)
     def operation_start(path: LotPath, header: OptionalIdempotencyHeader, body: OperationIn):
         def work(s, c):
@@ -206,11 +192,11 @@ def routes(api: APIBlueprint) -> None:
             return floor.execution_summary(floor.start_operation(
                 s, c.actor, path.lot, operation=body.operation, operator=body.operator, equipment=body.equipment,
                 tooling=body.tooling))
-        return _write(f"POST /lots/{path.lot}/operations", header.idempotency_key, body, "operations", work,
+        return _write(f"POST /lots/{path.lot}/operations", header.idempotency_key, body, work,
                       refusal=("operation.start", path.lot))
 
     @api.post("/executions/<int:execution_id>/finish", summary="Finish an operation execution", **common)
-    @rule("api.scoped")
+    @rule("floor.run")
     @scope(PRODUCTION)
     def execution_finish(path: ExecutionPath, header: OptionalIdempotencyHeader, body: FinishIn):
         def work(s, c):
@@ -218,12 +204,12 @@ def routes(api: APIBlueprint) -> None:
             _own_work(c, ex.operator.username)
             return floor.execution_summary(records.finish_operation(s, c.actor, ex, quantity_good=body.quantity_good,
                                                             quantity_scrap=body.quantity_scrap, notes=body.notes))
-        return _write(f"POST /executions/{path.execution_id}/finish", header.idempotency_key, body, "operations",
+        return _write(f"POST /executions/{path.execution_id}/finish", header.idempotency_key, body,
                       work)
 
     @api.post("/lots/<lot>/consumptions", summary="Consume a component lot (BOM, release, expiry, quantity checked)",
               **common)
-    @rule("api.scoped")
+    @rule("floor.run")
     @scope(PRODUCTION)
     def lot_consume(path: LotPath, header: OptionalIdempotencyHeader, body: ConsumptionIn):
         def work(s, c):
@@ -231,12 +217,12 @@ def routes(api: APIBlueprint) -> None:
                                 unit=body.unit)
             return {"consumption_id": row.id, "lot": path.lot, "component_lot": row.component_lot.lot_number,
                     "component": row.component_lot.item.code, "quantity": row.quantity, "unit": row.unit}
-        return _write(f"POST /lots/{path.lot}/consumptions", header.idempotency_key, body, "operations", work,
+        return _write(f"POST /lots/{path.lot}/consumptions", header.idempotency_key, body, work,
                       refusal=("lot.consume", path.lot))
 
     @api.post("/lots/<lot>/inspections", summary="Record an inspection result (pass/fail from its criteria)",
               **common)
-    @rule("api.scoped")
+    @rule("floor.inspections")
     @scope(PRODUCTION)
     def lot_inspect(path: LotPath, header: OptionalIdempotencyHeader, body: InspectionIn):
         def work(s, c):
@@ -246,16 +232,16 @@ def routes(api: APIBlueprint) -> None:
                                 notes=body.notes)
             return {"inspection_result_id": row.id, "lot": path.lot, "inspection": body.inspection,
                     "result": row.result}
-        return _write(f"POST /lots/{path.lot}/inspections", header.idempotency_key, body, "inspections", work)
+        return _write(f"POST /lots/{path.lot}/inspections", header.idempotency_key, body, work)
 
     @api.post("/equipment/<code>/events", summary="Log calibration, maintenance, breakdown or repair",
               description="A failed calibration opens a deviation listing the lots measured with the equipment "
                           "since its last passing calibration: unreleased lots (and lots made from them) are "
                           "put on hold, released ones listed for recall assessment.", **common)
-    @rule("api.scoped")
+    @rule("equipment.log")
     @scope(PRODUCTION)
     def equipment_event(path: EquipmentPath, header: OptionalIdempotencyHeader, body: EquipmentEventIn):
-        return _write(f"POST /equipment/{path.code}/events", header.idempotency_key, body, "equipment",
+        return _write(f"POST /equipment/{path.code}/events", header.idempotency_key, body,
                       lambda s, c: record_equipment_event(
                           s, c.actor, floor.get_equipment(s, path.code, "code"), kind=body.kind,
                           performed_at=body.performed_at, performed_by=body.performed_by, result=body.result,
@@ -263,7 +249,7 @@ def routes(api: APIBlueprint) -> None:
                           as_found=body.as_found, as_left=body.as_left).as_dict())
 
     @api.post("/training-records", summary="Record training on a document revision (pass/fail, score)", **common)
-    @rule("api.scoped")
+    @rule("training.record")
     @scope(PRODUCTION)
     def training_record(header: OptionalIdempotencyHeader, body: TrainingIn):
         def work(s, c):
@@ -272,4 +258,4 @@ def routes(api: APIBlueprint) -> None:
                               result=body.result, score=body.score, notes=body.notes)
             return {"training_record_id": row.id, "user": body.user, "document": body.document,
                     "revision": body.revision, "result": row.result}
-        return _write("POST /training-records", header.idempotency_key, body, "training", work)
+        return _write("POST /training-records", header.idempotency_key, body, work)
