@@ -29,9 +29,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit.canonical import FORMAT_VERSION, iso_utc
-from audit.chain import ensure_installation, head, lock_chain
+from audit.chain import ensure_installation, find_installation, head, lock_chain
 from audit.errors import CheckpointError
 from audit.models import AuditCheckpoint
+from audit.policy import parse_time
 
 CHECKPOINT_DOMAIN = "sealtrail-audit-checkpoint"
 log = logging.getLogger("sealtrail.audit")
@@ -63,6 +64,24 @@ def load_signing_key(path: str | os.PathLike, *, create: bool = True) -> Ed25519
     return key
 
 
+def signing_key_for(session: Session, path: str | os.PathLike) -> Ed25519PrivateKey:
+    """The checkpoint key in ``path``; generated only for a database with no trail yet.
+
+    A new key for a database that already has an installation or checkpoints would print a
+    fingerprint inspectors were never given and sign over a history the old key vouched for:
+    refuse, naming the file, instead of generating one silently.
+    """
+    path = Path(path)
+    if path.exists():
+        return load_signing_key(path, create=False)
+    if find_installation(session) is not None or latest_checkpoint(session) is not None:
+        raise CheckpointError(
+            f"no checkpoint key at {path}, but this database already has an audit trail: restore "
+            "the installation's key file there (or point SEALTRAIL_CHECKPOINT_KEY_FILE at it); "
+            "a new key is never generated for an existing trail")
+    return load_signing_key(path, create=True)
+
+
 def public_key_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     """The public half as PEM (SubjectPublicKeyInfo), for exports and inspectors."""
     public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
@@ -91,8 +110,11 @@ def checkpoint_json(row: AuditCheckpoint) -> dict:
     return checkpoint_document(row) | {"signature": row.signature}
 
 
-def create_checkpoint(session: Session, key: Ed25519PrivateKey) -> AuditCheckpoint:
-    """Sign the current head in the caller's transaction (returns the existing one if unchanged)."""
+def create_checkpoint(session: Session, key: Ed25519PrivateKey, *,
+                      at: dt.datetime | None = None) -> AuditCheckpoint:
+    """Sign the current head in the caller's transaction (returns the existing one if unchanged).
+
+    ``at`` is the checkpoint's time when the caller keeps its own clock (default: now, UTC)."""
     lock_chain(session)  # the head must not move between reading and signing it
     current = head(session)
     if current is None:
@@ -101,7 +123,7 @@ def create_checkpoint(session: Session, key: Ed25519PrivateKey) -> AuditCheckpoi
     if latest is not None and latest.seq == current[0]:
         return latest
     installation = ensure_installation(session)
-    row = AuditCheckpoint(seq=current[0], head_hash=current[1], created_at=iso_utc(dt.datetime.now(dt.timezone.utc)),
+    row = AuditCheckpoint(seq=current[0], head_hash=current[1], created_at=iso_utc(at or dt.datetime.now(dt.timezone.utc)),
                           installation_id=installation.installation_id,
                           genesis_hash=installation.genesis_hash, key_id=key_id(key), signature="")
     row.signature = base64.b64encode(key.sign(rfc8785.dumps(checkpoint_document(row)))).decode("ascii")
@@ -122,6 +144,24 @@ def checkpoint_due(session: Session, every: int) -> bool:
         return False
     latest = latest_checkpoint(session)
     return current[0] - (latest.seq if latest else 0) >= every
+
+
+def checkpoint_stale(session: Session, max_age_seconds: float, now: dt.datetime) -> bool:
+    """True when entries follow the newest checkpoint and it is ``max_age_seconds`` old or more.
+
+    A plant that writes a few entries a day would otherwise leave them unsealed for weeks (the
+    count-based checkpoint comes every ``checkpoint_every`` entries): a DELETE of the tail would go
+    unseen. With no checkpoint yet, any entry makes one due.
+    """
+    current = head(session)
+    if current is None:
+        return False
+    latest = latest_checkpoint(session)
+    if latest is None:
+        return True
+    if latest.seq >= current[0]:
+        return False
+    return (now - parse_time(latest.created_at)).total_seconds() >= max_age_seconds
 
 
 def write_checkpoint_files(session: Session, paths: Iterable[str | os.PathLike]) -> int:

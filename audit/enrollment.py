@@ -110,7 +110,7 @@ def confirm_enrollment(session: Session, user, credential_id: int, *, password: 
     if credential.permit_id is not None:
         session.get(EnrollmentPermit, credential.permit_id).used_at = iso_utc(now)
     append(session, signer.actor, "totp.enrolled", "user", signer.user_id,
-           payload={"credential_id": credential.id, "permit_id": credential.permit_id})
+           payload={"credential_id": credential.id, "permit_id": credential.permit_id}, at=now)
     record = {"statement": ACKNOWLEDGEMENT_TEXT, "statement_version": ACKNOWLEDGEMENT_VERSION,
               "user_id": signer.user_id, "username": signer.username,
               "printed_name": signer.printed_name, "credential_id": credential.id}

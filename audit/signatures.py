@@ -16,6 +16,7 @@ transaction rolls back.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import uuid
@@ -102,7 +103,15 @@ class Grant:
                              "meaning_text": MEANINGS[self.meaning], "record_sha256": self.digest,
                              "components": self.components, "signing_session_id": self.signing_session_id,
                              "totp_timecode": self.timecode},
-                    at=self.signed_at)  # the instant the code was checked, by the policy's clock
+                    at=self.signed_at)  # by the policy's clock: see applied_at
+
+    def applied_at(self, moment: dt.datetime) -> Grant:
+        """The same grant recorded at ``moment`` (the policy's clock when its entry is written).
+
+        A signature is recorded when it is applied, after whatever the same transaction wrote
+        since the credentials were checked; recording the earlier instant would put its entry
+        before theirs in time and make verification report a clock that went backwards."""
+        return dataclasses.replace(self, signed_at=moment)
 
 
 def authenticate(session: Session, user, *, password: str | None, totp_code: str, meaning: str,
@@ -145,7 +154,8 @@ def authenticate(session: Session, user, *, password: str | None, totp_code: str
     return Grant(signer=signer, signature_id=str(uuid.uuid4()), meaning=meaning, record_type=record_type,
                  record_id=record_id, digest=digest,
                  components=PASSWORD_AND_TOTP if password is not None else TOTP_ONLY,
-                 signing_session_id=signing_session_id, timecode=timecode, live=live, signed_at=now)
+                 signing_session_id=signing_session_id, timecode=timecode, live=live,
+                 signed_at=policy.clock())  # read after the slow password check: see Grant.applied_at
 
 
 def store_signature(session: Session, grant: Grant, entry) -> Signature:

@@ -13,6 +13,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable
 from operator import itemgetter
+from pathlib import Path
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from audit.canonical import FORMAT_VERSION, entry_bytes, genesis_hash
 from audit.checkpoints import checkpoint_json, key_id, read_checkpoint_file
 from audit.models import AuditCheckpoint, AuditEntry, AuditInstallation
+from audit.policy import parse_time
 from audit.verify_bundle import (ChainWalker, Problem, VerifyResult, check_checkpoints,
                                  verify_bundle as _verify_bundle)
 
@@ -167,6 +169,26 @@ def _python_hash(conn, id_) -> str:
     return hashlib.sha256(row[13].encode() + entry_bytes(*row[:13])).hexdigest()
 
 
+def checkpoint_freshness(session: Session, checkpoint_files: Iterable, now) -> dict:
+    """The newest checkpoint (database or files), its age at ``now`` and the entries after it.
+
+    The entries after it are compared with the database head, so a tail deleted back past the
+    newest checkpoint counts no entries after it (the walk reports the missing range).
+    """
+    newest = session.execute(select(AuditCheckpoint.seq, AuditCheckpoint.created_at)
+                             .order_by(AuditCheckpoint.seq.desc()).limit(1)).first()
+    seq, created_at = (newest.seq, newest.created_at) if newest else (None, None)
+    for path in checkpoint_files:
+        if Path(path).exists():
+            for cp in read_checkpoint_file(path)[-1:]:
+                if isinstance(cp.get("seq"), int) and (seq is None or cp["seq"] > seq):
+                    seq, created_at = cp["seq"], cp.get("created_at")
+    head_seq = session.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1)) or 0
+    age = None if created_at is None else (now - parse_time(created_at)).total_seconds()
+    return {"seq": seq, "created_at": created_at, "age_seconds": age,
+            "entries_after": max(0, head_seq - (seq or 0))}
+
+
 def _checkpoints(conn, result: VerifyResult, installation, public_key, files: list) -> list:
     """Checkpoints from the database and the files; file ones missing from the DB are reported."""
     db_rows = [checkpoint_json(_Row(m)) for m in conn.execute(
@@ -174,11 +196,22 @@ def _checkpoints(conn, result: VerifyResult, installation, public_key, files: li
     raw = list(db_rows)
     in_db = {(c["seq"], c["head_hash"], c["signature"]) for c in db_rows}
     for path in files:
+        if not Path(path).exists():
+            if db_rows:
+                result.add(db_rows[0]["seq"], "checkpoint_missing",
+                           f"checkpoint file {path} is missing (the database holds {len(db_rows)} checkpoint(s))")
+            continue
+        in_file = set()
         for cp in read_checkpoint_file(path):
             raw.append(cp)
+            in_file.add((cp.get("seq"), cp.get("head_hash"), cp.get("signature")))
             if (cp.get("seq"), cp.get("head_hash"), cp.get("signature")) not in in_db:
                 result.add(cp.get("seq"), "checkpoint_missing",
                            f"checkpoint in {path} is missing from (or altered in) the database")
+        for cp in db_rows:  # every copy must hold every checkpoint: a gap means a copy was edited
+            if (cp["seq"], cp["head_hash"], cp["signature"]) not in in_file:
+                result.add(cp["seq"], "checkpoint_missing",
+                           f"checkpoint at seq {cp['seq']} is missing from (or altered in) {path}")
     if installation is None:
         return raw
     return check_checkpoints(

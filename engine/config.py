@@ -7,10 +7,39 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class ConfigError(ValueError):
+    """A configuration value is unusable; the message names the variable."""
+
+
+# A source checkout (an editable install, `make env`) keeps its state in <checkout>/var; an
+# installed package keeps it in the user's data directory. Never the current folder: a command run
+# from elsewhere must find the same database and the same checkpoint key.
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def default_var_dir() -> Path:
+    """Where local state lives when ``SEALTRAIL_VAR_DIR`` is unset (independent of the working folder)."""
+    if (_CHECKOUT / "pyproject.toml").is_file() and (_CHECKOUT / "engine").is_dir():
+        return _CHECKOUT / "var"
+    data_home = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = Path(data_home) if data_home and Path(data_home).is_absolute() else Path.home() / ".local" / "share"
+    return base / "sealtrail"
+
 
 def var_dir() -> Path:
     """The directory for local state (SQLite file, generated secrets, checkpoints)."""
-    path = Path(os.environ.get("SEALTRAIL_VAR_DIR", "var")).resolve()
+    raw = os.environ.get("SEALTRAIL_VAR_DIR", "").strip()
+    if raw:
+        path = Path(raw).expanduser()
+        if not path.is_absolute():
+            raise ConfigError(f"SEALTRAIL_VAR_DIR must be an absolute path (a relative one would "
+                              f"depend on the folder a command is run from), got {raw!r}")
+    else:
+        path = default_var_dir()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -41,6 +70,7 @@ class Settings:
     var_dir: Path
     checkpoint_key_path: Path  # Ed25519 private key (PEM), outside the database
     checkpoint_every: int = 1000
+    checkpoint_max_age_seconds: int = 600  # the worker seals new entries at least this often
     signing_idle_seconds: int = 900
     signing_lockout_failures: int = 5
     signing_lockout_seconds: int = 900
@@ -49,10 +79,6 @@ class Settings:
     log_format: str | None = None  # "json" or "text"; None leaves logging to the host (tests)
     log_level: str = "INFO"
     extra: dict = field(default_factory=dict)
-
-
-class ConfigError(ValueError):
-    """A configuration value is unusable; the message names the variable."""
 
 
 def _positive_int(name: str, default: int) -> int:
@@ -87,6 +113,7 @@ def load_settings(**overrides) -> Settings:
             os.environ.get("SEALTRAIL_CHECKPOINT_KEY_FILE", vd / "checkpoint_ed25519.pem")
         ),
         checkpoint_every=_positive_int("SEALTRAIL_CHECKPOINT_EVERY", 1000),
+        checkpoint_max_age_seconds=_positive_int("SEALTRAIL_CHECKPOINT_MAX_AGE", 600),
         signing_idle_seconds=_positive_int("SEALTRAIL_SIGNING_IDLE_SECONDS", 900),
         signing_lockout_failures=_positive_int("SEALTRAIL_SIGNING_LOCKOUT_FAILURES", 5),
         signing_lockout_seconds=_positive_int("SEALTRAIL_SIGNING_LOCKOUT_SECONDS", 900),
@@ -96,7 +123,21 @@ def load_settings(**overrides) -> Settings:
         log_level=os.environ.get("SEALTRAIL_LOG_LEVEL", "INFO").upper(),
     )
     values.update(overrides)
+    _check_sqlite_path(values["database_url"])
     return Settings(**values)
+
+
+def _check_sqlite_path(url: str) -> None:
+    """A relative SQLite path would name a different file in every folder: refuse it."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"SEALTRAIL_DATABASE_URL is not a database URL: {url!r}") from None
+    path = parsed.database
+    if (parsed.get_backend_name() == "sqlite" and path and path != ":memory:"
+            and not path.startswith("file:") and not Path(path).is_absolute()):
+        raise ConfigError("SEALTRAIL_DATABASE_URL names a relative SQLite file (it would depend on "
+                          f"the folder a command is run from): use sqlite:////absolute/path, got {url!r}")
 
 
 def checkpoint_files(settings: Settings) -> list[Path]:

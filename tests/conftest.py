@@ -37,9 +37,14 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from audit.checkpoints import load_signing_key  # noqa: E402
 from engine import dbroles, migrate  # noqa: E402
 from engine.config import load_settings  # noqa: E402
 from engine.db import make_engine, make_session_factory  # noqa: E402
+
+# The installation's checkpoint key, as `sealtrail init` creates it for a new installation (keys
+# are never generated silently for a database that already has a trail).
+load_signing_key(_TMP / "var" / "checkpoint_ed25519.pem")
 
 SERVER_URL = os.environ.get("SEALTRAIL_TEST_DATABASE_URL", "")
 ON_POSTGRES = SERVER_URL.startswith("postgresql")
@@ -69,7 +74,14 @@ class TestDatabase:
         return self._owner_engine
 
     def settings(self, **overrides):
-        return load_settings(database_url=self.url, **overrides)
+        return settings_for(self.url, **overrides)
+
+
+def settings_for(url: str, **overrides):
+    """Settings for the database at ``url``, with a checkpoint file of its own (not the shared var dir's)."""
+    extra = {"checkpoint_files": [str(_TMP / "checkpoints" / f"{uuid.uuid5(uuid.NAMESPACE_URL, url)}.jsonl")]}
+    extra.update(overrides.pop("extra", {}))
+    return load_settings(database_url=url, extra=extra, **overrides)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -11,13 +11,14 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 from sqlalchemy import or_, select
 
-from audit.checkpoints import load_signing_key, write_checkpoint_files
+from audit.checkpoints import load_signing_key, signing_key_for, write_checkpoint_files
+from audit.errors import CheckpointError
 from audit.export import ExportError, export_sealed
 from audit.models import AuditEntry, Signature
 from audit.policy import MEANINGS
 from audit.verify import verify_chain
 from engine.config import checkpoint_files
-from engine.errors import ValidationFailed
+from engine.errors import Conflict, ValidationFailed
 from web.authz import blueprint_rule
 from web.db import settings, transaction
 from web.pagination import page_number, paginate
@@ -174,7 +175,11 @@ def verify():
 def export():
     """Download the export bundle ``sealtrail audit export`` writes (the same function: head sealed
     by a checkpoint first, flat zip), which ``verify_bundle.py`` verifies offline."""
-    key = load_signing_key(settings().checkpoint_key_path)  # created on first use, like other var/ secrets
+    try:  # generated only for a trail that has none yet; never silently for an existing trail
+        with transaction() as s:
+            key = signing_key_for(s, settings().checkpoint_key_path)
+    except CheckpointError as exc:
+        raise Conflict(str(exc)) from None
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     with tempfile.TemporaryDirectory() as tmp:
         dest = Path(tmp) / f"sealtrail-audit-{stamp}.zip"

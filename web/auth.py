@@ -143,7 +143,9 @@ def end_session(reason: str):
 
 def idle_timeout():
     """Sign out a session idle for longer than ``session_idle_seconds`` (Part 11 §11.300)."""
-    if request.path.startswith("/static/") or not current_user.is_authenticated:
+    # Probes never load the user: liveness must answer while the database is down.
+    if request.path.startswith("/static/") or request.path in ("/healthz", "/readyz") \
+            or not current_user.is_authenticated:
         return None
     now = int(time.time())
     limit = current_app.extensions["sealtrail.settings"].session_idle_seconds

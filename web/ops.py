@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, current_app, g, jsonify, render_template, request
 from sqlalchemy import exc as sa_exc
 
 from engine import health
@@ -82,6 +82,8 @@ def database_unavailable(error: Exception):
                            type_=PROBLEM_TYPE + "database-unavailable",
                            retry_after=RETRY_AFTER_SECONDS)
     else:
+        if "_login_user" not in g:  # the user could not be loaded: the page must not try again
+            g._login_user = current_app.login_manager.anonymous_user()
         response = current_app.make_response(
             render_template("ops/unavailable.html", detail=detail,
                             retry_after=RETRY_AFTER_SECONDS))

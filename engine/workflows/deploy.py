@@ -158,6 +158,8 @@ class DeployResult:
     problems: list[Problem] = field(default_factory=list)
     decisions_deployed: list[DecisionVersion] = field(default_factory=list)
     decisions_unchanged: list[DecisionVersion] = field(default_factory=list)
+    # Deployed versions a shipped file differs from (content never deployed): for a person to review.
+    newer_shipped: list[ProcessVersion | DecisionVersion] = field(default_factory=list)
 
 
 def _with_users(session, documents: list[specs.Document], max_bytes: int):
@@ -248,16 +250,42 @@ def shipped_bpmn_dir() -> Path:
 
 
 def deploy_all_shipped(session, actor, directory: Path | None = None) -> DeployResult:
-    """Deploy every ``*.bpmn`` and ``*.dmn`` in ``directory`` (default: the shipped ``bpmn/``),
-    skipping files whose content is already the latest version. Files are validated together (call
-    activities and decisions across files resolve); an invalid set is reported in ``problems`` and
-    nothing is deployed."""
+    """Deploy the shipped processes and decision tables that have no version yet; report the others.
+
+    Shipped files (``*.bpmn``, ``*.dmn`` in ``directory``, default the shipped ``bpmn/``) are
+    installed once (``sealtrail init`` on a new installation). A process or table that already has
+    a version is never redeployed from the shipped file, whatever its content: its latest version
+    may be a person's signed deployment, and replacing it would silently change what new instances
+    run. A shipped file whose content was never deployed is listed in ``newer_shipped`` for a
+    person to review and deploy. Files are validated together (call activities and decisions
+    across files resolve); an invalid set is reported in ``problems`` and nothing is deployed.
+    """
     directory = directory or shipped_bpmn_dir()
     documents = [specs.Document(p.name, p.read_bytes())
                  for p in sorted([*directory.glob("*.bpmn"), *directory.glob("*.dmn")])]
     if not documents:
         return DeployResult()
-    try:
-        return deploy(session, actor, documents, comment="shipped with Sealtrail", skip_unchanged=True)
-    except DeploymentRefused:
-        return DeployResult(problems=validate_documents(session, documents).problems)
+    validation = validate_documents(session, documents)
+    if not validation.ok:
+        return DeployResult(problems=validation.problems)
+    processes = {pid: (parsed.document, latest_version(session, pid), ProcessVersion.process_id == pid)
+                 for pid, parsed in validation.processes.items()}
+    tables = {did: (parsed.document, latest_decision(session, did), DecisionVersion.decision_id == did)
+              for did, parsed in validation.decisions.items()}
+    new_files = {doc.file_name for doc, latest, _ in [*processes.values(), *tables.values()] if latest is None}
+    result = DeployResult()
+    if new_files:
+        result = deploy(session, actor, [d for d in documents if d.file_name in new_files],
+                        comment="shipped with Sealtrail", skip_unchanged=True)
+    for model, entries in ((ProcessVersion, processes), (DecisionVersion, tables)):
+        for _, (document, latest, same_id) in sorted(entries.items()):
+            if latest is None or document.file_name in new_files:
+                continue
+            seen = set(session.scalars(select(model.content_sha256).where(same_id)))
+            if document.sha256 not in seen:
+                result.newer_shipped.append(latest)
+            elif model is ProcessVersion:
+                result.unchanged.append(latest)
+            else:
+                result.decisions_unchanged.append(latest)
+    return result

@@ -191,6 +191,7 @@ def complete_task(session, *, user, task_id: str, data: dict, totp_code: str, po
     runtime.record_event(session, instance, actor, "task_completed", task_id=row.id, now=now,
                          detail={"task": row.spec_name, "meaning": meaning})
     # The chain lock is taken here and held to COMMIT: only what needs the entries comes after.
+    grant = grant.applied_at(policy.clock())  # after the entries written since the check
     signature_entry, completion_entry = _audit(session, actor, grant, row, instance, payload, step, comment)
     signature = store_signature(session, grant, signature_entry)
     _complete_row(session, row, user, payload, grant, completion_entry.seq, now)

@@ -23,7 +23,6 @@ from audit.chain import append
 from audit.checkpoints import create_checkpoint, public_key_pem
 from audit.export import ExportError, export_bundle
 
-pytestmark = pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(b)")
 
 ROOT = Path(__file__).resolve().parents[2]
 VERIFIER = ROOT / "audit" / "verify_bundle.py"
@@ -71,6 +70,7 @@ def both(path):
     return builtin.verify_bundle(path), standalone.verify_bundle(path)
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(b)")
 @pytest.mark.parametrize("kind", ["full", "zip", "range", "object", "unsigned"])
 def test_exported_bundles_verify_with_both_verifiers(pristine, kind):
     for result in both(pristine[kind]):
@@ -80,6 +80,7 @@ def test_exported_bundles_verify_with_both_verifiers(pristine, kind):
     assert (full.count, full.first_seq, full.last_seq, full.checkpoints_verified) == (14, 1, 14, 3)
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(b)")
 def test_range_export_is_widened_to_checkpoint_intervals(pristine):
     result = standalone.verify_bundle(pristine["range"])
     assert (result.first_seq, result.last_seq) == (6, 10)  # checkpoints at 5 and 10 anchor it
@@ -87,6 +88,7 @@ def test_range_export_is_widened_to_checkpoint_intervals(pristine):
     assert manifest["selection"]["requested"] == {"from": "7", "to": "8"}
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(b)")
 def test_object_export_holds_only_that_object(pristine):
     lines = (pristine["object"] / "entries.jsonl").read_text().splitlines()
     assert lines and all(json.loads(l)["object_id"] == "L-1" for l in lines)
@@ -255,6 +257,7 @@ def _rejected_by_both(bundle):
         assert not result.ok, f"{name} verifier accepted a corrupted bundle"
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(b)")
 @pytest.mark.parametrize("field", ENTRY_FIELDS)
 @pytest.mark.parametrize("index", [0, 6, 13])
 def test_one_changed_field_in_any_entry_is_rejected(pristine, tmp_path, index, field):
@@ -267,6 +270,7 @@ def test_one_changed_field_in_any_entry_is_rejected(pristine, tmp_path, index, f
     assert result.first_problem.seq in located, result.problems
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(b)")
 @pytest.mark.parametrize("name", sorted(CORRUPTIONS))
 def test_every_corruption_is_rejected(pristine, tmp_path, name):
     bundle = tmp_path / "b"
@@ -275,6 +279,7 @@ def test_every_corruption_is_rejected(pristine, tmp_path, name):
     _rejected_by_both(bundle)
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(b)")
 def test_problems_are_located(pristine, tmp_path):
     bundle = tmp_path / "b"
     shutil.copytree(pristine["full"], bundle)
@@ -297,6 +302,7 @@ def _run(*args, env_python=sys.executable, block_cryptography=False):
     return subprocess.run([env_python, "-I", "-c", code], capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(b)")
 def test_standalone_program_accepts_a_bundle_and_rejects_a_tampered_copy(pristine, tmp_path):
     ok = _run(pristine["zip"])
     assert ok.returncode == 0 and ok.stdout.strip().splitlines()[-1].startswith("OK: 14 entries")
@@ -310,6 +316,7 @@ def test_standalone_program_accepts_a_bundle_and_rejects_a_tampered_copy(pristin
     assert missing.returncode == 2 and "cannot read bundle" in missing.stderr
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(b)")
 def test_standalone_without_cryptography_degrades_to_hash_only_clearly(pristine, tmp_path):
     result = _run(pristine["full"], block_cryptography=True)
     assert result.returncode == 0
@@ -322,6 +329,7 @@ def test_standalone_without_cryptography_degrades_to_hash_only_clearly(pristine,
     assert _run(bundle, block_cryptography=True).returncode == 1  # the chain is still checked
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(b)")
 def test_standalone_uses_only_the_standard_library():
     import ast
     tree = ast.parse(VERIFIER.read_text())
@@ -340,12 +348,14 @@ _json = st.recursive(
     max_leaves=10)
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(b)")
 @hsettings(max_examples=500, deadline=None)
 @given(_json)
 def test_standalone_jcs_equals_rfc8785(value):
     assert standalone.jcs(value).encode("utf-8") == rfc8785.dumps(value)
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(b)")
 @pytest.mark.parametrize("number, text", [
     (1.0, "1"), (1e-7, "1e-7"), (1e21, "1e+21"), (1e20, "100000000000000000000"), (0.000001, "0.000001"),
     (-0.0, "0"), (123456789.123, "123456789.123"), (5e-324, "5e-324"), (1.7976931348623157e308, "1.7976931348623157e+308"),
@@ -354,10 +364,12 @@ def test_es6_number_serialisation(number, text):
     assert standalone.jcs(number) == text
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(b)")
 def test_key_order_is_utf16_code_units():
     assert standalone.jcs({"ﬁ": 1, "😀": 2, "a": 3}) == '{"a":3,"😀":2,"ﬁ":1}'
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(b)")
 def test_time_going_backwards_is_noted_but_not_a_break():
     result = standalone.VerifyResult()
     walker = standalone.ChainWalker(result, [], "g")

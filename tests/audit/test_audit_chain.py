@@ -18,7 +18,6 @@ from audit.chain import append, append_many, ensure_installation, head
 from audit.errors import AuditValueError
 from audit.models import AuditEntry, AuditInstallation
 
-pytestmark = pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 
 ALICE = Actor("user", "1", "Alice Initiator")
 
@@ -47,6 +46,7 @@ def assert_chain_ok(session):
     return rows
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 def test_first_entry_chains_to_the_installation_genesis(session):
     entry = append(session, ALICE, "item.created", "item", 42, after={"code": "P-100", "rev": "A"})
     inst = session.get(AuditInstallation, 1)
@@ -60,6 +60,7 @@ def test_first_entry_chains_to_the_installation_genesis(session):
     assert abs((dt.datetime.now(dt.timezone.utc) - recorded).total_seconds()) < 60
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 def test_appends_are_gap_free_and_linked(session):
     for i in range(5):
         append(session, SYSTEM, "tick", "clock", "c1", payload={"i": i, "x": 1.5})
@@ -71,6 +72,7 @@ def test_appends_are_gap_free_and_linked(session):
     assert head(session) == (6, rows[-1].hash)
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 def test_the_recorded_time_comes_from_the_callers_clock_when_given(session):
     at = dt.datetime(2031, 2, 3, 4, 5, 6, 789000, tzinfo=dt.timezone(dt.timedelta(hours=14)))
     entry = append(session, ALICE, "item.updated", "item", "7", payload={"x": 1}, at=at)
@@ -81,6 +83,7 @@ def test_the_recorded_time_comes_from_the_callers_clock_when_given(session):
     assert err.value.field == "at"
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 def test_a_change_with_a_before_value_needs_a_reason(session):
     with pytest.raises(AuditValueError, match="reason.*required"):
         append(session, ALICE, "item.updated", "item", "1", before={"a": 1}, after={"a": 2})
@@ -88,6 +91,7 @@ def test_a_change_with_a_before_value_needs_a_reason(session):
         append(session, ALICE, "item.updated", "item", "1", reason="  ", before={"a": 1})
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 @pytest.mark.parametrize("kwargs, field", [
     ({"payload": {"when": dt.datetime(2026, 1, 1)}}, "payload.when"),
     ({"payload": {"n": 2**60}}, "payload.n"),
@@ -103,6 +107,7 @@ def test_bad_values_are_refused_naming_the_field(session, kwargs, field):
     assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 @pytest.mark.parametrize("kwargs, field", [
     ({"actor": "alice"}, "actor"), ({"actor": Actor("robot", "1", "R")}, "actor.kind"),
     ({"action": ""}, "action"), ({"object_type": None}, "object_type"), ({"object_id": "x" * 201}, "object_id"),
@@ -114,6 +119,7 @@ def test_bad_identity_fields_are_refused(session, kwargs, field):
     assert err.value.field == field
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 def test_rich_values_are_normalised(session):
     e = append(session, ALICE, "m", "lot", "L1", payload={
         "at": dt.datetime(2026, 1, 1, 8, tzinfo=dt.timezone(dt.timedelta(hours=8))),
@@ -130,6 +136,7 @@ _json = st.recursive(
     max_leaves=8)
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 @hsettings(max_examples=300, deadline=None)
 @given(seq=st.integers(1, 2**53 - 1), texts=st.lists(_text.filter(bool), min_size=8, max_size=8),
        reason=st.none() | _text, values=st.lists(st.none() | _json, min_size=3, max_size=3))
@@ -145,6 +152,7 @@ def test_fast_entry_bytes_equal_rfc8785_of_the_whole_document(seq, texts, reason
     assert got == rfc8785.dumps(doc)
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 def test_append_many_writes_a_linked_batch(session):
     append(session, ALICE, "first", "t", "1")
     out = append_many(session, [dict(actor=SYSTEM, action="imp", object_type="row", object_id=str(i),
@@ -154,6 +162,7 @@ def test_append_many_writes_a_linked_batch(session):
     assert rows[-1].hash == out[-1].hash
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 def test_append_many_validates_everything_before_writing(session):
     with pytest.raises(AuditValueError, match=r"records\[1\]\.payload"):
         append_many(session, [dict(actor=SYSTEM, action="a", object_type="t", object_id="1"),
@@ -162,6 +171,7 @@ def test_append_many_validates_everything_before_writing(session):
     assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 def test_rollback_of_the_business_transaction_removes_the_entry(fresh_db):
     with fresh_db.sessions.begin() as s:
         append(s, ALICE, "kept", "t", "1")
@@ -177,6 +187,7 @@ def test_rollback_of_the_business_transaction_removes_the_entry(fresh_db):
         assert [r.seq for r in assert_chain_ok(s)] == [1, 2]
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 def test_a_replayed_copy_of_an_entry_is_refused(fresh_db):
     """Re-inserting an old entry at the head (new seq, linked) fails on its unique event id."""
     from sqlalchemy import insert
@@ -190,6 +201,7 @@ def test_a_replayed_copy_of_an_entry_is_refused(fresh_db):
             s.execute(insert(AuditEntry.__table__).values(**copy))
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 def test_installation_is_created_once(fresh_db):
     with fresh_db.sessions.begin() as s:
         first = ensure_installation(s).installation_id
@@ -200,6 +212,7 @@ def test_installation_is_created_once(fresh_db):
         assert s.scalar(select(func.count()).select_from(AuditInstallation)) == 1
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 def test_concurrent_writers_never_fork_or_leave_gaps(fresh_db):
     """8 threads × 15 appends, one entry per transaction: gap-free, no fork."""
     errors = []

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 from audit import Actor
 from audit import verify_bundle as standalone
 from audit.chain import append
+from audit.checkpoints import key_id, load_signing_key
 from audit.models import AuditCheckpoint
 from engine.db import is_postgres
 
@@ -21,6 +22,7 @@ ALICE = Actor("user", "1", "Alice Initiator")
 def app(fresh_db, tmp_path):
     from web.app import create_app
 
+    load_signing_key(tmp_path / "key.pem")  # what `sealtrail init` does for a new installation
     settings = fresh_db.settings(checkpoint_key_path=tmp_path / "key.pem", checkpoint_every=5,
                                  extra={"checkpoint_files": [str(tmp_path / "cp.jsonl"), str(tmp_path / "mirror" / "cp.jsonl")]})
     app = create_app({"TESTING": True}, settings=settings)
@@ -98,3 +100,59 @@ def test_checkpoint_of_an_empty_trail_is_a_clear_error(app):
     assert result.exit_code == 1 and "empty" in result.output
     with app.extensions["sealtrail.sessions"]() as s:
         assert s.scalar(select(func.count()).select_from(AuditCheckpoint)) == 0
+
+
+def _app_for(settings):
+    from web.app import create_app
+
+    return create_app({"TESTING": True}, settings=settings)
+
+
+def test_no_key_is_generated_silently_for_an_existing_trail(fresh_db, tmp_path):
+    settings = fresh_db.settings(checkpoint_key_path=tmp_path / "key.pem",
+                                 extra={"checkpoint_files": [str(tmp_path / "cp.jsonl")]})
+    app = _app_for(settings)
+    try:
+        _fill(app, 2)
+        for command in (("audit", "public-key"), ("audit", "checkpoint"), ("audit", "export", str(tmp_path / "b"))):
+            refused = run(app, *command)
+            assert refused.exit_code == 1, (command, refused.output)
+            assert "no checkpoint key at" in refused.output and "never generated" in refused.output
+            assert "Traceback" not in refused.output and not (tmp_path / "key.pem").exists()
+    finally:
+        app.extensions["sealtrail.engine"].dispose()
+
+
+def test_a_new_installation_gets_its_key_once_and_prints_the_same_fingerprint(fresh_db, tmp_path):
+    app = _app_for(fresh_db.settings(checkpoint_key_path=tmp_path / "key.pem"))
+    try:
+        first = run(app, "audit", "public-key")
+        assert first.exit_code == 0, first.output
+        fingerprint = key_id(load_signing_key(tmp_path / "key.pem", create=False))
+        assert f"fingerprint: {fingerprint}" in first.output
+        _fill(app, 1)
+        assert f"fingerprint: {fingerprint}" in run(app, "audit", "public-key").output
+    finally:
+        app.extensions["sealtrail.engine"].dispose()
+
+
+@pytest.mark.parametrize("command", [("audit", "verify"), ("audit", "public-key"), ("audit", "checkpoint"),
+                                     ("users", "list")])
+def test_a_missing_or_unmigrated_database_is_one_clear_line(tmp_path, command):
+    from engine.config import load_settings
+
+    missing = tmp_path / "nowhere.db"
+    app = _app_for(load_settings(database_url=f"sqlite:///{missing}", checkpoint_key_path=tmp_path / "k.pem"))
+    try:
+        result = run(app, *command)
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert len(lines) == 1 and "sealtrail init" in lines[0], result.output
+        assert not (tmp_path / "k.pem").exists()
+        if command[0] == "audit":
+            assert f"no database at {missing}" in lines[0] and not missing.exists()
+        missing.touch()  # an empty file: exists, never migrated
+        result = run(app, *command)
+        assert result.exit_code == 1 and "Traceback" not in result.output and "sealtrail init" in result.output
+    finally:
+        app.extensions["sealtrail.engine"].dispose()

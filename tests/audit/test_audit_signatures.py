@@ -18,7 +18,6 @@ from audit.signatures import (end_signing_session, needs_password, open_signing_
 from tests.audit.signing_helpers import PASSWORD, code_at, enroll
 from web.db import signing_transaction
 
-pytestmark = pytest.mark.requirement("21CFR11.50", "21CFR11.70", "21CFR11.100", "21CFR11.200", "21CFR11.300", "Annex11-14")
 
 RECORD = {"change_request": "ECO-0042", "decision": "approve", "items": ["P-100 rev B"]}
 
@@ -29,6 +28,7 @@ def _sign(session, user, policy, code, **kw):
     return sign(session, user, **args)
 
 
+@pytest.mark.requirement("21CFR11.200", "21CFR11.300")
 def test_enrollment_shows_a_qr_once_and_stores_the_secret_encrypted(session, alice, policy, clock):
     enrollment = begin_enrollment(session, alice, policy=policy)
     assert "<svg" in enrollment.qr_svg and enrollment.secret in enrollment.provisioning_uri
@@ -40,6 +40,7 @@ def test_enrollment_shows_a_qr_once_and_stores_the_secret_encrypted(session, ali
         _sign(session, alice, policy, code_at(enrollment.secret, clock))
 
 
+@pytest.mark.requirement("21CFR11.100", "21CFR11.300")
 @pytest.mark.requirement("21CFR11.10(j)")
 def test_confirmation_needs_a_valid_first_code_and_signs_the_acknowledgement(session, alice, policy, clock):
     enrollment = begin_enrollment(session, alice, policy=policy)
@@ -62,6 +63,7 @@ def test_confirmation_needs_a_valid_first_code_and_signs_the_acknowledgement(ses
         begin_enrollment(session, alice, policy=policy)
 
 
+@pytest.mark.requirement("21CFR11.50", "21CFR11.70", "21CFR11.200", "Annex11-14")
 def test_signing_outside_a_session_needs_every_component(session, alice, policy, clock):
     secret = enroll(session, alice, policy, clock)
     with pytest.raises(PasswordRequired):
@@ -85,6 +87,7 @@ def test_signing_outside_a_session_needs_every_component(session, alice, policy,
     assert signatures_for(session, "change_request", 42) == [sig]
 
 
+@pytest.mark.requirement("21CFR11.70", "Annex11-14")
 def test_signature_cannot_be_transferred_to_another_record(session, alice, policy, clock):
     secret = enroll(session, alice, policy, clock)
     sig = _sign(session, alice, policy, code_at(secret, clock))
@@ -92,6 +95,7 @@ def test_signature_cannot_be_transferred_to_another_record(session, alice, polic
     assert record_digest("deviation", "42", RECORD) != sig.record_sha256
 
 
+@pytest.mark.requirement("21CFR11.200", "21CFR11.300")
 def test_a_time_step_is_accepted_once_per_user(session, alice, policy, clock):
     secret = enroll(session, alice, policy, clock)
     code = code_at(secret, clock)
@@ -109,6 +113,7 @@ def test_a_time_step_is_accepted_once_per_user(session, alice, policy, clock):
     assert _sign(session, alice, policy, code_at(secret, clock)).components == "password+totp"
 
 
+@pytest.mark.requirement("21CFR11.300")
 def test_previous_and_next_step_are_accepted_for_drift(session, alice, policy, clock):
     secret = enroll(session, alice, policy, clock)
     clock.advance(60)
@@ -118,6 +123,7 @@ def test_previous_and_next_step_are_accepted_for_drift(session, alice, policy, c
         == int(clock.now.timestamp()) // 30 + 1
 
 
+@pytest.mark.requirement("21CFR11.200")
 def test_continuous_session_first_signing_all_components_then_totp(session, alice, policy, clock):
     secret = enroll(session, alice, policy, clock)
     sid = open_signing_session(session, alice, policy=policy)
@@ -142,6 +148,7 @@ def test_continuous_session_first_signing_all_components_then_totp(session, alic
         _sign(session, alice, policy, code_at(secret, clock), signing_session_id=sid)
 
 
+@pytest.mark.requirement("21CFR11.100", "21CFR11.200")
 def test_a_session_of_another_user_is_not_usable(session, alice, bob, policy, clock):
     secret = enroll(session, alice, policy, clock)
     sid = open_signing_session(session, bob, policy=policy)
@@ -149,6 +156,7 @@ def test_a_session_of_another_user_is_not_usable(session, alice, bob, policy, cl
         _sign(session, alice, policy, code_at(secret, clock), signing_session_id=sid)
 
 
+@pytest.mark.requirement("21CFR11.50", "21CFR11.100")
 def test_disabled_user_and_bad_meaning_are_refused(session, alice, carol, policy, clock):
     secret = enroll(session, alice, policy, clock)
     with pytest.raises(UserDisabled):
@@ -158,12 +166,14 @@ def test_disabled_user_and_bad_meaning_are_refused(session, alice, carol, policy
     assert session.scalar(select(func.count()).select_from(Signature)) == 1  # the acknowledgement
 
 
+@pytest.mark.requirement("21CFR11.200")
 def test_errors_are_distinct_and_say_nothing_was_signed():
     kinds = [WrongPassword(), WrongCode(), ReplayedCode(), SigningLocked("x"), UserDisabled(), SessionExpired()]
     assert len({type(k) for k in kinds}) == len({k.code for k in kinds}) == 6
     assert all(str(k) for k in kinds)
 
 
+@pytest.mark.requirement("21CFR11.300")
 def test_lockout_after_five_failures_is_audited_and_alerts_security(fresh_db, alice, policy, clock, alerts):
     with fresh_db.sessions.begin() as s:
         secret = enroll(s, alice, policy, clock)
@@ -194,6 +204,7 @@ def test_lockout_after_five_failures_is_audited_and_alerts_security(fresh_db, al
         assert s.scalar(select(func.count()).select_from(SecurityAlert)) == 1
 
 
+@pytest.mark.requirement("21CFR11.300")
 def test_a_success_resets_the_consecutive_failure_count(fresh_db, alice, bob, policy, clock):
     with fresh_db.sessions.begin() as s:
         secret = enroll(s, alice, policy, clock)
@@ -215,6 +226,7 @@ def test_a_success_resets_the_consecutive_failure_count(fresh_db, alice, bob, po
         _sign(s, alice, policy, code_at(secret, clock))
 
 
+@pytest.mark.requirement("21CFR11.100", "21CFR11.300")
 def test_reset_revokes_and_only_the_user_enrolls_again(session, alice, bob, policy, clock):
     secret = enroll(session, alice, policy, clock)
     with pytest.raises(EnrollmentError, match="own"):
@@ -239,6 +251,7 @@ def test_reset_revokes_and_only_the_user_enrolls_again(session, alice, bob, poli
     assert "totp.revoked" in actions and "totp.reset_issued" in actions
 
 
+@pytest.mark.requirement("21CFR11.300")
 def test_revoked_authenticator_needs_an_admin_permit(session, alice, policy, clock):
     enroll(session, alice, policy, clock)
     revoked = revoke_totp(session, alice.actor, alice, reason="phone compromised")
@@ -247,6 +260,7 @@ def test_revoked_authenticator_needs_an_admin_permit(session, alice, policy, clo
         begin_enrollment(session, alice, policy=policy)
 
 
+@pytest.mark.requirement("21CFR11.300")
 def test_expired_permit_and_pending_enrollment_are_refused(session, alice, bob, policy, clock):
     enroll(session, alice, policy, clock)
     issue_enrollment_reset(session, bob.actor, alice, reason="lost phone", policy=policy)
@@ -261,6 +275,7 @@ def test_expired_permit_and_pending_enrollment_are_refused(session, alice, bob, 
                            code=code_at(pending.secret, clock), policy=policy)
 
 
+@pytest.mark.requirement("21CFR11.50", "21CFR11.70", "Annex11-14")
 def test_signature_audit_payload_is_complete_json(session, alice, policy, clock):
     secret = enroll(session, alice, policy, clock)
     sig = _sign(session, alice, policy, code_at(secret, clock))
@@ -269,6 +284,7 @@ def test_signature_audit_payload_is_complete_json(session, alice, policy, clock)
                             "record_sha256", "components", "signing_session_id", "totp_timecode"}
 
 
+@pytest.mark.requirement("21CFR11.200", "21CFR11.300")
 def test_concurrent_use_of_one_code_signs_exactly_once(fresh_db, alice, policy, clock):
     import threading
     with fresh_db.sessions.begin() as s:

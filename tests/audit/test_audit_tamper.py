@@ -13,7 +13,6 @@ from audit.verify import verify_chain
 from engine.db import is_postgres
 from web.checkpoint_runs import checkpoint
 
-pytestmark = pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)")
 
 ALICE = Actor("user", "1", "Alice Initiator")
 TABLES = ("audit_entry", "audit_checkpoint")
@@ -94,6 +93,7 @@ def first(result):
     return (p.seq, p.kind)
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)")
 def test_an_untouched_chain_verifies_with_count_head_and_checkpoints(tamper):
     result = tamper.verify()
     assert result.ok, result.problems
@@ -102,16 +102,19 @@ def test_an_untouched_chain_verifies_with_count_head_and_checkpoints(tamper):
     assert any("21..30 are not covered" in n for n in result.notes)
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)")
 def test_modified_field_is_located(tamper):
     tamper("UPDATE audit_entry SET reason = 'ECO-7 (corrected)' WHERE seq = 7")
     assert first(tamper.verify()) == (7, "hash")
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)")
 def test_modified_json_value_is_located(tamper):
     tamper("UPDATE audit_entry SET after = :v WHERE seq = 23", params={"v": '{"max":999}'})
     assert first(tamper.verify()) == (23, "hash")
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)")
 def test_deleted_entry_is_located(tamper):
     tamper("DELETE FROM audit_entry WHERE seq = 12")
     result = tamper.verify()
@@ -119,6 +122,7 @@ def test_deleted_entry_is_located(tamper):
     assert {(p.seq, p.kind) for p in result.problems} >= {(12, "gap"), (13, "link")}
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)")
 def test_forged_entry_inserted_at_the_head_is_located(tamper):
     head = tamper.rows()[-1]
     tamper("INSERT INTO audit_entry (seq, event_id, recorded_at, actor_kind, actor_id, actor_name, "
@@ -128,6 +132,7 @@ def test_forged_entry_inserted_at_the_head_is_located(tamper):
     assert first(tamper.verify()) == (31, "hash")
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)")
 def test_forged_entry_inserted_in_the_middle_is_located(tamper):
     before = tamper.rows()[13]  # seq 14
     forged = dict(seq=15, event_id="forged", recorded_at=before.recorded_at, actor_kind="user",
@@ -148,6 +153,7 @@ def test_forged_entry_inserted_in_the_middle_is_located(tamper):
     assert (20, "checkpoint") in {(p.seq, p.kind) for p in result.problems}
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)")
 def test_swapped_entries_are_located(tamper):
     tamper("UPDATE audit_entry SET seq = 1005 WHERE seq = 5",
            "UPDATE audit_entry SET seq = 5 WHERE seq = 6",
@@ -156,6 +162,7 @@ def test_swapped_entries_are_located(tamper):
     assert first(result)[0] == 5 and {p.kind for p in result.problems} >= {"link", "hash"}
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)")
 def test_truncated_tail_is_detected_by_the_checkpoint(tamper):
     tamper("DELETE FROM audit_entry WHERE seq > 17")
     result = tamper.verify()
@@ -163,6 +170,7 @@ def test_truncated_tail_is_detected_by_the_checkpoint(tamper):
     assert "20" in result.first_problem.detail
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)")
 def test_truncating_only_the_unsealed_tail_is_the_documented_limit(tamper):
     """Entries after the last checkpoint are protected by the chain only (docs/audit.md)."""
     tamper("DELETE FROM audit_entry WHERE seq > 25")
@@ -170,6 +178,7 @@ def test_truncating_only_the_unsealed_tail_is_the_documented_limit(tamper):
     assert result.ok and result.count == 25
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)")
 def test_full_recomputation_after_a_change_is_caught_by_the_checkpoint(tamper):
     tamper("UPDATE audit_entry SET reason = 'rewritten' WHERE seq = 15")
     tamper.recompute_all()
@@ -178,6 +187,7 @@ def test_full_recomputation_after_a_change_is_caught_by_the_checkpoint(tamper):
     assert all(p.kind == "checkpoint" for p in result.problems)
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)")
 def test_recomputation_plus_rewritten_db_checkpoints_is_caught_by_signature_and_file(tamper):
     tamper("UPDATE audit_entry SET reason = 'rewritten' WHERE seq = 15")
     head20 = None
@@ -190,6 +200,7 @@ def test_recomputation_plus_rewritten_db_checkpoints_is_caught_by_signature_and_
     assert (20, "checkpoint") in kinds  # the file's copy still disagrees with the chain
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)")
 def test_deleting_db_checkpoints_and_recomputing_is_caught_by_the_outside_file(tamper):
     tamper("UPDATE audit_entry SET reason = 'rewritten' WHERE seq = 3",
            "DELETE FROM audit_checkpoint")
@@ -208,6 +219,7 @@ def refused(conn, *statements):
                 conn.execute(text(statement))
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)")
 def test_append_only_triggers_refuse_update_and_delete(conn, chain_db):
     refused(conn, "UPDATE audit_entry SET reason = 'x' WHERE seq = 1",
             "DELETE FROM audit_entry WHERE seq = 30",
@@ -216,6 +228,7 @@ def test_append_only_triggers_refuse_update_and_delete(conn, chain_db):
     assert verify_chain(conn, public_key=chain_db.key).ok
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)")
 @pytest.mark.postgres_only
 def test_postgres_triggers_survive_replica_mode_and_refuse_truncate(conn, chain_db):
     if not is_postgres(chain_db.engine):
@@ -226,6 +239,7 @@ def test_postgres_triggers_survive_replica_mode_and_refuse_truncate(conn, chain_
     assert verify_chain(conn, public_key=chain_db.key).ok
 
 
+@pytest.mark.requirement("21CFR11.10(a)", "21CFR11.10(e)")
 @pytest.mark.postgres_only
 def test_postgres_app_role_with_select_insert_only_cannot_update(conn, chain_db):
     """The documented grant: the application role has SELECT and INSERT on audit tables only."""

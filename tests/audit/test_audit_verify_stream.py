@@ -21,7 +21,6 @@ from audit.chain import append
 from audit.models import AuditEntry
 from audit.verify import ChainWalker, VerifyResult, stream_messages, verify_chain, walk_batch
 
-pytestmark = pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 
 AWKWARD = ['plain', 'quote " inside', 'back\\slash', 'tab\there', 'new\nline', 'nul-free \x01\x1f ctl',
            '\b\f\r', 'DEL \x7f', 'é ü 中文', 'emoji 😀', 'line sep \u2028 \u2029', '</script>', "'single'",
@@ -33,6 +32,7 @@ def _messages(session) -> dict:
     return {row[1]: (row[2], row[5]) for rows in stream_messages(conn, 7) for row in rows}
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 def test_database_bytes_equal_python_bytes_on_awkward_text(session):
     for i, text_ in enumerate(AWKWARD):
         actor = Actor("user", f"id {text_}" if text_ else "id", f"Name {text_}" if text_ else "Name")
@@ -47,6 +47,7 @@ def test_database_bytes_equal_python_bytes_on_awkward_text(session):
         assert bytes(message) == row.prev_hash.encode() + row_bytes(row), row.seq
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(texts=st.lists(st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1,
                               max_size=10), min_size=4, max_size=4))
@@ -62,6 +63,7 @@ def test_database_bytes_equal_python_bytes_for_any_text(fresh_db, texts):
             assert bytes(messages[row.seq][1]) == row.prev_hash.encode() + row_bytes(row)
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 def test_a_batch_the_database_hashes_differently_is_rechecked_in_python(session):
     for i in range(5):
         append(session, Actor("user", "1", "A"), "a", "t", str(i))
@@ -92,6 +94,7 @@ _json_values = st.recursive(
     max_leaves=12)
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 @hsettings(max_examples=500, deadline=None)
 @given(value=_json_values)
 def test_canonical_text_is_rfc8785_whichever_encoder_writes_it(value):
@@ -99,6 +102,7 @@ def test_canonical_text_is_rfc8785_whichever_encoder_writes_it(value):
     assert canonical_text(value) == (None if value is None else rfc8785.dumps(normalize(value)).decode())
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "Annex11-9")
 @pytest.mark.parametrize("value", [{"t": 175.0}, {"t": -0.0}, {"t": 1e-05}, {"t": 1e21}, {"t": 5e-324},
                                    {"\ue000": 1, "😀": 2}, {"n": 182.5, "s": "v1.0 é"}])
 def test_canonical_text_on_numbers_and_keys_where_encoders_differ(value):

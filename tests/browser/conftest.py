@@ -77,6 +77,8 @@ def page(browser, live):
     pg.base = live.url
     yield pg
     context.close()
+    # Any JavaScript error fails the test, not only CSP violations: a page that throws is broken.
+    assert errors == [], f"JavaScript console errors: {errors}"
 
 
 def shot(page, name: str, *, readme: bool = False) -> Path:

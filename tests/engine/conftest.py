@@ -116,8 +116,31 @@ def run_cli(fresh_db):
 
     app = create_app(settings=fresh_db.settings())
 
-    def run(args):
-        return CliRunner().invoke(cli, args, obj=ScriptInfo(create_app=lambda: app), catch_exceptions=False)
+    def run(args, input=None):
+        return CliRunner().invoke(cli, args, obj=ScriptInfo(create_app=lambda: app), catch_exceptions=False,
+                                  input=input)
 
+    run.app = app
     yield run
     app.extensions["sealtrail.engine"].dispose()
+
+
+@pytest.fixture()
+def cli_engineer(run_cli, fresh_db, monkeypatch):
+    """A process engineer in ``fresh_db`` who signs CLI deployments: ``(username, user id, credentials())``
+    where ``credentials()`` gives the two stdin lines (password, current code) on a fresh time-step."""
+    from audit.policy import SigningPolicy
+    from tests.ops import workload as wl
+
+    clock = wl.Clock()
+    monkeypatch.setitem(run_cli.app.extensions, "sealtrail.clock", clock)
+    policy = SigningPolicy.from_settings(run_cli.app.extensions["sealtrail.settings"], clock=clock)
+    with fresh_db.sessions.begin() as s:
+        engineer, secret = wl.create_user(s, "pat.engineer", ["process_engineer"], policy, clock)
+        wl.create_user(s, "olga.operator", ["operator"], policy, clock)
+        engineer_id = engineer.id
+
+    def credentials() -> str:
+        clock.step()
+        return f"{wl.PASSWORD}\n{wl.code(secret, clock)}\n"
+    return "pat.engineer", engineer_id, credentials

@@ -155,10 +155,11 @@ def test_cli_refuses_an_overlapping_table_with_a_gap(tmp_path, run_cli):
     assert ok.exit_code == 0 and "t_risk (3 rules, 2 tests passed)" in ok.output
 
 
-def test_cli_deploys_tables_with_the_diagrams_and_skips_unchanged(run_cli):
+def test_cli_deploys_tables_with_the_diagrams_and_skips_unchanged(run_cli, cli_engineer):
+    engineer, _, credentials = cli_engineer
     files = [str(BPMN_DIR / "risk.bpmn"), str(BPMN_DIR / "t_risk.dmn")]
-    first = run_cli(["bpmn", "deploy", *files, "--comment", "risk table"])
+    first = run_cli(["bpmn", "deploy", *files, "--comment", "risk table", "--by", engineer], input=credentials())
     assert first.exit_code == 0, first.output
     assert "deployed decision t_risk v1" in first.output and "deployed t_risk_process v1" in first.output
-    again = run_cli(["bpmn", "deploy", *files])
-    assert "deployed decision" not in again.output and "unchanged t_risk_process v1" in again.output
+    again = run_cli(["bpmn", "deploy", *files, "--comment", "again", "--by", engineer], input=credentials())
+    assert again.exit_code == 1 and "t_risk_process v1 has the same content" in again.output

@@ -11,7 +11,6 @@ from engine.workflows import Document, complete_task, deploy, open_tasks, start_
 from engine.workflows.migration import migrate_instances, plan_migration
 from tests.engine.conftest import BPMN_DIR
 
-pytestmark = pytest.mark.requirement("21CFR11.10(k)")
 
 REQUEST = {"number": "CR-11", "amount": 5, "reason": "migration test"}
 APPROVAL = (BPMN_DIR / "approval.bpmn").read_text()
@@ -27,6 +26,7 @@ def at_approval(world, session):
     return instance
 
 
+@pytest.mark.requirement("21CFR11.10(k)")
 def test_open_task_changes_migrate_and_are_signed(world, session):
     world.deploy("approval.bpmn")
     a, b = at_approval(world, session), at_approval(world, session)
@@ -48,6 +48,7 @@ def test_open_task_changes_migrate_and_are_signed(world, session):
     assert sig.meaning == "approved" and sig.printed_name == "Quinn QA"
 
 
+@pytest.mark.requirement("21CFR11.10(k)")
 def test_migration_refused_when_a_completed_task_changed(world, session):
     world.deploy("approval.bpmn")
     instance = at_approval(world, session)
@@ -60,6 +61,7 @@ def test_migration_refused_when_a_completed_task_changed(world, session):
     assert instance.process_version_id != plan.to_version
 
 
+@pytest.mark.requirement("21CFR11.10(k)")
 def test_migration_needs_a_migrator_role(world, session):
     world.deploy("approval.bpmn")
     instance = at_approval(world, session)

@@ -19,7 +19,6 @@ from engine.workflows import runtime, serializer
 from engine.workflows.tasks import signed_record
 from tests.engine.conftest import BPMN_DIR
 
-pytestmark = pytest.mark.requirement("21CFR11.10(f)", "21CFR11.10(g)")
 
 REQUEST = {"number": "CR-7", "amount": 500, "reason": "new supplier for housing"}
 
@@ -42,6 +41,7 @@ def start(world, session, who="alice"):
     return start_instance(session, world.actor(who), "t_approval", user=world.user(who))
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "21CFR11.10(g)")
 def test_full_multi_lane_run_is_signed_audited_and_persisted(world, session):
     world.deploy("approval.bpmn")
     audit_before = session.scalar(select(func.count()).select_from(AuditEntry))
@@ -83,6 +83,7 @@ def test_full_multi_lane_run_is_signed_audited_and_persisted(world, session):
     assert history[2]["data"] == {"approved": True, "comment": "ok"} and history[2]["meaning"] == "approved"
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "21CFR11.10(g)")
 def test_rejection_takes_the_other_branch_with_its_meaning(world, session):
     world.deploy("approval.bpmn")
     instance = start(world, session)
@@ -93,6 +94,7 @@ def test_rejection_takes_the_other_branch_with_its_meaning(world, session):
     assert open_tasks(session, instance.id) == []
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "21CFR11.10(g)")
 def test_instances_stay_pinned_to_their_version(world, session):
     world.deploy("approval.bpmn")
     old = start(world, session)
@@ -108,6 +110,7 @@ def test_instances_stay_pinned_to_their_version(world, session):
     assert old.spiff_version == serializer.SPIFF_VERSION and old.serializer_version == serializer.SERIALIZER_VERSION
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "21CFR11.10(g)")
 def test_role_claim_and_segregation_of_duties(world, session):
     world.deploy("approval.bpmn")
     instance = start(world, session)
@@ -121,6 +124,7 @@ def test_role_claim_and_segregation_of_duties(world, session):
     assert approve.state == "ready"
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "21CFR11.10(g)")
 def test_initiator_may_not_approve(world, session):
     world.deploy("approval.bpmn")
     instance = start(world, session, who="ivy")
@@ -130,6 +134,7 @@ def test_initiator_may_not_approve(world, session):
                       **world.signing("ivy"))
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "21CFR11.10(g)")
 def test_form_errors_name_the_fields_and_nothing_is_signed(world, session):
     world.deploy("approval.bpmn")
     instance = start(world, session)
@@ -144,6 +149,7 @@ def test_form_errors_name_the_fields_and_nothing_is_signed(world, session):
     assert request.state == "ready"
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "21CFR11.10(g)")
 def test_wrong_signature_components_are_refused(world, session):
     world.deploy("approval.bpmn")
     instance = start(world, session)
@@ -154,6 +160,7 @@ def test_wrong_signature_components_are_refused(world, session):
         complete_task(session, task_id=request.id, data=REQUEST, **world.signing("alice", totp_code="000000"))
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "21CFR11.10(g)")
 def test_claim_unclaim_and_reassign_are_enforced_and_audited(world, session):
     world.deploy("approval.bpmn")
     instance = start(world, session)
@@ -181,6 +188,7 @@ def test_claim_unclaim_and_reassign_are_enforced_and_audited(world, session):
     assert {"workflow.task_claimed", "workflow.task_reassigned", "workflow.task_completed"} <= actions
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "21CFR11.10(g)")
 def test_stale_instance_version_is_a_conflict(world, session):
     world.deploy("approval.bpmn")
     instance = start(world, session)
@@ -194,6 +202,7 @@ def test_stale_instance_version_is_a_conflict(world, session):
                       **world.signing("alice"))
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "21CFR11.10(g)")
 def test_state_from_another_serializer_version_is_refused(world, session):
     world.deploy("approval.bpmn")
     instance = start(world, session)
@@ -204,6 +213,7 @@ def test_state_from_another_serializer_version_is_refused(world, session):
         complete_task(session, task_id=only_task(session, instance).id, data=REQUEST, **world.signing("alice"))
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "21CFR11.10(g)")
 def test_completed_task_rows_are_write_once(world, session):
     world.deploy("approval.bpmn")
     instance = start(world, session)
@@ -214,6 +224,7 @@ def test_completed_task_rows_are_write_once(world, session):
         session.flush()
 
 
+@pytest.mark.requirement("21CFR11.10(f)", "21CFR11.10(g)")
 @pytest.mark.postgres_only
 def test_database_refuses_raw_edits_of_evidence(world, session):
     from sqlalchemy import text

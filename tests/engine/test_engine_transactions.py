@@ -14,7 +14,6 @@ from engine.workflows import Document, complete_task, deploy, open_tasks, start_
 from engine.workflows.models import ProcessInstance, WorkflowTask
 from tests.engine.conftest import BPMN_DIR, World
 
-pytestmark = pytest.mark.requirement("21CFR11.10(e)", "21CFR11.10(f)")
 
 REQUEST = {"number": "CR-9", "amount": 13, "reason": "stage failure test"}
 
@@ -49,6 +48,7 @@ def attempt(db, world, task_id, data, **overrides):
         complete_task(s, task_id=task_id, data=data, **world.signing("alice", **overrides))
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "21CFR11.10(f)")
 @pytest.mark.parametrize("stage", ["form", "signature", "script", "database"])
 def test_failure_at_each_stage_rolls_back_everything(setup, stage, monkeypatch):
     db, world, instance_id, task_id = setup
@@ -84,6 +84,7 @@ def test_failure_at_each_stage_rolls_back_everything(setup, stage, monkeypatch):
     assert after["instance"][2] == "CR-9"
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "21CFR11.10(f)")
 def test_two_completions_of_one_task_exactly_one_wins(setup):
     db, world, instance_id, task_id = setup
     attempt(db, world, task_id, {**REQUEST, "amount": 500})

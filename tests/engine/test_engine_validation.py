@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
 from engine.errors import DeploymentRefused
 from engine.workflows import Document, list_versions, validate_documents
@@ -203,35 +204,55 @@ def test_cli_validate_exit_codes_and_json(tmp_path, run_cli):
     assert body["valid"] is False and body["problems"][0]["element_id"] == "st_key"
 
 
-def test_cli_deploy_validates_first_and_skips_unchanged(tmp_path, run_cli, fresh_db):
+def test_cli_deploy_validates_first_then_is_signed_by_a_process_engineer(tmp_path, run_cli, fresh_db,
+                                                                          cli_engineer):
+    from audit.models import Signature
+
+    _, engineer_id, signed = cli_engineer
     _cli = run_cli
     bad = tmp_path / "approval.bpmn"
     bad.write_text(APPROVAL.replace('id="set_business_key"', 'id="launch_missiles"'))
-    refused = _cli(["bpmn", "deploy", str(bad)])
+    refused = _cli(["bpmn", "deploy", str(bad), "--comment", "x", "--by", "pat.engineer"])
     assert refused.exit_code == 1 and "launch_missiles" in refused.output
-    first = _cli(["bpmn", "deploy", str(BPMN_DIR / "approval.bpmn"), "--comment", "initial"])
-    assert first.exit_code == 0 and "deployed t_approval v1" in first.output
-    again = _cli(["bpmn", "deploy", str(BPMN_DIR / "approval.bpmn")])
-    assert "unchanged t_approval v1" in again.output
+    approval = str(BPMN_DIR / "approval.bpmn")
+    for by, why in (("nobody.here", "no such user"), ("olga.operator", "needs the role process_engineer")):
+        denied = _cli(["bpmn", "deploy", approval, "--comment", "initial", "--by", by], input=signed())
+        assert denied.exit_code == 1 and why in denied.output
+    first = _cli(["bpmn", "deploy", approval, "--comment", "initial", "--by", "pat.engineer"], input=signed())
+    assert first.exit_code == 0 and "deployed t_approval v1" in first.output, first.output
+    again = _cli(["bpmn", "deploy", approval, "--comment", "again", "--by", "pat.engineer"], input=signed())
+    assert again.exit_code == 1 and "t_approval v1 has the same content" in again.output
     with fresh_db.sessions.begin() as s:
         [version] = list_versions(s, "t_approval")
-        assert version.comment == "initial" and version.deployed_by_id == "cli"
+        assert version.comment == "initial" and version.deployed_by_id == str(engineer_id)
+        [signature] = s.scalars(select(Signature).where(Signature.record_type == "process_version")).all()
+        assert signature.record_id == "t_approval:v1" and signature.user_id == str(engineer_id)
 
 
-def test_shipped_deployment_skips_unchanged_files_but_redeploys_callers(world, session, tmp_path):
-    from engine.workflows import deploy_all_shipped
+def test_shipped_files_are_deployed_once_and_newer_ones_only_reported(world, session, tmp_path):
+    from engine.workflows import deploy, deploy_all_shipped
+    from engine.workflows.specs import Document
 
     for name in ("parent.bpmn", "child.bpmn", "approval.bpmn"):
         (tmp_path / name).write_bytes((BPMN_DIR / name).read_bytes())
     first = deploy_all_shipped(session, world.actor("alice"), tmp_path)
     assert sorted(v.process_id for v in first.deployed) == ["t_approval", "t_child", "t_parent"]
     again = deploy_all_shipped(session, world.actor("alice"), tmp_path)
-    assert again.deployed == [] and len(again.unchanged) == 3
+    assert again.deployed == [] and len(again.unchanged) == 3 and again.newer_shipped == []
+    # A person deploys their own v2 of the approval: the shipped v1 content never replaces it.
+    edited = (BPMN_DIR / "approval.bpmn").read_text().replace('name="', 'name="Edited ', 1)
+    mine = deploy(session, world.actor("alice"), [Document("approval.bpmn", edited.encode())])
+    assert [(v.process_id, v.version) for v in mine.deployed] == [("t_approval", 2)]
+    after_mine = deploy_all_shipped(session, world.actor("alice"), tmp_path)
+    assert after_mine.deployed == [], after_mine.deployed
+    assert after_mine.newer_shipped == [], [(v.process_id, v.version, v.content_sha256[:8]) for v in list_versions(session)]
+    assert list_versions(session, "t_approval")[0].version == 2
+    # An upgrade ships a changed child: reported for a person to deploy, not deployed.
     child = (BPMN_DIR / "child.bpmn").read_text().replace('name="Child review"', 'name="Child review (v2)"')
     (tmp_path / "child.bpmn").write_text(child)
     third = deploy_all_shipped(session, world.actor("alice"), tmp_path)
-    assert sorted((v.process_id, v.version) for v in third.deployed) == [("t_child", 2), ("t_parent", 2)]
-    assert [v.process_id for v in third.unchanged] == ["t_approval"]
+    assert third.deployed == [] and [(v.process_id, v.version) for v in third.newer_shipped] == [("t_child", 1)]
+    assert [v.version for v in list_versions(session, "t_child")] == [1]
     (tmp_path / "broken.bpmn").write_text("<not-bpmn")
     refused = deploy_all_shipped(session, world.actor("alice"), tmp_path)
     assert refused.deployed == [] and refused.problems[0].file == "broken.bpmn"

@@ -6,6 +6,7 @@ from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
 from engine.config import load_settings
+from tests.conftest import settings_for
 from web.app import create_app
 from web.cli import cli
 
@@ -17,7 +18,7 @@ def _invoke(args, url=None, **kw):
     apps = []
 
     def factory():
-        settings = load_settings(database_url=url) if url else load_settings()
+        settings = settings_for(url) if url else load_settings()
         apps.append(create_app(settings=settings))
         return apps[-1]
 
@@ -95,3 +96,46 @@ def test_demo_load_only_twice_is_idempotent(fresh_db):
     second = _run(["demo", "--load-only"], fresh_db.url)
     assert second.exit_code == 0
     assert "already loaded" in second.output and "DEMO ACCOUNTS" not in second.output
+
+
+def _credentials(output: str, username: str) -> tuple[str, str]:
+    """(password, TOTP secret) of a demo account from the credentials `demo` printed once."""
+    line = next(l for l in output.splitlines() if l.strip().startswith(username + " "))
+    password, secret = line.split()[1:3]
+    return password, secret
+
+
+def test_after_a_signed_deploy_demo_and_init_create_no_new_version(fresh_db):
+    import datetime as dt
+
+    import pyotp
+    from sqlalchemy import func, select
+
+    from audit.policy import SigningPolicy
+    from audit.signatures import sign
+    from engine.users import accounts
+    from engine.workflows import Document, deploy, list_versions
+    from engine.workflows.deploy import shipped_bpmn_dir
+    from engine.workflows.models import ProcessVersion
+
+    loaded = _run(["demo", "--load-only"], fresh_db.url)
+    password, secret = _credentials(loaded.output, "wang.fang")
+    edited = (shipped_bpmn_dir() / "deviation.bpmn").read_text().replace(' name="', ' name="Plant ', 1)
+    with fresh_db.sessions.begin() as s:  # what the editor's deploy does: deploy + sign, one transaction
+        engineer = accounts.find_user(s, "wang.fang")
+        [v2] = deploy(s, accounts.actor_for(engineer), [Document("deviation.bpmn", edited.encode())],
+                      comment="plant-specific triage").deployed
+        later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=90)  # past the steps demo used
+        sign(s, engineer, password=password, totp_code=pyotp.TOTP(secret).at(later), meaning="approved",
+             record_type="process_version", record_id=f"deviation:v{v2.version}",
+             record={"process_id": "deviation", "version": v2.version, "content_sha256": v2.content_sha256,
+                     "comment": "plant-specific triage"},
+             policy=SigningPolicy.from_settings(fresh_db.settings(), clock=lambda: later))
+        before = s.scalar(select(func.count()).select_from(ProcessVersion))
+    for args in (["demo", "--load-only"], ["init"]):
+        result = _run(args, fresh_db.url)
+        assert result.exit_code == 0, result.output
+        assert "newer shipped diagram" not in result.output  # the shipped file is what v1 was
+    with fresh_db.sessions.begin() as s:
+        assert s.scalar(select(func.count()).select_from(ProcessVersion)) == before
+        assert list_versions(s, "deviation")[0].version == v2.version == 2

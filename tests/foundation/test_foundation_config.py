@@ -31,3 +31,27 @@ def test_database_url_from_environment(monkeypatch):
     assert load_settings().database_url == "postgresql+psycopg://u@h:5432/d"
     monkeypatch.delenv("SEALTRAIL_DATABASE_URL")
     assert load_settings().database_url.startswith("sqlite:///") and load_settings().database_url.endswith("sealtrail.db")
+
+
+def test_state_resolves_to_the_same_place_from_any_folder(monkeypatch, tmp_path):
+    from engine.config import default_var_dir
+
+    monkeypatch.delenv("SEALTRAIL_VAR_DIR", raising=False)
+    monkeypatch.delenv("SEALTRAIL_DATABASE_URL", raising=False)
+    monkeypatch.setattr("engine.config.var_dir", lambda: default_var_dir())  # don't create it here
+    monkeypatch.setenv("SEALTRAIL_TOTP_KEY", "not-read-here")  # nor generate secrets in it
+    monkeypatch.chdir(ROOT)
+    here = load_settings()
+    monkeypatch.chdir(tmp_path)
+    elsewhere = load_settings()
+    assert here.var_dir == elsewhere.var_dir == ROOT / "var"  # a checkout keeps state in <checkout>/var
+    assert here.database_url == elsewhere.database_url == f"sqlite:///{ROOT / 'var' / 'sealtrail.db'}"
+    assert here.checkpoint_key_path == elsewhere.checkpoint_key_path
+
+
+@pytest.mark.parametrize("name, value", [("SEALTRAIL_VAR_DIR", "var"),
+                                         ("SEALTRAIL_DATABASE_URL", "sqlite:///var/sealtrail.db")])
+def test_a_relative_location_is_refused_naming_the_variable(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=f"{name} .*relative"):
+        load_settings()

@@ -8,8 +8,6 @@ from audit.passwords import verify_password
 from engine.errors import Conflict, ValidationFailed
 from engine.users import accounts, actor_for, has_role
 
-pytestmark = pytest.mark.requirement("21CFR11.100", "Annex11-12")
-
 
 def _make(session, username="chen.jing", **kw):
     values = dict(username=username, printed_name="陈静 / Chen Jing", password="Correct-horse-9", roles=["qa_engineer"])
@@ -17,6 +15,7 @@ def _make(session, username="chen.jing", **kw):
     return accounts.create_user(session, SYSTEM, **values)
 
 
+@pytest.mark.requirement("21CFR11.100", "Annex11-12")
 def test_create_user_hashes_password_and_audits_without_secret(session):
     user = _make(session)
     assert user.password_hash.startswith("$argon2id$") and verify_password(user.password_hash, "Correct-horse-9")
@@ -28,6 +27,7 @@ def test_create_user_hashes_password_and_audits_without_secret(session):
     assert accounts.user_for_actor(session, actor) is user
 
 
+@pytest.mark.requirement("21CFR11.100", "Annex11-12")
 @pytest.mark.parametrize("field, kw", [
     ("username", dict(username="Bad Name!")),
     ("roles", dict(roles=["superuser"])),
@@ -42,6 +42,7 @@ def test_bad_input_is_refused_naming_the_field(session, field, kw):
     assert err.value.field == field
 
 
+@pytest.mark.requirement("21CFR11.100", "Annex11-12")
 def test_disabled_name_is_never_reused(session):
     user = _make(session)
     accounts.disable_user(session, SYSTEM, user, reason="left the company")
@@ -52,6 +53,7 @@ def test_disabled_name_is_never_reused(session):
     assert has_role(user, "qa_engineer", "qa_manager") and not has_role(user, "admin")
 
 
+@pytest.mark.requirement("21CFR11.100", "Annex11-12")
 def test_reset_and_change_password(session):
     user = _make(session, must_change_password=False)
     accounts.reset_password(session, SYSTEM, user, new_password="Temporary-123", reason="forgotten")
@@ -63,6 +65,7 @@ def test_reset_and_change_password(session):
     assert not user.must_change_password
 
 
+@pytest.mark.requirement("21CFR11.100", "Annex11-12")
 def test_set_roles_audits_old_and_new(session):
     user = _make(session)
     accounts.set_roles(session, SYSTEM, user, ["qa_engineer", "auditor"], reason="audit duty")

@@ -13,14 +13,13 @@ from engine.masterdata.models import DocumentRevision, ProductRevision
 
 from masterdata_factories import ACTOR, make_item, release_now  # noqa: E402
 
-pytestmark = pytest.mark.requirement("ISO13485-4.2.4")
-
 
 def _doc(session, code="SOP-001", body="Clean the bench."):
     doc, rev = catalog.create_document(session, ACTOR, code=code, title="Line clearance", doc_type="sop", body=body)
     return doc, rev
 
 
+@pytest.mark.requirement("ISO13485-4.2.4")
 def test_first_release_makes_revision_effective_and_audits(session):
     doc, rev = _doc(session)
     assert rev.label == "A" and rev.state == "draft"
@@ -30,6 +29,7 @@ def test_first_release_makes_revision_effective_and_audits(session):
     assert actions == ["revision.create_draft", "revision.submit", "revision.release"]
 
 
+@pytest.mark.requirement("ISO13485-4.2.4")
 def test_release_makes_previous_obsolete_atomically(session):
     doc, rev_a = _doc(session)
     release_now(session, rev_a)
@@ -45,6 +45,7 @@ def test_release_makes_previous_obsolete_atomically(session):
     assert released == [rev_b]
 
 
+@pytest.mark.requirement("ISO13485-4.2.4")
 def test_editing_a_released_revision_is_refused_by_the_use_case(session):
     _, rev = _doc(session)
     release_now(session, rev)
@@ -53,6 +54,7 @@ def test_editing_a_released_revision_is_refused_by_the_use_case(session):
     assert rev.body == "Clean the bench."
 
 
+@pytest.mark.requirement("ISO13485-4.2.4")
 def test_editing_a_released_revision_is_refused_by_the_model_layer(session):
     _, rev = _doc(session)
     release_now(session, rev)
@@ -63,6 +65,7 @@ def test_editing_a_released_revision_is_refused_by_the_model_layer(session):
     assert err.value.field == "body" and "SOP-001 rev A" in err.value.message
 
 
+@pytest.mark.requirement("ISO13485-4.2.4")
 def test_in_review_content_is_frozen(session):
     _, rev = _doc(session)
     revisions.submit_for_review(session, ACTOR, rev)
@@ -71,6 +74,7 @@ def test_in_review_content_is_frozen(session):
         session.flush()
 
 
+@pytest.mark.requirement("ISO13485-4.2.4")
 def test_second_effective_revision_is_refused(session):
     doc, rev_a = _doc(session)
     release_now(session, rev_a)
@@ -82,6 +86,7 @@ def test_second_effective_revision_is_refused(session):
         session.flush()
 
 
+@pytest.mark.requirement("ISO13485-4.2.4")
 def test_second_effective_revision_refused_by_database_index(session):
     doc, rev_a = _doc(session)
     release_now(session, rev_a)
@@ -94,6 +99,7 @@ def test_second_effective_revision_refused_by_database_index(session):
     nested.rollback()
 
 
+@pytest.mark.requirement("ISO13485-4.2.4")
 def test_release_requires_review_and_reason(session):
     _, rev = _doc(session)
     with pytest.raises(RevisionRuleViolation, match="submit it for review first"):
@@ -105,6 +111,7 @@ def test_release_requires_review_and_reason(session):
     assert rev.state == "in_review"
 
 
+@pytest.mark.requirement("ISO13485-4.2.4")
 def test_future_or_backdated_effective_from_is_refused(session):
     doc, rev_a = _doc(session)
     revisions.submit_for_review(session, ACTOR, rev_a)
@@ -119,6 +126,7 @@ def test_future_or_backdated_effective_from_is_refused(session):
     assert rev_a.state == "released" and rev_b.state == "in_review"
 
 
+@pytest.mark.requirement("ISO13485-4.2.4")
 def test_only_one_open_draft_and_drafts_can_be_discarded(session):
     doc, rev_a = _doc(session)
     release_now(session, rev_a)
@@ -130,6 +138,7 @@ def test_only_one_open_draft_and_drafts_can_be_discarded(session):
     assert revisions.new_draft(session, ACTOR, doc, change_summary="y").label == "B"
 
 
+@pytest.mark.requirement("ISO13485-4.2.4")
 def test_released_revision_cannot_be_deleted(session):
     _, rev = _doc(session)
     release_now(session, rev)
@@ -138,6 +147,7 @@ def test_released_revision_cannot_be_deleted(session):
         session.flush()
 
 
+@pytest.mark.requirement("ISO13485-4.2.4")
 def test_unknown_field_and_bad_gtin_refused_naming_the_field(session):
     fg = make_item(session, "FG-1", item_type="finished_good", purchased=False)
     _, rev = catalog.create_product(session, ACTOR, code="P-1", name="Set", item=fg)
@@ -151,6 +161,7 @@ def test_unknown_field_and_bad_gtin_refused_naming_the_field(session):
     assert rev.udi_di == "06912345678902"
 
 
+@pytest.mark.requirement("ISO13485-4.2.4")
 def test_product_without_gtin_cannot_be_submitted(session):
     fg = make_item(session, "FG-2", item_type="finished_good", purchased=False)
     _, rev = catalog.create_product(session, ACTOR, code="P-2", name="Set", item=fg)
@@ -160,6 +171,7 @@ def test_product_without_gtin_cannot_be_submitted(session):
     assert isinstance(rev, ProductRevision) and rev.state == "draft"
 
 
+@pytest.mark.requirement("ISO13485-4.2.4")
 def test_life_cycle_records_the_user_behind_the_actor(session):
     from engine.users import accounts, actor_for
 

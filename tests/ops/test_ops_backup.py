@@ -9,6 +9,7 @@ import uuid
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from audit import SYSTEM, chain, checkpoints
 from audit.models import AuditEntry
@@ -21,7 +22,6 @@ from tests.conftest import ON_POSTGRES
 from web.checkpoint_runs import checkpoint
 
 pytestmark = [
-    pytest.mark.requirement("Annex11-7", "21CFR11.10(c)", "ISO13485-4.2.5"),
     pytest.mark.skipif(ON_POSTGRES and not shutil.which("pg_dump"),
                        reason="pg_dump/pg_restore not installed (apt-get install postgresql-client)"),
 ]
@@ -74,6 +74,7 @@ def _entries(db) -> list[tuple]:
             .order_by(AuditEntry.seq))]
 
 
+@pytest.mark.requirement("Annex11-7", "21CFR11.10(c)", "ISO13485-4.2.5")
 def test_backup_restore_verify_roundtrip(populated, empty_target, key, tmp_path):
     path = bk.create_backup(populated.url, tmp_path, key, checkpoint=_checkpointer(key))
     manifest = json.loads((path / "manifest.json").read_text())
@@ -98,6 +99,7 @@ def test_backup_restore_verify_roundtrip(populated, empty_target, key, tmp_path)
     assert _entries(empty_target)[-1][0] == 26
 
 
+@pytest.mark.requirement("Annex11-7", "21CFR11.10(c)", "ISO13485-4.2.5")
 def test_restore_refuses_a_database_that_is_not_empty(populated, fresh_db, key, tmp_path):
     path = bk.create_backup(populated.url, tmp_path, key)
     with fresh_db.engine.connect() as conn:
@@ -108,6 +110,7 @@ def test_restore_refuses_a_database_that_is_not_empty(populated, fresh_db, key, 
         assert database_state(conn) == before  # nothing written
 
 
+@pytest.mark.requirement("Annex11-7", "21CFR11.10(c)", "ISO13485-4.2.5")
 def test_restore_refuses_an_altered_manifest(populated, empty_target, key, tmp_path):
     path = bk.create_backup(populated.url, tmp_path, key)
     manifest = json.loads((path / "manifest.json").read_text())
@@ -117,6 +120,7 @@ def test_restore_refuses_an_altered_manifest(populated, empty_target, key, tmp_p
         bk.restore_backup(path, empty_target.url, key.public_key())
 
 
+@pytest.mark.requirement("Annex11-7", "21CFR11.10(c)", "ISO13485-4.2.5")
 def test_restore_refuses_a_damaged_data_file(populated, empty_target, key, tmp_path):
     path = bk.create_backup(populated.url, tmp_path, key)
     data = path / json.loads((path / "manifest.json").read_text())["data_file"]["name"]
@@ -127,12 +131,14 @@ def test_restore_refuses_a_damaged_data_file(populated, empty_target, key, tmp_p
         bk.restore_backup(path, empty_target.url, key.public_key())
 
 
+@pytest.mark.requirement("Annex11-7", "21CFR11.10(c)", "ISO13485-4.2.5")
 def test_restore_refuses_a_manifest_signed_by_another_key(populated, empty_target, key, tmp_path):
     path = bk.create_backup(populated.url, tmp_path, Ed25519PrivateKey.generate())
     with pytest.raises(bk.RestoreRefused, match="not by the trusted key"):
         bk.restore_backup(path, empty_target.url, key.public_key())
 
 
+@pytest.mark.requirement("Annex11-7", "21CFR11.10(c)", "ISO13485-4.2.5")
 def test_verification_catches_missing_rows_and_a_different_head(populated, key, tmp_path):
     path = bk.create_backup(populated.url, tmp_path, key)
     manifest = json.loads((path / "manifest.json").read_text())
@@ -143,6 +149,7 @@ def test_verification_catches_missing_rows_and_a_different_head(populated, key, 
     assert any(p.startswith("audit head") for p in problems)
 
 
+@pytest.mark.requirement("Annex11-7", "21CFR11.10(c)", "ISO13485-4.2.5")
 def test_backup_taken_while_writers_append_is_one_consistent_snapshot(populated, empty_target,
                                                                      key, tmp_path):
     stop = threading.Event()
@@ -172,14 +179,17 @@ def test_backup_taken_while_writers_append_is_one_consistent_snapshot(populated,
     assert report["audit_head"] == manifest["audit_head"]
 
 
+@pytest.mark.requirement("Annex11-7", "21CFR11.10(c)", "ISO13485-4.2.5")
 def test_a_failed_backup_leaves_no_directory_that_looks_complete(tmp_path, key):
     missing = ("postgresql+psycopg://postgres@127.0.0.1:9/nowhere" if ON_POSTGRES
                else f"sqlite:///{tmp_path / 'absent.db'}")
-    with pytest.raises(Exception):
+    expected = (OperationalError, "connection") if ON_POSTGRES else (bk.BackupError, "no SQLite database at")
+    with pytest.raises(expected[0], match=expected[1]):
         bk.create_backup(missing, tmp_path / "out", key)
     assert list((tmp_path / "out").glob("sealtrail-*")) == []
 
 
+@pytest.mark.requirement("Annex11-7", "21CFR11.10(c)", "ISO13485-4.2.5")
 def test_restore_refuses_to_pass_a_database_whose_chain_was_rewritten(populated, empty_target,
                                                                       key, tmp_path):
     """An insider rewrote an entry and re-signed the manifest without the checkpoint key: the
@@ -195,6 +205,7 @@ def test_restore_refuses_to_pass_a_database_whose_chain_was_rewritten(populated,
         bk.restore_backup(path, empty_target.url, key.public_key())
 
 
+@pytest.mark.requirement("Annex11-7", "21CFR11.10(c)", "ISO13485-4.2.5")
 def test_backup_and_restore_commands(populated, empty_target, tmp_path):
     """`sealtrail backup` then `sealtrail restore` as an operator runs them."""
     from click.testing import CliRunner
@@ -221,3 +232,57 @@ def test_backup_and_restore_commands(populated, empty_target, tmp_path):
     assert "audit chain verifies: OK" in out.output and "matches the chain" in out.output
     again = run(empty_target.url, ["restore", str(backup_dir)])
     assert again.exit_code == 1 and "not empty" in again.output
+
+
+def _alter_one_lot(url: str) -> None:
+    """Change one lot's quantity in place: same row count, different content."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            lot_id = conn.execute(text("SELECT min(id) FROM lots")).scalar_one()
+            conn.execute(text("UPDATE lots SET quantity_planned = quantity_planned + 1 WHERE id = :id"),
+                         {"id": lot_id})
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.requirement("Annex11-7", "21CFR11.10(c)", "ISO13485-4.2.5")
+def test_the_manifest_carries_a_digest_of_every_table(demo_db, key, tmp_path):
+    path = bk.create_backup(demo_db.url, tmp_path, key)
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert set(manifest["table_digests"]) == set(manifest["row_counts"])
+    assert all(len(d) == 64 for d in manifest["table_digests"].values())
+    assert bk.verify_database(demo_db.url, manifest)["ok"]
+
+
+@pytest.mark.requirement("Annex11-7", "21CFR11.10(c)", "ISO13485-4.2.5")
+def test_a_restore_that_alters_one_lot_row_fails_naming_the_table(demo_db, empty_target, key, tmp_path,
+                                                                   monkeypatch):
+    path = bk.create_backup(demo_db.url, tmp_path, key)
+    real_verify = bk.run._verify_or_raise
+
+    def corrupting_restore(url, manifest, public_key):  # the data arrived, one lot row did not
+        _alter_one_lot(url)
+        return real_verify(url, manifest, public_key)
+
+    monkeypatch.setattr(bk.run, "_verify_or_raise", corrupting_restore)
+    with pytest.raises(bk.RestoreVerificationFailed) as failed:
+        bk.restore_backup(path, empty_target.url, key.public_key())
+    assert "table lots: rows differ from the backup's" in str(failed.value)  # counts agree: the digest caught it
+    assert "manifest says" not in str(failed.value)
+
+
+@pytest.mark.requirement("Annex11-7", "21CFR11.10(c)", "ISO13485-4.2.5")
+@pytest.mark.skipif(ON_POSTGRES, reason="edits the SQLite data file of the backup")
+def test_a_backup_whose_lot_row_was_altered_does_not_restore(demo_db, empty_target, key, tmp_path):
+    """Even with the data file's hash refreshed and the manifest re-signed (a forger holding the
+    key, as in the checkpoint test above), the per-table digest names the altered table."""
+    path = bk.create_backup(demo_db.url, tmp_path, key)
+    manifest = json.loads((path / "manifest.json").read_text())
+    data = path / manifest["data_file"]["name"]
+    _alter_one_lot(f"sqlite:///{data}")
+    forged = dict(manifest, data_file=dict(manifest["data_file"], sha256=mf.file_sha256(data),
+                                           bytes=data.stat().st_size))
+    mf.write(path, mf.sign({k: v for k, v in forged.items() if k != "signature"}, key))
+    with pytest.raises(bk.RestoreVerificationFailed, match="table lots: rows differ"):
+        bk.restore_backup(path, empty_target.url, key.public_key())

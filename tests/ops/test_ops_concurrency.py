@@ -19,8 +19,7 @@ from engine.workflows import complete_task, open_tasks
 from engine.workflows.models import WorkflowTask
 from tests.ops import workload as wl
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.requirement("21CFR11.10(e)", "21CFR11.10(f)", "Annex11-9")]
+pytestmark = pytest.mark.slow
 
 WORKERS, RACERS, RACED_TASKS, WRITERS, APPENDS = 32, 8, 4, 16, 25
 
@@ -66,6 +65,7 @@ def setup(fresh_db, forms_path):
     return fresh_db, users, secrets, key, clock, work, raced
 
 
+@pytest.mark.requirement("21CFR11.10(e)", "21CFR11.10(f)", "Annex11-9")
 def test_workers_racers_and_audit_writers_at_once(setup):
     db, users, secrets, key, clock, work, raced = setup
     engine = make_engine(db.url, **({} if db.url.startswith("sqlite") else

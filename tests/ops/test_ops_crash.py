@@ -22,8 +22,7 @@ from engine.workflows import complete_task
 from engine.workflows.models import ProcessInstance, WorkflowTask
 from tests.ops import workload as wl
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.requirement("21CFR11.10(c)", "21CFR11.10(e)", "Annex11-7")]
+pytestmark = pytest.mark.slow
 
 KILLS = int(os.environ.get("SEALTRAIL_CRASH_KILLS", "20"))
 LANE_USER = {"process_engineer": "alice", "qa_manager": "quinn", "production_manager": "pat"}
@@ -75,6 +74,7 @@ def world(fresh_db, monkeypatch):
     return fresh_db, key, ids, secrets, clock
 
 
+@pytest.mark.requirement("21CFR11.10(c)", "21CFR11.10(e)", "Annex11-7")
 def test_sigkill_at_random_moments_leaves_only_whole_signed_completions(world, capsys):
     db, key, ids, secrets, clock = world
     master = int(os.environ.get("SEALTRAIL_CRASH_SEED") or random.randrange(2**32))

@@ -49,7 +49,8 @@ def test_every_line_of_a_request_carries_its_request_id(app_with_logging_view, j
     assert engine_line["msg"] == "did work" and engine_line["lot"] == "L-1"
     assert engine_line["level"] == "WARNING" and engine_line["ts"].endswith("Z")
     assert access_line["status"] == 200 and access_line["method"] == "GET"
-    assert access_line["path"] == "/work" and access_line["duration_ms"] >= 0
+    assert access_line["path"] == "/work"
+    assert isinstance(access_line["duration_ms"], float) and 0 <= access_line["duration_ms"] < 60_000
 
 
 def test_a_forged_request_id_is_replaced(app_with_logging_view, json_log):

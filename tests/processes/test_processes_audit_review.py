@@ -12,7 +12,6 @@ from engine.workflows import fire_timers, get_instance, workflow_data
 
 import pytest
 
-pytestmark = pytest.mark.requirement("Annex11-9")
 
 WORKER = Actor(kind="system", id="worker", name="Sealtrail timer worker")
 
@@ -41,6 +40,7 @@ def _due_review(quality):
     return review, iid
 
 
+@pytest.mark.requirement("Annex11-9")
 def test_review_assembles_risky_events_and_pins_the_chain_head(quality):
     review, iid = _due_review(quality)
     data = workflow_data(quality.session, get_instance(quality.session, iid))["audit_review"]
@@ -57,6 +57,7 @@ def test_review_assembles_risky_events_and_pins_the_chain_head(quality):
     assert set(quality.tasks(iid)) == {"review_audit_trail"}
 
 
+@pytest.mark.requirement("Annex11-9")
 def test_rejected_review_returns_and_unexplained_events_raise_a_deviation(quality):
     s = quality.session
     review, iid = _due_review(quality)

@@ -11,13 +11,12 @@ from engine.processes.release import request_release
 from engine.workflows import get_instance, workflow_data
 from tests.processes.processes_plant import add_measurement, at
 
-pytestmark = pytest.mark.requirement("ISO13485-7.5.1", "ISO13485-7.5.8")
-
 
 def _review(quality, iid):
     return workflow_data(quality.session, get_instance(quality.session, iid))["release_review"]
 
 
+@pytest.mark.requirement("ISO13485-7.5.1", "ISO13485-7.5.8")
 def test_clean_lot_shows_no_exceptions_and_is_released_with_the_released_meaning(quality):
     lot = quality.plant.lots["P-001"]
     iid = request_release(quality.session, quality.actor("qa_zhao"), lot).id
@@ -33,6 +32,7 @@ def test_clean_lot_shows_no_exceptions_and_is_released_with_the_released_meaning
     assert get_instance(quality.session, iid).status == "completed"
 
 
+@pytest.mark.requirement("ISO13485-7.5.1", "ISO13485-7.5.8")
 def test_out_of_limit_value_and_overdue_calibration_are_exactly_the_exceptions(quality):
     plant, s = quality.plant, quality.session
     bad = add_measurement(s, plant, "press_force", 118.0, at(plant.work_day, 8, 45))
@@ -46,6 +46,7 @@ def test_out_of_limit_value_and_overdue_calibration_are_exactly_the_exceptions(q
     assert not review["no_exceptions"]
 
 
+@pytest.mark.requirement("ISO13485-7.5.1", "ISO13485-7.5.8")
 def test_every_exception_needs_a_disposition_and_a_deviation_blocks_release(quality):
     plant, s = quality.plant, quality.session
     bad = add_measurement(s, plant, "press_force", 118.0, at(plant.work_day, 8, 45))
@@ -70,6 +71,7 @@ def test_every_exception_needs_a_disposition_and_a_deviation_blocks_release(qual
     assert lot.status == "on_hold"
 
 
+@pytest.mark.requirement("ISO13485-7.5.1", "ISO13485-7.5.8")
 def test_return_for_re_review_then_reject(quality):
     plant, s = quality.plant, quality.session
     bad = add_measurement(s, plant, "press_force", 118.0, at(plant.work_day, 8, 45))
@@ -89,6 +91,7 @@ def test_return_for_re_review_then_reject(quality):
     assert plant.lots["P-001"].status == "rejected"
 
 
+@pytest.mark.requirement("ISO13485-7.5.1", "ISO13485-7.5.8")
 def test_justified_exception_allows_release(quality):
     plant, s = quality.plant, quality.session
     bad = add_measurement(s, plant, "press_force", 118.0, at(plant.work_day, 8, 45))

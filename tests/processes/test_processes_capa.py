@@ -11,7 +11,6 @@ from web.cli.worker import run_due_timers
 
 import pytest
 
-pytestmark = pytest.mark.requirement("ISO13485-8.5.2")
 
 WORKER = Actor(kind="system", id="worker", name="Sealtrail timer worker")
 
@@ -47,6 +46,7 @@ def _implement(quality, iid):
         {"action": 2, "completed": True, "evidence": "PM plan rev C"}]})
 
 
+@pytest.mark.requirement("ISO13485-8.5.2")
 def test_overdue_actions_escalate_to_the_qa_manager(quality):
     s = quality.session
     iid = _to_implementation(quality, due_in_days=14)
@@ -64,6 +64,7 @@ def test_overdue_actions_escalate_to_the_qa_manager(quality):
     assert capa.escalations == 1 and capa.due_on == date.today() + timedelta(days=30)
 
 
+@pytest.mark.requirement("ISO13485-8.5.2")
 def test_effectiveness_timer_fires_through_the_worker_then_reopen_and_close(fresh_db):
     with fresh_db.sessions.begin() as s:
         quality = Quality(s)
@@ -85,6 +86,7 @@ def test_effectiveness_timer_fires_through_the_worker_then_reopen_and_close(fres
         assert s.query(Capa).one().reopened == 1
 
 
+@pytest.mark.requirement("ISO13485-8.5.2")
 def test_effective_capa_closes(quality):
     s = quality.session
     iid = _to_implementation(quality, effectiveness_days=7)

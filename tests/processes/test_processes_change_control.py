@@ -15,8 +15,6 @@ from engine.production.lots import plan_lot, start_lot
 from engine.users.models import UserRole
 from engine.workflows import fire_timers, get_instance, start_instance
 
-pytestmark = pytest.mark.requirement("ISO13485-7.3.9")
-
 
 def _draft_routing(quality):
     rev = new_draft(quality.session, quality.actor("pe_wang"), quality.plant.routing,
@@ -57,6 +55,7 @@ def _approve(quality, iid, qa="approve"):
         "regulatory_decision": "approve", "regulatory_comment": "", "regulatory_notification_plan": "NMPA filing"})
 
 
+@pytest.mark.requirement("ISO13485-7.3.9")
 def test_change_happy_path_releases_for_new_lots_while_running_lots_keep_theirs(quality):
     s, plant = quality.session, quality.plant
     draft = _draft_routing(quality)
@@ -85,6 +84,7 @@ def test_change_happy_path_releases_for_new_lots_while_running_lots_keep_theirs(
     assert change.status == "closed" and quality.tasks(iid) == {}
 
 
+@pytest.mark.requirement("ISO13485-7.3.9")
 def test_rejected_change_releases_nothing_and_returns_to_requester(quality):
     s = quality.session
     draft = _draft_routing(quality)
@@ -103,6 +103,7 @@ def test_rejected_change_releases_nothing_and_returns_to_requester(quality):
     assert set(quality.tasks(iid)) == {"approve_change_qa", "approve_change_production", "approve_change_regulatory"}
 
 
+@pytest.mark.requirement("ISO13485-7.3.9")
 def test_withdrawn_change_releases_nothing(quality):
     s = quality.session
     draft = _draft_routing(quality)
@@ -117,6 +118,7 @@ def test_withdrawn_change_releases_nothing(quality):
     assert draft.state == "draft" and quality.plant.routing_rev.state == "released"
 
 
+@pytest.mark.requirement("ISO13485-7.3.9")
 def test_requester_cannot_approve_own_change(quality):
     from engine.users.models import UserRole
 
@@ -145,6 +147,7 @@ def test_the_author_cannot_review_the_risk_of_their_own_change(quality):
         quality.complete(iid, "approve_change_qa", "pe_xu", {"qa_decision": "approve", "qa_comment": ""})
 
 
+@pytest.mark.requirement("ISO13485-7.3.9")
 def test_future_effective_date_waits_for_the_timer(quality):
     s = quality.session
     draft = _draft_routing(quality)
@@ -166,6 +169,7 @@ def test_future_effective_date_waits_for_the_timer(quality):
     assert set(quality.tasks(iid)) == {"verify_change_effectiveness"}
 
 
+@pytest.mark.requirement("ISO13485-7.3.9")
 def test_overriding_a_computed_flag_needs_a_written_justification(quality):
     s = quality.session
     _draft_routing(quality)

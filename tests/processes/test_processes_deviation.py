@@ -8,9 +8,8 @@ from engine.processes.deviations import open_deviation
 from engine.processes.holds import active_holds
 from engine.processes.release import request_release
 
-pytestmark = pytest.mark.requirement("ISO13485-8.3")
 
-
+@pytest.mark.requirement("ISO13485-8.3")
 def test_deviation_happy_path_holds_then_releases_per_disposition(quality):
     plant, s = quality.plant, quality.session
     dev = open_deviation(s, quality.actor("op_li"), lot="P-001", parameter=plant.params["press_force"],
@@ -74,6 +73,7 @@ def _investigate_and_dispose(quality, iid, disposition="use_as_is", capa=False, 
         "capa_required": capa})
 
 
+@pytest.mark.requirement("ISO13485-8.3")
 def test_rejected_disposition_loops_back_to_investigation(quality):
     dev, iid = _raise(quality)
     _investigate_and_dispose(quality, iid)
@@ -93,6 +93,7 @@ def test_rejected_disposition_loops_back_to_investigation(quality):
     assert [(e.object_id, e.after_value["instructions"]) for e in rework] == [("P-001", "relabel all units")]
 
 
+@pytest.mark.requirement("ISO13485-8.3")
 def test_approver_cannot_be_the_investigator(quality):
     from engine.errors import Forbidden
     from engine.users.models import UserRole
@@ -106,6 +107,7 @@ def test_approver_cannot_be_the_investigator(quality):
                                                                 "deviation_comment": ""})
 
 
+@pytest.mark.requirement("ISO13485-8.3")
 def test_held_lot_cannot_be_released_until_its_disposition(quality):
     s, lot = quality.session, quality.plant.lots["P-001"]
     release = request_release(s, quality.actor("qa_zhao"), lot)
@@ -128,6 +130,7 @@ def test_held_lot_cannot_be_released_until_its_disposition(quality):
     assert lot.status == "released"
 
 
+@pytest.mark.requirement("ISO13485-8.3")
 def test_critical_deviation_calls_capa_before_closing(quality):
     dev, iid = _raise(quality, classification="critical")
     _investigate_and_dispose(quality, iid, disposition="scrap", capa=False)  # CAPA is mandatory anyway

@@ -13,6 +13,7 @@ from tests import conftest as shared
 from tests.trace.test_trace_import_apply import ACTOR
 
 
+@pytest.mark.requirement("ISO13485-7.5.9", "Annex11-8")
 def test_dhr_of_a_demo_lot(demo_db):
     with demo_db.sessions.begin() as session:
         lot = genealogy.get_lot(session, "IS200-2609-001")
@@ -40,6 +41,7 @@ def test_dhr_of_a_demo_lot(demo_db):
         assert "器械历史记录" in flat and "IS200-2609-001" in flat and "UVintensity" in flat
 
 
+@pytest.mark.requirement("ISO13485-7.5.9")
 def test_recall_from_a_purchased_demo_lot_reaches_the_finished_sets(demo_db):
     with demo_db.sessions.begin() as session:
         pvc = next(lot for lot in genealogy.trace(session, genealogy.get_lot(session, "IS200-2609-001")).lots.values()
@@ -75,6 +77,7 @@ def test_demo_plant_round_trips_through_export_and_import(demo_db, db_server, te
     assert len(first["lots"]) >= 10 and len(first["consumptions"]) >= 10
 
 
+@pytest.mark.requirement("ISO13485-7.5.9")
 def test_dhr_lists_the_deviations_of_a_demo_lot(demo_db):
     from sqlalchemy import or_, select
 

@@ -15,6 +15,7 @@ def plant(session):
     return make_plant_lot(session)
 
 
+@pytest.mark.requirement("ISO13485-7.5.9", "ISO13485-4.2.5")
 def test_dhr_content_for_a_released_lot(session, plant):
     lot = plant["lot"]
     record = dhr.build_dhr(session, lot, timezone="Asia/Shanghai")
@@ -46,6 +47,7 @@ def test_dhr_content_for_a_released_lot(session, plant):
     assert len(audit["last_hash"]) == 64
 
 
+@pytest.mark.requirement("ISO13485-7.5.8")
 def test_udi_is_gs1_and_parses_back(session, plant):
     u = dhr.udi(plant["lot"])
     data = gs1.parse(u["hri"])
@@ -53,6 +55,7 @@ def test_udi_is_gs1_and_parses_back(session, plant):
     assert data.production_date == plant["lot"].completed_at.date()
 
 
+@pytest.mark.requirement("Annex11-8", "21CFR11.10(b)")
 def test_pdf_opens_and_contains_chinese_text(session, plant):
     if find_cjk_font() is None:
         if os.environ.get("CI"):
@@ -82,6 +85,7 @@ def test_units_print_as_people_write_them():
         ["°C", "%", "N·m", "mm²", "mL/min", "kPa"]
 
 
+@pytest.mark.requirement("Annex11-8")
 def test_pdf_without_a_cjk_font_still_renders_and_says_so(session, plant, monkeypatch):
     monkeypatch.setattr(dhr_pdf, "find_cjk_font", lambda: None)
     pdf = dhr_pdf.render_pdf(dhr.build_dhr(session, plant["lot"], verify=False))

@@ -24,6 +24,7 @@ def brute_force(edges, start, direction):
     return depth
 
 
+@pytest.mark.requirement("ISO13485-7.5.9")
 @pytest.mark.parametrize("seed,layers,width,fan", [(1, 4, 10, 3), (2, 6, 8, 2), (3, 3, 20, 5), (4, 7, 5, 2)])
 def test_backward_and_forward_match_brute_force(session, genealogy_factory, seed, layers, width, fan):
     g = genealogy_factory(seed=seed, layers=layers, width=width, fan=fan)
@@ -37,6 +38,7 @@ def test_backward_and_forward_match_brute_force(session, genealogy_factory, seed
         assert {i: lot.depth for i, lot in t.lots.items()} == brute_force(g.edges, start, "forward")
 
 
+@pytest.mark.requirement("ISO13485-7.5.9")
 def test_tree_shape_lot_details_and_supplier_lots(session, genealogy_factory):
     g = genealogy_factory(seed=7, layers=3, width=4, fan=2)
     raw = g.layers[-1][0]
@@ -55,6 +57,7 @@ def test_tree_shape_lot_details_and_supplier_lots(session, genealogy_factory):
     assert t.as_dict()["max_depth"] == 2
 
 
+@pytest.mark.requirement("ISO13485-7.5.9")
 def test_leaf_lot_has_an_empty_trace_and_unknown_lots_are_refused(session, genealogy_factory):
     g = genealogy_factory(seed=8, layers=2, width=3, fan=1)
     t = genealogy.trace(session, g.layers[-1][0], "backward")
@@ -65,6 +68,7 @@ def test_leaf_lot_has_an_empty_trace_and_unknown_lots_are_refused(session, genea
         genealogy.get_lot(session, "NOPE-1")
 
 
+@pytest.mark.requirement("ISO13485-7.5.8", "ISO13485-7.5.9")
 def test_lookup_by_scanned_gs1_string(session, genealogy_factory):
     g = genealogy_factory(seed=9, layers=2, width=2, fan=1)
     number = g.numbers[g.layers[0][1]]
@@ -74,6 +78,7 @@ def test_lookup_by_scanned_gs1_string(session, genealogy_factory):
         genealogy.get_lot(session, "(01)09506000134353(10)X")
 
 
+@pytest.mark.requirement("ISO13485-7.5.9")
 def test_corrupt_cyclic_genealogy_terminates(session, genealogy_factory):
     g = genealogy_factory(seed=10, layers=3, width=3, fan=1)
     top = g.layers[0][0]
@@ -86,6 +91,7 @@ def test_corrupt_cyclic_genealogy_terminates(session, genealogy_factory):
     assert "cycle" in str(t.tree())
 
 
+@pytest.mark.requirement("ISO13485-7.5.9")
 def test_recall_simulation_lists_every_finished_lot_reached(session, genealogy_factory):
     g = genealogy_factory(seed=11, layers=4, width=6, fan=2)
     suspect = g.layers[-1][2]

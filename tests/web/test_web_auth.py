@@ -11,8 +11,6 @@ from sqlalchemy import select
 from audit.models import AuditEntry, TotpCredential
 from tests.web.conftest import PASSWORD, csrf_token, make_app, sign_in
 
-pytestmark = pytest.mark.requirement("21CFR11.10(d)")
-
 
 def actions(db, object_id=None):
     with db.sessions() as s:
@@ -22,6 +20,7 @@ def actions(db, object_id=None):
         return list(s.scalars(query))
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 def test_sign_in_and_out_are_audited(client, fresh_db, personas):
     qa = personas("qa")
     response = sign_in(client, qa)
@@ -34,6 +33,7 @@ def test_sign_in_and_out_are_audited(client, fresh_db, personas):
     assert "auth.login" in trail and trail[-1] == "auth.logout"
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 def test_wrong_password_and_unknown_user_get_the_same_answer(client, fresh_db, personas):
     qa = personas("qa")
     wrong = sign_in(client, qa, password="not-the-password")
@@ -46,6 +46,7 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client, fresh_db, p
     assert "auth.login_failed" in actions(fresh_db, "nobody")
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 def test_lockout_after_repeated_failures_even_with_the_right_password(client, fresh_db, personas):
     qa = personas("qa")
     for _ in range(5):
@@ -57,6 +58,7 @@ def test_lockout_after_repeated_failures_even_with_the_right_password(client, fr
     assert "auth.locked" in trail and trail[-1] == "auth.login_refused"
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 def test_login_is_rate_limited_per_address(fresh_db, personas):
     app = make_app(fresh_db, LOGIN_RATE_LIMIT="3 per minute")
     client = app.test_client()
@@ -66,6 +68,7 @@ def test_login_is_rate_limited_per_address(fresh_db, personas):
     app.extensions["sealtrail.engine"].dispose()
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 def test_sign_in_never_redirects_off_site(client, personas):
     qa = personas("qa")
     token = csrf_token(client, "/login?next=https://evil.example/")
@@ -74,6 +77,7 @@ def test_sign_in_never_redirects_off_site(client, personas):
     assert response.status_code == 302 and "evil" not in response.headers["Location"]
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 def test_sign_in_starts_a_fresh_session(client, personas):
     qa = personas("qa")
     with client.session_transaction() as sess:
@@ -83,12 +87,14 @@ def test_sign_in_starts_a_fresh_session(client, personas):
         assert "planted" not in sess and sess.get("signing_session_id")
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 def test_login_form_without_csrf_is_refused(client, personas):
     qa = personas("qa")
     response = client.post("/login", data={"username": qa.username, "password": PASSWORD})
     assert response.status_code == 400
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 def test_first_login_forces_a_password_change(client, fresh_db, personas):
     op = personas("op", must_change_password=True)
     sign_in(client, op)
@@ -105,6 +111,7 @@ def test_first_login_forces_a_password_change(client, fresh_db, personas):
     assert client.get("/account/password").status_code == 200
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 def test_totp_enrolment_with_qr_and_code(client, fresh_db, personas):
     pe = personas("pe", enrolled=False)
     sign_in(client, pe)
@@ -130,6 +137,7 @@ def test_totp_enrolment_with_qr_and_code(client, fresh_db, personas):
     assert "totp.enrolled" in trail and "signature.applied" in trail
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 def test_idle_session_is_signed_out(client, fresh_db, personas):
     qa = personas("qa")
     sign_in(client, qa)
@@ -141,6 +149,7 @@ def test_idle_session_is_signed_out(client, fresh_db, personas):
     assert actions(fresh_db, str(qa.id))[-1] == "auth.logout"
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 def test_disabled_user_is_signed_out_at_once(client, fresh_db, personas):
     from audit import SYSTEM
     from engine.users import disable_user, get_user
@@ -153,12 +162,14 @@ def test_disabled_user_is_signed_out_at_once(client, fresh_db, personas):
     assert sign_in(client, qa).status_code == 401
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 @pytest.mark.parametrize("path", ["/audit/", "/audit/signatures", "/account/password"])
 def test_pages_need_a_signed_in_user(client, path):
     response = client.get(path)
     assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 def test_language_follows_the_profile_after_sign_in(client, fresh_db, personas):
     qa = personas("qa")
     sign_in(client, qa)
@@ -169,6 +180,7 @@ def test_language_follows_the_profile_after_sign_in(client, fresh_db, personas):
     assert "user.set_locale" in actions(fresh_db, str(qa.id))
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 def test_start_page_after_sign_in_leads_somewhere_useful(client, personas, login):
     login(personas("auditor"))
     response = client.get("/")

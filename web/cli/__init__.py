@@ -8,8 +8,12 @@ from importlib import metadata
 
 import click
 from flask.cli import FlaskGroup
+from sqlalchemy.exc import DBAPIError
 
+from audit.errors import CheckpointError
+from engine.config import ConfigError
 from web.app import create_app
+from web.cli.database import explain_database_error
 from web.cli import api, audit, bpmn, demo, ops, processes, setup, trace, users, worker
 
 _AREAS = (setup, demo, users, ops, api, bpmn, worker, processes, trace, audit)
@@ -43,6 +47,16 @@ class SealtrailGroup(FlaskGroup):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return click.Group.list_commands(self, ctx)
+
+    def invoke(self, ctx: click.Context):
+        """Setup problems (configuration, a missing or unmigrated database, a missing key) are
+        reported in one line with the command that fixes them, never as a traceback."""
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, CheckpointError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        except DBAPIError as exc:
+            raise click.ClickException(explain_database_error(exc)) from exc
 
 
 def _print_version(ctx: click.Context, _param, value: bool) -> None:

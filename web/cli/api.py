@@ -8,12 +8,12 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from audit import Actor
 from engine.access import tokens as token_registry
 from engine.errors import SealtrailError
 from engine.ingest import baselines
 from engine.ingest import rules as alarm_rules
 from engine.masterdata.models import Equipment
+from web.cli.actors import actor_of, signed_change
 from web.cli.mqtt import mqtt_bridge
 
 
@@ -29,8 +29,17 @@ def _sessions():
     return current_app.extensions["sealtrail.sessions"]
 
 
-def _admin(username: str) -> Actor:
-    return Actor(kind="user", id=username, name=username)
+ADMIN = ("admin",)
+QA = ("qa_engineer", "qa_manager")  # the roles the API lets write alarm rules
+SPC = ("process_engineer", "qa_engineer", "qa_manager")
+_BY_HELP = "The user making (and signing) the change; password and authenticator code are prompted, or read as two lines from stdin."
+
+
+def _token_record(token) -> dict:
+    return {"public_id": token.public_id, "name": token.name, "scopes": token.scopes,
+            "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+            "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
+            "revoke_reason": token.revoke_reason}
 
 
 def _run(work):
@@ -52,12 +61,16 @@ def tokens() -> None:
 @click.option("--scope", "scopes", multiple=True, required=True,
               type=click.Choice(token_registry.SCOPES), help="Repeat for several scopes.")
 @click.option("--expires-days", type=int, default=None, help="Expire after this many days.")
-@click.option("--by", "by", required=True, help="The administrator creating it (username).")
+@click.option("--by", "by", required=True, help="The administrator creating it (username). " + _BY_HELP)
 @with_appcontext
 def create(name: str, scopes: tuple[str, ...], expires_days: int | None, by: str) -> None:
-    """Create a token and print it once."""
-    issued = _run(lambda s: token_registry.create_token(s, _admin(by), name=name, scopes=list(scopes),
-                                                        expires_in_days=expires_days))
+    """Create a token (signed by an administrator) and print it once."""
+    def change(session, user):
+        issued = token_registry.create_token(session, actor_of(user), name=name, scopes=list(scopes),
+                                             expires_in_days=expires_days)
+        return issued, issued.token.public_id, _token_record(issued.token)
+
+    issued = signed_change(by, ADMIN, change, record_type="api_token")
     click.echo(f"token {issued.token.public_id} ({issued.token.name}; {issued.token.scopes})")
     click.echo("Store it now; it is not shown again:")
     click.echo(issued.secret)
@@ -81,11 +94,15 @@ def list_() -> None:
 @tokens.command("revoke")
 @click.argument("public_id")
 @click.option("--reason", required=True)
-@click.option("--by", "by", required=True, help="The administrator revoking it (username).")
+@click.option("--by", "by", required=True, help="The administrator revoking it (username). " + _BY_HELP)
 @with_appcontext
 def revoke(public_id: str, reason: str, by: str) -> None:
-    """Revoke a token at once."""
-    _run(lambda s: token_registry.revoke_token(s, _admin(by), public_id, reason=reason))
+    """Revoke a token at once (signed by an administrator)."""
+    def change(session, user):
+        token = token_registry.revoke_token(session, actor_of(user), public_id, reason=reason)
+        return token, token.public_id, _token_record(token)
+
+    signed_change(by, ADMIN, change, record_type="api_token", reason=reason)
     click.echo(f"token {public_id} revoked")
 
 
@@ -108,12 +125,17 @@ def rules_list() -> None:
 @alarm_rules_group.command("add")
 @click.argument("rule_json")
 @click.option("--reason", required=True)
-@click.option("--by", "by", required=True, help="QA user making the change (username).")
+@click.option("--by", "by", required=True, help="QA user making the change (username). " + _BY_HELP)
 @with_appcontext
 def rules_add(rule_json: str, reason: str, by: str) -> None:
     """Add a rule given as JSON, e.g. '{"name": "temp", "code": "TEMP_HIGH", "action": "deviation"}'."""
     data = _parse(rule_json)
-    rule = _run(lambda s: alarm_rules.create_rule(s, _admin(by), data, reason=reason))
+
+    def change(session, user):
+        rule = alarm_rules.create_rule(session, actor_of(user), data, reason=reason)
+        return rule, str(rule.id), alarm_rules._snapshot(rule)
+
+    rule = signed_change(by, QA, change, record_type="alarm_rule", reason=reason)
     click.echo(f"alarm rule {rule.id} created")
 
 
@@ -121,12 +143,17 @@ def rules_add(rule_json: str, reason: str, by: str) -> None:
 @click.argument("rule_id", type=int)
 @click.argument("changes_json")
 @click.option("--reason", required=True)
-@click.option("--by", "by", required=True, help="QA user making the change (username).")
+@click.option("--by", "by", required=True, help="QA user making the change (username). " + _BY_HELP)
 @with_appcontext
 def rules_set(rule_id: int, changes_json: str, reason: str, by: str) -> None:
     """Change fields of a rule, e.g. '{"action": "hold"}'."""
     data = _parse(changes_json)
-    rule = _run(lambda s: alarm_rules.update_rule(s, _admin(by), rule_id, data, reason=reason))
+
+    def change(session, user):
+        rule = alarm_rules.update_rule(session, actor_of(user), rule_id, data, reason=reason)
+        return rule, str(rule.id), alarm_rules._snapshot(rule)
+
+    rule = signed_change(by, QA, change, record_type="alarm_rule", reason=reason)
     click.echo(f"alarm rule {rule.id} now at version {rule.version}")
 
 
@@ -143,22 +170,26 @@ def spc_group() -> None:
 @click.option("--last", type=int, default=25, show_default=True, help="Use the newest N values.")
 @click.option("--rules", default="1 2 3 4", show_default=True, help="Western Electric rules to apply.")
 @click.option("--reason", required=True)
-@click.option("--by", "by", required=True, help="Process engineer or QA (username).")
+@click.option("--by", "by", required=True, help="Process engineer or QA (username). " + _BY_HELP)
 @with_appcontext
 def spc_baseline(routing, operation, parameter, equipment, last, rules, reason, by) -> None:
     """Establish a baseline from the series' newest values (the previous one is superseded)."""
 
-    def work(session):
+    def change(session, user):
         param = baselines.find_parameter(session, routing=routing, operation=operation, parameter=parameter)
         eq = None
         if equipment:
             eq = session.scalars(select(Equipment).where(Equipment.code == equipment)).one_or_none()
             if eq is None:
                 raise click.ClickException(f"no equipment {equipment!r}")
-        b = baselines.establish(session, _admin(by), param, equipment=eq, last=last, rules=rules, reason=reason)
-        return f"baseline {b.id}: mean {b.mean:g} sigma {b.sigma:g} {b.unit} from {b.sample_size} values"
+        b = baselines.establish(session, actor_of(user), param, equipment=eq, last=last, rules=rules,
+                                reason=reason)
+        record = {"routing": routing, "operation": operation, "parameter": parameter, "equipment": equipment,
+                  "mean": b.mean, "sigma": b.sigma, "unit": b.unit, "sample_size": b.sample_size, "rules": rules}
+        return (f"baseline {b.id}: mean {b.mean:g} sigma {b.sigma:g} {b.unit} from {b.sample_size} values",
+                str(b.id), record)
 
-    click.echo(_run(work))
+    click.echo(signed_change(by, SPC, change, record_type="spc_baseline", reason=reason))
 
 
 def _parse(text: str) -> dict:

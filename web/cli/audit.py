@@ -9,12 +9,13 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from audit.checkpoints import key_id, load_signing_key, public_key_pem, write_checkpoint_files
+from audit.checkpoints import key_id, load_signing_key, public_key_pem, signing_key_for, write_checkpoint_files
 from audit.errors import AuditError
 from audit.export import export_sealed
-from audit.verify import verify_bundle, verify_chain
+from audit.verify import checkpoint_freshness, verify_bundle, verify_chain
 from engine.config import checkpoint_files
 from web.checkpoint_runs import checkpoint
+from web.cli.database import require_ready
 
 
 def register(cli: click.Group) -> None:
@@ -38,26 +39,40 @@ def _sessions():
 @click.option("--bundle", type=click.Path(exists=True, path_type=Path),
               help="Verify an export bundle instead of the database.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--strict", is_flag=True,
+              help="Also exit 1 when entries follow a checkpoint older than SEALTRAIL_CHECKPOINT_MAX_AGE.")
 @with_appcontext
-def verify(bundle: Path | None, as_json: bool) -> None:
-    """Verify the whole chain (streamed) and the signed checkpoints; exit 1 if anything is wrong."""
+def verify(bundle: Path | None, as_json: bool, strict: bool) -> None:
+    """Verify the whole chain (streamed) and the signed checkpoints; exit 1 if anything is wrong.
+
+    The database head is compared with the newest checkpoint in the database and in every
+    checkpoint file: entries deleted from the tail are named. The newest checkpoint's age is
+    reported; entries waiting behind a checkpoint older than SEALTRAIL_CHECKPOINT_MAX_AGE are a
+    warning (is `sealtrail worker` running?), an error with --strict.
+    """
+    freshness = None
     if bundle is not None:
         result = verify_bundle(bundle)
     else:
+        require_ready()
         settings = _settings()
         key_path = settings.checkpoint_key_path
         key = load_signing_key(key_path, create=False) if Path(key_path).exists() else None
         if key is None:
             click.echo(f"warning: no checkpoint key at {key_path}: signatures cannot be checked", err=True)
-        files = [f for f in checkpoint_files(settings) if f.exists()]
+        files = checkpoint_files(settings)
         with _sessions()() as session, session.begin():
             result = verify_chain(session, public_key=key, checkpoint_files=files)
+            freshness = checkpoint_freshness(session, files, dt.datetime.now(dt.timezone.utc))
+    stale = (freshness is not None and freshness["entries_after"] > 0
+             and (freshness["age_seconds"] is None or freshness["age_seconds"] > settings.checkpoint_max_age_seconds))
     if as_json:
         click.echo(json.dumps({"ok": result.ok, "count": result.count, "first_seq": result.first_seq,
                                "last_seq": result.last_seq, "head_hash": result.head_hash,
                                "checkpoints_verified": result.checkpoints_verified,
                                "last_checkpoint_seq": result.last_checkpoint_seq,
                                "signatures_checked": result.signatures_checked,
+                               "newest_checkpoint": freshness, "checkpoint_stale": stale,
                                "problems": [vars(p) for p in result.problems], "notes": result.notes},
                               indent=2))
     else:
@@ -66,18 +81,34 @@ def verify(bundle: Path | None, as_json: bool) -> None:
         for problem in result.problems:
             click.echo(f"problem: {problem}")
         click.echo(result.summary())
-    if not result.ok:
+        if freshness is not None:
+            click.echo(_freshness_text(freshness))
+        if stale:
+            click.echo(f"warning: {freshness['entries_after']} entries are not covered by a checkpoint younger "
+                       f"than {settings.checkpoint_max_age_seconds} s (SEALTRAIL_CHECKPOINT_MAX_AGE): "
+                       "is `sealtrail worker` running? A DELETE of them would not be detected.", err=True)
+    if not result.ok or (strict and stale):
         raise SystemExit(1)
+
+
+def _freshness_text(freshness: dict) -> str:
+    if freshness["seq"] is None:
+        return f"no checkpoint yet; {freshness['entries_after']} entries unsealed"
+    age = int(freshness["age_seconds"])
+    return (f"newest checkpoint: seq {freshness['seq']} at {freshness['created_at']} "
+            f"({age // 3600} h {age % 3600 // 60} min {age % 60} s ago); "
+            f"{freshness['entries_after']} entries after it")
 
 
 @audit.command("checkpoint")
 @with_appcontext
 def make_checkpoint() -> None:
     """Sign the current head now (database + append-only checkpoint files)."""
+    require_ready()
     settings = _settings()
     files = checkpoint_files(settings)
     try:
-        row = checkpoint(_sessions(), load_signing_key(settings.checkpoint_key_path), files)
+        row = checkpoint(_sessions(), installation_key(), files)
     except AuditError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"checkpoint at seq {row.seq}, head {row.head_hash}, key {row.key_id}")
@@ -94,9 +125,10 @@ def make_checkpoint() -> None:
 def export(dest: Path, start: str | None, end: str | None, obj: str | None) -> None:
     """Write an export bundle (DEST directory, or DEST.zip) for offline verification."""
     settings = _settings()
-    key = load_signing_key(settings.checkpoint_key_path)
     selection = _selection(start, end, obj)
+    require_ready()
     try:
+        key = installation_key()
         with _sessions().begin() as session:
             summary = export_sealed(session, dest, key=key, **selection)  # seals the head first
         with _sessions().begin() as session:
@@ -112,9 +144,20 @@ def export(dest: Path, start: str | None, end: str | None, obj: str | None) -> N
 @with_appcontext
 def public_key() -> None:
     """Print the checkpoint public key and its fingerprint (to register with inspectors)."""
-    key = load_signing_key(_settings().checkpoint_key_path)
+    require_ready()
+    try:
+        key = installation_key()
+    except AuditError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"key file: {_settings().checkpoint_key_path}", err=True)
     click.echo(public_key_pem(key), nl=False)
     click.echo(f"fingerprint: {key_id(key)}")
+
+
+def installation_key():
+    """The checkpoint key; generated only while the database has no trail (else refused)."""
+    with _sessions()() as session, session.begin():
+        return signing_key_for(session, _settings().checkpoint_key_path)
 
 
 def _selection(start: str | None, end: str | None, obj: str | None) -> dict:

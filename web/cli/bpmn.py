@@ -13,12 +13,15 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from audit import Actor
-from engine.errors import DeploymentRefused
 from engine.schema import load_models
 from engine.workflows import Document, deploy, validate_documents, xmlsafe
 from engine.workflows.lint import NS
 from engine.workflows.simulation import simulate
 from engine.workflows.specs import validate as validate_offline
+from web.cli.actors import actor_of, signed_change
+
+EDITOR_ROLES = ("process_engineer",)  # as the editor page (web/editor.py)
+DEPLOY_MEANING = "approved"
 
 
 def register(cli: click.Group) -> None:
@@ -77,26 +80,45 @@ def validate_cmd(files, as_json: bool) -> None:
 
 @bpmn.command("deploy")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--comment", default=None, help="Why this version is deployed (recorded and audited).")
+@click.option("--comment", required=True, help="Why this version is deployed (recorded, audited and signed).")
+@click.option("--by", "by", required=True,
+              help="The process engineer deploying (and signing) it; password and authenticator code are "
+                   "prompted, or read as two lines from stdin.")
 @with_appcontext
-def deploy_cmd(files, comment: str | None) -> None:
-    """Validate FILES, then store each executable process and decision table as a new immutable
-    version (a process version pins the table versions it runs)."""
+def deploy_cmd(files, comment: str, by: str) -> None:
+    """Validate FILES, then store each changed executable process and decision table as a new
+    immutable version (a process version pins the table versions it runs), signed by a process
+    engineer as in the editor."""
     load_models()
-    try:
-        with current_app.extensions["sealtrail.sessions"].begin() as session:
-            result = deploy(session, cli_actor(), _documents(files), comment=comment, max_bytes=_max_bytes(),
-                            skip_unchanged=True)
-            lines = [f"deployed decision {v.decision_id} v{v.version} ({v.content_sha256[:12]})"
-                     for v in result.decisions_deployed]
-            lines += [f"deployed {v.process_id} v{v.version} ({v.content_sha256[:12]})" for v in result.deployed]
-            lines += [f"unchanged {v.process_id} v{v.version} (same content already deployed)"
-                      for v in result.unchanged]
-    except DeploymentRefused as exc:
-        for detail in exc.details:
-            click.echo(f"{detail['file']}:{detail['line'] or ''}: {detail['element_id'] or '-'}: {detail['reason']}")
+    documents = _documents(files)
+    with current_app.extensions["sealtrail.sessions"]() as session:  # refuse before asking to sign
+        validation = validate_documents(session, documents, max_bytes=_max_bytes())
+    if not validation.ok:
+        for problem in validation.problems:
+            click.echo(str(problem))
         sys.exit(1)
-    for line in lines:
+
+    def change(session, user):
+        result = deploy(session, actor_of(user), documents, comment=comment, max_bytes=_max_bytes(),
+                        skip_unchanged=True)
+        if not result.deployed and not result.decisions_deployed:
+            raise click.ClickException("nothing to deploy: " + ", ".join(
+                f"{v.process_id} v{v.version} has the same content" for v in result.unchanged))
+        record = {"versions": [{"process_id": v.process_id, "version": v.version,
+                                "content_sha256": v.content_sha256} for v in result.deployed],
+                  "decisions": [{"decision_id": v.decision_id, "version": v.version,
+                                 "content_sha256": v.content_sha256} for v in result.decisions_deployed],
+                  "comment": comment}
+        lines = [f"deployed decision {v.decision_id} v{v.version} ({v.content_sha256[:12]})"
+                 for v in result.decisions_deployed]
+        lines += [f"deployed {v.process_id} v{v.version} ({v.content_sha256[:12]})" for v in result.deployed]
+        lines += [f"unchanged {v.process_id} v{v.version} (same content already deployed)" for v in result.unchanged]
+        record_id = ",".join([f"{v.process_id}:v{v.version}" for v in result.deployed]
+                             + [f"{v.decision_id}:v{v.version}" for v in result.decisions_deployed])
+        return lines, record_id, record
+
+    for line in signed_change(by, EDITOR_ROLES, change, record_type="process_version", reason=comment,
+                              meaning=DEPLOY_MEANING):
         click.echo(line)
 
 

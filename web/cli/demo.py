@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 from engine.demo import load_demo
 from engine.demo.quality_instances import start_demo_processes
 from engine.errors import SealtrailError
+from web.cli.sealing import end_with_checkpoint
 from web.cli.setup import prepare_database, run_dev_server
 
 
@@ -34,6 +35,7 @@ def demo(host: str, port: int, load_only: bool) -> None:
             started = _start_processes(session, settings, result) if result is not None else {}
     except SealtrailError as exc:
         raise click.ClickException(exc.message) from exc
+    end_with_checkpoint()
     if result is None:
         click.echo("The demo plant is already loaded (its passwords were printed when it was first loaded; "
                    "`sealtrail users reset-password NAME` issues a new one).")

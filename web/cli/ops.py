@@ -10,14 +10,17 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import text
 
-from audit.checkpoints import checkpoint_json, load_signing_key
+from audit.checkpoints import checkpoint_json, load_signing_key, signing_key_for
 from audit.errors import CheckpointError
 from engine import backup as bk
 from engine import dbroles, health
 from engine.backup import manifest as mf
+from engine.config import checkpoint_files
 from engine.db import make_engine, make_session_factory
 from web import gunicorn_server
 from web.checkpoint_runs import checkpoint
+from web.cli.database import describe, missing_sqlite_file
+from web.cli.sealing import end_with_checkpoint
 from web.validation import run as validation
 
 
@@ -38,10 +41,20 @@ def _settings():
 @with_appcontext
 def ready(as_json: bool) -> None:
     """Check readiness (database reachable, schema at head); exit 1 when not ready."""
-    result = health.check_readiness(current_app.extensions["sealtrail.engine"])
-    if as_json:
-        click.echo(json.dumps(result.as_dict(), indent=2))
+    settings = _settings()
+    missing = missing_sqlite_file(settings.database_url)
+    if missing is not None:  # connecting would create an empty file: report it instead
+        result = health.Readiness([health.Check("database", False, f"no database at {missing}: run "
+                                                "`sealtrail init`", 0.0)])
     else:
+        result = health.check_readiness(current_app.extensions["sealtrail.engine"])
+    where = {"var_dir": str(settings.var_dir), "database": describe(settings.database_url),
+             "checkpoint_key": str(settings.checkpoint_key_path)}
+    if as_json:
+        click.echo(json.dumps(result.as_dict() | where, indent=2))
+    else:
+        for name, value in where.items():
+            click.echo(f"     {name}: {value}")
         for check in result.checks:
             click.echo(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
     if not result.ready:
@@ -117,14 +130,19 @@ def restore(backup_dir: Path, database_url: str | None, public_key: Path | None,
     target = database_url or settings.database_url
     try:
         trusted = (mf.load_public_key(public_key) if public_key
-                   else _signing_key(settings).public_key())
+                   else load_signing_key(settings.checkpoint_key_path, create=False).public_key())
         report = bk.restore_backup(backup_dir, target, trusted)
     except bk.RestoreVerificationFailed as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from exc
-    except (bk.BackupError, OSError) as exc:
+    except (bk.BackupError, CheckpointError, OSError) as exc:
         click.echo(f"error: restore refused: {exc}", err=True)
         raise SystemExit(1) from exc
+    restored = make_engine(target)
+    try:
+        end_with_checkpoint(make_session_factory(restored))
+    finally:
+        restored.dispose()
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
@@ -143,7 +161,8 @@ def _head_text(head: dict | None) -> str:
 def _signing_key(settings):
     """The installation's Ed25519 key (the audit checkpoint key): signs manifests and reports."""
     try:
-        return load_signing_key(settings.checkpoint_key_path)
+        with current_app.extensions["sealtrail.sessions"]() as session, session.begin():
+            return signing_key_for(session, settings.checkpoint_key_path)
     except CheckpointError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -153,7 +172,7 @@ def _checkpointer(settings):
     def make(url: str) -> dict | None:
         engine = make_engine(url)
         try:
-            row = checkpoint(make_session_factory(engine), _signing_key(settings))
+            row = checkpoint(make_session_factory(engine), _signing_key(settings), checkpoint_files(settings))
         except CheckpointError:  # an empty chain has nothing to checkpoint
             return None
         finally:
@@ -227,9 +246,11 @@ def validation_report(output_dir, source, tests_path, test_database_url, pytest_
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     totals = matrix["totals"]
-    click.echo(f"verdict: {matrix['verdict']} — {totals['pass']} pass, {totals['fail']} fail, "
-               f"{totals['not run']} not run, {totals['not covered']} not covered "
-               f"({len(matrix['requirements'])} requirements)")
+    click.echo(f"verdict: {matrix['verdict']} — {totals['pass']} pass, {totals['partial']} partly "
+               f"demonstrated, {totals['fail']} fail, {totals['not run']} not run, "
+               f"{totals['not covered']} not covered ({len(matrix['requirements'])} requirements)")
+    if matrix["run_problem"]:
+        click.echo(f"the test run is not valid evidence: {matrix['run_problem']}")
     for kind in ("html", "pdf", "json", "sums"):
         click.echo(f"  {files[kind]}")
     if matrix["verdict"] == "FAIL":

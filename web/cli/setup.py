@@ -6,11 +6,14 @@ from flask import current_app
 from flask.cli import with_appcontext
 from werkzeug.serving import run_simple
 
+from audit.checkpoints import key_id, signing_key_for
+from audit.errors import CheckpointError
 from engine import migrate
 from engine.schema import load_models
 from engine.workflows import deploy_all_shipped
 from web.cli.bpmn import cli_actor
 from web.cli.ops import serve_production
+from web.cli.sealing import end_with_checkpoint
 
 
 def register(cli: click.Group) -> None:
@@ -18,31 +21,50 @@ def register(cli: click.Group) -> None:
     cli.add_command(serve)
 
 
-@click.command()
-@with_appcontext
-def init() -> None:
-    """Create the database or upgrade it to the newest schema (Alembic)."""
-    prepare_database()
-
-
 def prepare_database() -> None:
     """Upgrade the schema to the newest revision and deploy changed shipped processes."""
     url = current_app.extensions["sealtrail.settings"].database_url
     migrate.upgrade(url)
     click.echo(f"database ready: {', '.join(sorted(migrate.current_heads(url)))}")
+    _ensure_checkpoint_key()
     _deploy_shipped_processes()
 
 
+@click.command()
+@with_appcontext
+def init() -> None:
+    """Create the database or upgrade it to the newest schema (Alembic)."""
+    prepare_database()
+    end_with_checkpoint()
+
+
+def _ensure_checkpoint_key() -> None:
+    """A new installation gets its checkpoint key here; an existing one must already have it."""
+    settings = current_app.extensions["sealtrail.settings"]
+    try:
+        with current_app.extensions["sealtrail.sessions"].begin() as session:
+            key = signing_key_for(session, settings.checkpoint_key_path)
+    except CheckpointError as exc:
+        click.echo(f"warning: {exc}", err=True)
+        return
+    click.echo(f"checkpoint key {settings.checkpoint_key_path} ({key_id(key)})")
+
+
 def _deploy_shipped_processes() -> None:
-    """Deploy bpmn/*.bpmn (files whose content is already the latest version are skipped)."""
+    """Deploy the shipped bpmn/*.bpmn of processes not installed yet; report newer shipped files."""
     load_models()
     with current_app.extensions["sealtrail.sessions"].begin() as session:
         result = deploy_all_shipped(session, cli_actor())
         deployed = [f"{v.process_id} v{v.version}" for v in result.deployed]
         unchanged = len(result.unchanged)
+        newer = [(getattr(v, "process_id", None) or v.decision_id, v.version, v.file_name)
+                 for v in result.newer_shipped]
     for problem in result.problems:
         click.echo(f"process NOT deployed: {problem}", err=True)
     click.echo(f"processes deployed: {', '.join(deployed) or 'none'}; unchanged: {unchanged}")
+    for object_id, version, file_name in newer:
+        click.echo(f"newer shipped diagram for {object_id} (deployed: v{version}) left undeployed: review "
+                   f"bpmn/{file_name} and deploy it with a signed deployment if it should replace v{version}")
 
 
 @click.command()

@@ -14,6 +14,7 @@ from audit import Actor
 from engine.errors import SealtrailError
 from engine.trace import dhr, dhr_pdf, genealogy
 from engine.trace.importing import apply as applying
+from web.cli.sealing import end_with_checkpoint
 from engine.trace.importing import cleanse, sheets
 from engine.trace.importing.export import export_rows, write_export
 from engine.trace.kpi_report import kpi_report
@@ -128,6 +129,7 @@ def import_cmd(path: str, do_apply: bool, reason: str, as_json: bool) -> None:
                        ", ".join(f"{k} {n}" for k, n in batch.counts.items() if n))
     except SealtrailError as exc:
         _fail(exc)
+    end_with_checkpoint()
 
 
 def _sha256(path: str) -> str:

@@ -9,9 +9,11 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from audit import Actor
+from audit.errors import CheckpointError
 from engine.db import utcnow
 from engine.schema import load_models
 from engine.workflows.events import due_instances, fire_due_instance, record_timer_failure
+from web.cli.sealing import seal
 
 WORKER = Actor(kind="system", id="worker", name="Sealtrail timer worker")
 
@@ -38,6 +40,16 @@ def run_due_timers(sessions, actor, *, now=None, limit: int = 50) -> dict:
     return stats
 
 
+def _seal_if_stale(sessions, settings) -> None:
+    try:
+        seq = seal(sessions, settings, max_age_seconds=settings.checkpoint_max_age_seconds)
+    except CheckpointError as exc:  # no key: say so every pass, keep firing timers
+        click.echo(f"audit checkpoint not written: {exc}", err=True)
+        return
+    if seq is not None:
+        click.echo(f"audit checkpoint at seq {seq}")
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(worker)
 
@@ -48,12 +60,18 @@ def register(cli: click.Group) -> None:
 @click.option("--batch", default=50, show_default=True, help="Instances per pass.")
 @with_appcontext
 def worker(once: bool, interval: float, batch: int) -> None:
-    """Fire timers that are due (CAPA effectiveness checks, escalations of overdue reviews)."""
+    """Fire timers that are due (CAPA effectiveness checks, escalations of overdue reviews).
+
+    Each pass also seals the audit trail: when entries were added and the newest checkpoint is
+    older than SEALTRAIL_CHECKPOINT_MAX_AGE, a signed checkpoint is written (database and files).
+    """
     load_models()
     sessions = current_app.extensions["sealtrail.sessions"]
+    settings = current_app.extensions["sealtrail.settings"]
     while True:
         try:
             stats = run_due_timers(sessions, WORKER, limit=batch)
+            _seal_if_stale(sessions, settings)
         except SQLAlchemyError as exc:  # database unreachable: report, wait, retry (unless --once)
             click.echo(f"worker pass failed: {str(getattr(exc, 'orig', exc)).splitlines()[0]}", err=True)
             if once:

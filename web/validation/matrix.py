@@ -32,17 +32,28 @@ def load_requirements(path: Path) -> list[dict]:
 
 
 def read_results(path: Path) -> tuple[list[dict], dict]:
-    """Test entries and the session summary written by the pytest plugin."""
-    tests, session = [], {}
+    """Test entries and the session summary written by the pytest plugin.
+
+    Tests that were collected but never reported (the run stopped before them) are returned
+    with the outcome ``not run``; the session summary is empty when the run did not finish.
+    """
+    tests: dict[str, dict] = {}
+    collected, session = {}, {}
     for line in Path(path).read_text(encoding="utf-8").splitlines():
-        entry = json.loads(line)
+        try:
+            entry = json.loads(line)
+        except ValueError:  # the last line of a run killed while writing it
+            continue
         if "session" in entry:
             session = entry["session"]
         elif "collected" in entry:
-            continue
+            collected = entry["collected"]
         else:
-            tests.append(entry)
-    return tests, session
+            tests[entry["nodeid"]] = entry
+    for nodeid, requirements in collected.items():
+        tests.setdefault(nodeid, {"nodeid": nodeid, "requirements": requirements, "outcome": "not run",
+                                  "duration_s": 0.0, "message": "the run stopped before this test", "doc": ""})
+    return list(tests.values()), session
 
 
 def _version(name: str) -> str:
@@ -80,36 +91,67 @@ def environment(source: Path, database: str) -> dict:
     }
 
 
+# How a skipped test is shown: it is evidence this database did not give (e.g. PostgreSQL-only).
+NOT_DEMONSTRATED = "not demonstrated on this database"
+
+# pytest exit statuses that mean the run itself went wrong (interrupted, internal error, usage
+# error) rather than "tests failed" (1) or "no tests collected" (5).
+_NORMAL_EXITS = (0, 1, 5)
+
+
 def _status(tests: list[dict]) -> str:
+    """pass only when every test of the requirement passed; a skipped one leaves it partial."""
     if not tests:
         return "not covered"
     outcomes = {t["outcome"] for t in tests}
     if outcomes & {"failed", "error"}:
         return "fail"
-    if outcomes == {"skipped"}:
+    if "passed" not in outcomes:
         return "not run"
+    if outcomes != {"passed"}:
+        return "partial"
     return "pass"
 
 
+def _shown(test: dict) -> dict:
+    shown = {k: test[k] for k in ("nodeid", "outcome", "duration_s", "message", "doc")}
+    if test["outcome"] == "skipped":
+        shown["outcome"], shown["message"] = NOT_DEMONSTRATED, f"skipped: {test['message']}"
+    return shown
+
+
+def run_problem(exitstatus: int | None, session: dict | None) -> str | None:
+    """Why the pytest run itself cannot be trusted (None when it finished normally)."""
+    if session is not None and not session:
+        return (f"the test run did not finish (exit status {exitstatus}; killed or crashed): "
+                "evidence after that point is missing")
+    if exitstatus not in _NORMAL_EXITS:
+        return f"pytest ended abnormally (exit status {exitstatus}: interrupted, internal or usage error)"
+    return None
+
+
 def build(requirements: list[dict], tests: list[dict], env: dict, *, exitstatus: int | None,
-          created_at: dt.datetime | None = None) -> dict:
-    """The traceability matrix: requirement → tests → outcome, plus totals and the verdict."""
+          created_at: dt.datetime | None = None, session: dict | None = None) -> dict:
+    """The traceability matrix: requirement → tests → outcome, plus totals and the verdict.
+
+    The verdict is FAIL on any failed test, unknown requirement id, or a run that did not end
+    normally (``session`` is the plugin's summary; empty when the run was killed).
+    """
     created_at = created_at or dt.datetime.now(dt.timezone.utc)
     known = {req["id"] for req in requirements}
     rows = []
     for req in requirements:
         covering = [t for t in tests if req["id"] in t["requirements"]]
-        rows.append(req | {"tests": [{k: t[k] for k in ("nodeid", "outcome", "duration_s",
-                                                        "message", "doc")} for t in covering],
-                           "status": _status(covering)})
+        rows.append(req | {"tests": [_shown(t) for t in covering], "status": _status(covering)})
     unknown = sorted({rid for t in tests for rid in t["requirements"]} - known)
     totals = {status: sum(1 for r in rows if r["status"] == status)
-              for status in ("pass", "fail", "not run", "not covered")}
+              for status in ("pass", "partial", "fail", "not run", "not covered")}
     outcomes = {o: sum(1 for t in tests if t["outcome"] == o)
-                for o in ("passed", "failed", "error", "skipped")}
-    if totals["fail"] or unknown or (exitstatus not in (0, 5, None) and not tests):
+                for o in ("passed", "failed", "error", "skipped", "not run")}
+    problem = run_problem(exitstatus, session)
+    if totals["fail"] or unknown or problem:
         verdict = "FAIL"
-    elif totals["not run"] or totals["not covered"]:
+    elif totals["partial"] or totals["not run"] or totals["not covered"]:
         verdict = "PASS WITH GAPS"
     else:
         verdict = "PASS"
@@ -122,5 +164,6 @@ def build(requirements: list[dict], tests: list[dict], env: dict, *, exitstatus:
         "totals": totals,
         "test_outcomes": outcomes,
         "pytest_exitstatus": exitstatus,
+        "run_problem": problem,
         "verdict": verdict,
     }

@@ -14,9 +14,15 @@ _OUT = "SEALTRAIL_VALIDATION_OUT"
 
 
 def requirement_ids(item) -> list[str]:
-    """Every id given to ``@pytest.mark.requirement`` on the test, its class or its module."""
+    """Every id given to ``@pytest.mark.requirement`` on the test function itself.
+
+    Module- and class-wide markers are ignored on purpose: a marker on a file made every test in
+    it count as evidence for every requirement listed, whatever the test proved.
+    """
     ids: list[str] = []
-    for mark in item.iter_markers(name="requirement"):
+    for mark in item.own_markers:
+        if mark.name != "requirement":
+            continue
         for value in mark.args:
             for rid in ([value] if isinstance(value, str) else value):
                 if rid not in ids:
@@ -25,9 +31,17 @@ def requirement_ids(item) -> list[str]:
 
 
 class Recorder:
+    """Writes as it goes (one line per finished test, flushed), so a run killed halfway leaves
+    the evidence it produced and no session line: the matrix then says the run did not finish."""
+
     def __init__(self, path: str):
         self.path = path
+        self.fh = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed at session finish)
         self.results: dict[str, dict] = {}
+
+    def _write(self, entry: dict) -> None:
+        self.fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self.fh.flush()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -47,17 +61,15 @@ class Recorder:
             entry["outcome"] = "error" if report.when != "call" else "failed"
             entry["message"] = (report.longreprtext or "").strip().splitlines()[-1:][0] \
                 if report.longreprtext else report.when
+        if report.when == "teardown":
+            self._write(self.results[item.nodeid])
 
     def pytest_collection_finish(self, session):
-        self.collected = {item.nodeid: requirement_ids(item) for item in session.items}
+        self._write({"collected": {item.nodeid: requirement_ids(item) for item in session.items}})
 
     def pytest_sessionfinish(self, session, exitstatus):
-        with open(self.path, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps({"collected": getattr(self, "collected", {})}) + "\n")
-            for entry in self.results.values():
-                fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            fh.write(json.dumps({"session": {"exitstatus": int(exitstatus),
-                                             "finished": time.time()}}) + "\n")
+        self._write({"session": {"exitstatus": int(exitstatus), "finished": time.time()}})
+        self.fh.close()
 
 
 def pytest_configure(config):

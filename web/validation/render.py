@@ -77,11 +77,15 @@ def render_pdf(matrix: dict, signature: dict) -> bytes:
         f"commit {env['git_commit'] or 'n/a'}",
         f"Database: {env['database']} · Python {env['python']} · {env['platform']}",
         f"Verdict: {matrix['verdict']} · requirements {matrix['totals']['pass']} pass, "
+        f"{matrix['totals'].get('partial', 0)} partly demonstrated, "
         f"{matrix['totals']['fail']} fail, {matrix['totals']['not run']} not run, "
         f"{matrix['totals']['not covered']} not covered · tests "
         f"{matrix['test_outcomes']['passed']} passed, {matrix['test_outcomes']['failed']} failed, "
-        f"{matrix['test_outcomes']['error']} errors, {matrix['test_outcomes']['skipped']} skipped",
+        f"{matrix['test_outcomes']['error']} errors, {matrix['test_outcomes']['skipped']} not "
+        f"demonstrated on this database (skipped), {matrix['test_outcomes'].get('not run', 0)} never run",
     ]
+    if matrix.get("run_problem"):
+        lines.append(f"THE TEST RUN IS NOT VALID EVIDENCE: {matrix['run_problem']}")
     if matrix["unknown_requirement_ids"]:
         lines.append("Unknown requirement ids cited by tests: "
                      + ", ".join(matrix["unknown_requirement_ids"]))
