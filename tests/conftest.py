@@ -76,17 +76,17 @@ class TestDatabase:
     def settings(self, **overrides):
         return settings_for(self.url, **overrides)
 
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self._owner_engine is not None:
+            self._owner_engine.dispose()
+
 
 def settings_for(url: str, **overrides):
     """Settings for the database at ``url``, with a checkpoint file of its own (not the shared var dir's)."""
     extra = {"checkpoint_files": [str(_TMP / "checkpoints" / f"{uuid.uuid5(uuid.NAMESPACE_URL, url)}.jsonl")]}
     extra.update(overrides.pop("extra", {}))
     return load_settings(database_url=url, extra=extra, **overrides)
-
-    def dispose(self) -> None:
-        self.engine.dispose()
-        if self._owner_engine is not None:
-            self._owner_engine.dispose()
 
 
 class _Server:

@@ -14,8 +14,6 @@ from engine.production import lots
 from engine.workflows import deploy_all_shipped
 from tests.web.conftest import csrf_token, make_app, make_persona, sign_in
 
-pytestmark = pytest.mark.requirement("21CFR11.10(i)")
-
 
 @pytest.fixture()
 def mes(demo_db):
@@ -42,6 +40,7 @@ def _new_started_lot(post, number="IS200-2612-201"):
     return number
 
 
+@pytest.mark.requirement("21CFR11.10(i)")
 def test_done_when_leak_test_with_overdue_tester_and_untrained_operator(mes, demo_db):
     lot = _new_started_lot(mes)
     refused = mes(f"/lots/{lot}/operations", {"operation": "LEAK", "operator": "zhang.wei", "equipment": "LT-01"})
@@ -59,6 +58,7 @@ def test_done_when_leak_test_with_overdue_tester_and_untrained_operator(mes, dem
         assert "SOP-001 rev B" in entries[1].reason
 
 
+@pytest.mark.requirement("21CFR11.10(i)")
 def test_done_when_failed_calibration_of_uv01_opens_the_deviation(mes, demo_db):
     body = {"kind": "calibration", "result": "fail", "performed_by": "Metrology lab",
             "performed_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(), "certificate_ref": "CAL-UV01-F",
@@ -75,6 +75,7 @@ def test_done_when_failed_calibration_of_uv01_opens_the_deviation(mes, demo_db):
         assert lots.get_lot(s, "IS200-2610-003").status == "on_hold"
 
 
+@pytest.mark.requirement("21CFR11.10(i)")
 def test_a_lot_runs_through_the_api(mes, demo_db):
     lot = _new_started_lot(mes, "IS200-2612-202")
     started = mes(f"/lots/{lot}/operations", {"operation": "UVB", "operator": "zhang.wei", "equipment": "UV-02"},
@@ -103,6 +104,7 @@ def test_a_lot_runs_through_the_api(mes, demo_db):
     assert missing.status_code == 404 and missing.json["errors"][0]["field"] == "revision"
 
 
+@pytest.mark.requirement("21CFR11.10(i)")
 def test_tokens_without_the_production_scope_are_refused(demo_db):
     with demo_db.sessions.begin() as s:
         secret = tokens.create_token(s, SYSTEM, name="reader", scopes=[tokens.READ]).secret
@@ -113,6 +115,7 @@ def test_tokens_without_the_production_scope_are_refused(demo_db):
     app.extensions["sealtrail.engine"].dispose()
 
 
+@pytest.mark.requirement("21CFR11.10(i)")
 @pytest.mark.parametrize("key, path, body", [
     ("op", "/lots", {"lot_number": "X-2", "code": "IS-200", "quantity": 1}),  # operators do not plan lots
     ("op", "/equipment/UV-02/events", {"kind": "maintenance", "performed_by": "me",

@@ -15,8 +15,6 @@ from engine.workflows import deploy_all_shipped
 from engine.workflows.models import WorkflowTask
 from tests.web.conftest import PASSWORD, csrf_token, make_app, make_persona, sign_in
 
-pytestmark = pytest.mark.requirement("ISO13485-7.3.9")
-
 
 @pytest.fixture()
 def engineer(demo_db):
@@ -39,6 +37,7 @@ def _limits(**overrides):
             "critical": "on", "reason": "capability study", **overrides}
 
 
+@pytest.mark.requirement("ISO13485-7.3.9")
 def test_edit_a_limit_then_propose_and_sign_the_change(engineer, demo_db):
     client, persona, rev_id, param_id = engineer
     page = f"/drafts/routing/{rev_id}"
@@ -77,6 +76,7 @@ def test_edit_a_limit_then_propose_and_sign_the_change(engineer, demo_db):
         assert [(t.spec_name, t.lane) for t in waiting] == [("assess_change", "process_engineer")]
 
 
+@pytest.mark.requirement("ISO13485-7.3.9")
 @pytest.mark.parametrize("key", ["op", "qa", "auditor"])
 def test_only_process_engineers_edit_and_propose(demo_db, key):
     with demo_db.sessions.begin() as s:

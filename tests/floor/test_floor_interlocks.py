@@ -16,8 +16,6 @@ from engine.production import lots, records
 from engine.users import accounts
 from engine.workflows import deploy_all_shipped, open_tasks
 
-pytestmark = pytest.mark.requirement("21CFR11.10(i)")
-
 
 def _new_lot(s, number="IS200-2612-101"):
     product = s.scalar(select(Product).where(Product.code == "IS-200"))
@@ -33,6 +31,7 @@ def _eq(s, code):
     return s.scalar(select(Equipment).where(Equipment.code == code))
 
 
+@pytest.mark.requirement("21CFR11.10(i)")
 def test_leak_test_refuses_overdue_leak_tester_and_untrained_operator_at_once(demo_db):
     with demo_db.sessions.begin() as s:
         lot = _new_lot(s)
@@ -49,6 +48,7 @@ def test_leak_test_refuses_overdue_leak_tester_and_untrained_operator_at_once(de
         assert "li.na is not trained on SOP-001 rev B" in refused.value.message
 
 
+@pytest.mark.requirement("21CFR11.10(i)")
 def test_a_passed_calibration_and_training_clear_the_interlocks(demo_db):
     from engine.masterdata.revisions import effective_revision
     from engine.masterdata.models import Document
@@ -69,6 +69,7 @@ def test_a_passed_calibration_and_training_clear_the_interlocks(demo_db):
         assert ex.transcribed_from is None
 
 
+@pytest.mark.requirement("21CFR11.10(i)")
 def test_tooling_past_its_life_and_missing_equipment_are_named(demo_db):
     with demo_db.sessions.begin() as s:
         lot = _new_lot(s)
@@ -83,6 +84,7 @@ def test_tooling_past_its_life_and_missing_equipment_are_named(demo_db):
         assert [(b["code"], b["record"]) for b in refused.value.blocking] == [("equipment_missing", "UV-02")]
 
 
+@pytest.mark.requirement("21CFR11.10(i)")
 def test_measurement_on_an_execution_is_rechecked(demo_db):
     with demo_db.sessions.begin() as s:
         lot = _new_lot(s)
@@ -95,6 +97,7 @@ def test_measurement_on_an_execution_is_rechecked(demo_db):
             records.record_measurement(s, SYSTEM, lot, op.parameters[0], value=61, execution=ex)
 
 
+@pytest.mark.requirement("21CFR11.10(i)")
 def test_consumption_beyond_the_bom_and_expired_lots_are_refused_with_every_reason(demo_db):
     with demo_db.sessions.begin() as s:
         lot = _new_lot(s)  # 100 sets: 1 clamp each, 5 % tolerance
@@ -111,6 +114,7 @@ def test_consumption_beyond_the_bom_and_expired_lots_are_refused_with_every_reas
         assert [b["code"] for b in refused.value.blocking] == ["component_not_on_bom"]
 
 
+@pytest.mark.requirement("21CFR11.10(i)")
 def test_failed_calibration_of_uv01_opens_a_deviation_holding_unreleased_lots(demo_db):
     with demo_db.sessions.begin() as s:
         deploy_all_shipped(s, SYSTEM)

@@ -18,7 +18,6 @@ from engine.users import accounts
 from engine.users.training import record_training
 from tests.web.conftest import csrf_token, make_app, make_persona, sign_in
 
-pytestmark = pytest.mark.requirement("21CFR11.10(i)")
 LOT = "IS200-2612-301"
 
 
@@ -41,6 +40,7 @@ def _client(demo_db, key, *, train=()):
     return app, client
 
 
+@pytest.mark.requirement("21CFR11.10(i)")
 def test_untrained_operator_is_refused_with_every_reason_and_the_refusal_is_recorded(demo_db):
     _plant(demo_db)
     app, client = _client(demo_db, "op")
@@ -57,6 +57,7 @@ def test_untrained_operator_is_refused_with_every_reason_and_the_refusal_is_reco
     app.extensions["sealtrail.engine"].dispose()
 
 
+@pytest.mark.requirement("21CFR11.10(i)")
 def test_a_trained_operator_runs_an_operation_with_a_value_out_of_spec(demo_db):
     _plant(demo_db)
     app, client = _client(demo_db, "op", train=("SOP-002",))
@@ -100,6 +101,7 @@ def test_a_trained_operator_runs_an_operation_with_a_value_out_of_spec(demo_db):
     app.extensions["sealtrail.engine"].dispose()
 
 
+@pytest.mark.requirement("21CFR11.10(i)")
 @pytest.mark.parametrize("key", ["qa", "pe", "auditor"])
 def test_only_operators_and_production_managers_use_the_station(demo_db, key):
     _plant(demo_db)

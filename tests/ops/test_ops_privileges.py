@@ -12,11 +12,11 @@ from engine import dbroles
 from engine.schema import all_metadata
 from tests.conftest import APP_ROLE, ON_POSTGRES
 
-pytestmark = pytest.mark.requirement("21CFR11.10(d)", "21CFR11.10(e)", "Annex11-12")
 
 postgres_only = pytest.mark.skipif(not ON_POSTGRES, reason="roles and privileges exist on PostgreSQL only")
 
 
+@pytest.mark.requirement("21CFR11.10(d)", "21CFR11.10(e)", "Annex11-12")
 def test_every_table_declares_its_privileges_once():
     declared = dbroles.declared_privileges()  # raises when a table sits in two groups
     tables = {t.name for metadata in all_metadata() for t in metadata.sorted_tables}
@@ -24,6 +24,7 @@ def test_every_table_declares_its_privileges_once():
     assert sorted(set(declared) - tables - dbroles.READ_ONLY_TABLES) == []  # nothing stale
 
 
+@pytest.mark.requirement("21CFR11.10(d)", "21CFR11.10(e)", "Annex11-12")
 def test_the_evidence_tables_are_append_only_and_task_rows_updatable():
     privileges = dbroles.declared_privileges()
     for table in ("audit_entry", "audit_checkpoint", "signature", "parameter_measurements",
@@ -33,6 +34,7 @@ def test_the_evidence_tables_are_append_only_and_task_rows_updatable():
     assert "UPDATE" in privileges["wf_instance"] and privileges["alembic_version"] == ("SELECT",)
 
 
+@pytest.mark.requirement("21CFR11.10(d)", "21CFR11.10(e)", "Annex11-12")
 @postgres_only
 def test_an_undeclared_table_is_refused_by_name(fresh_db):
     with fresh_db.owner_engine.begin() as conn:
@@ -42,6 +44,7 @@ def test_an_undeclared_table_is_refused_by_name(fresh_db):
         conn.execute(text("DROP TABLE surprise"))
 
 
+@pytest.mark.requirement("21CFR11.10(d)", "21CFR11.10(e)", "Annex11-12")
 @postgres_only
 def test_the_tests_connect_as_the_least_privileged_app_role(fresh_db):
     with fresh_db.engine.connect() as conn:

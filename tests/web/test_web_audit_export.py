@@ -14,7 +14,6 @@ from flask.cli import ScriptInfo
 from audit import Actor, chain
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.requirement("21CFR11.10(b)")
 
 
 def _seed(db, n: int = 7):
@@ -30,6 +29,7 @@ def _members(data: bytes) -> dict[str, bytes]:
         return {name: zf.read(name) for name in zf.namelist()}
 
 
+@pytest.mark.requirement("21CFR11.10(b)")
 def test_the_web_export_verifies_with_verify_bundle_and_matches_the_cli(app, client, fresh_db, personas, login,
                                                                         tmp_path):
     from web.cli import cli
@@ -56,6 +56,7 @@ def test_the_web_export_verifies_with_verify_bundle_and_matches_the_cli(app, cli
         assert from_cli[name] == web[name], name
 
 
+@pytest.mark.requirement("21CFR11.10(b)")
 def test_an_object_export_from_the_page_verifies_too(app, client, fresh_db, personas, login, tmp_path):
     _seed(fresh_db)
     login(personas("qa"))

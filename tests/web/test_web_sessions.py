@@ -13,7 +13,6 @@ from audit import SYSTEM
 from audit.models import AuditEntry
 from tests.web.conftest import PASSWORD, csrf_token, sign_in
 
-pytestmark = pytest.mark.requirement("21CFR11.10(d)")
 COOKIE = "sealtrail_session"
 
 
@@ -33,6 +32,7 @@ def _signed_in(client) -> bool:
     return True
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 def test_a_cookie_copied_before_logout_is_refused_after_it(app, client, personas):
     op = personas("op")
     sign_in(client, op)
@@ -48,6 +48,7 @@ def test_a_cookie_copied_before_logout_is_refused_after_it(app, client, personas
     assert response.status_code == 401
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 def test_a_password_change_ends_the_other_sessions_only(app, client, fresh_db, personas):
     qa = personas("qa")
     other = app.test_client()
@@ -64,6 +65,7 @@ def test_a_password_change_ends_the_other_sessions_only(app, client, fresh_db, p
         assert entry.payload_value == {"reason": "password_changed", "sessions": 1, "kept_current": True}
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 @pytest.mark.parametrize("change", ["set_roles", "disable_user", "reset_password"])
 def test_an_administrator_change_ends_every_session(client, fresh_db, personas, change):
     from engine import users
@@ -82,6 +84,7 @@ def test_an_administrator_change_ends_every_session(client, fresh_db, personas, 
     assert not _signed_in(client)
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 def test_a_lockout_ends_the_sessions_of_the_account(app, client, personas):
     qa = personas("qa")
     sign_in(client, qa)
@@ -91,6 +94,7 @@ def test_a_lockout_ends_the_sessions_of_the_account(app, client, personas):
     assert not _signed_in(client)
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 def test_the_sessions_page_lists_them_and_ends_the_others(app, client, personas):
     pe = personas("pe")
     phone, laptop = app.test_client(), app.test_client()
@@ -109,6 +113,7 @@ def test_the_sessions_page_lists_them_and_ends_the_others(app, client, personas)
     assert "End this session" not in page
 
 
+@pytest.mark.requirement("21CFR11.10(d)")
 def test_a_user_cannot_end_someone_elses_session(app, client, fresh_db, personas):
     from engine.users.models import UserSession
 
