@@ -19,9 +19,10 @@ def index():
             return redirect(url_for("auth.change_password"))
         if not current_user.totp_enrolled:
             return redirect(url_for("auth.enroll_totp"))
-        items = visible_items()  # the inbox first; else the first area this user may use
-        if items:
-            return redirect(url_for(items[0].endpoint))
+        items = visible_items()  # the inbox when the user may use it; else the first area they may use
+        landing = next((i for i in items if i.endpoint == "inbox.index"), items[0] if items else None)
+        if landing is not None:
+            return redirect(url_for(landing.endpoint))
         return render_template("home.html")
 
     return login_page()

@@ -1,7 +1,7 @@
 """CAPA end to end: source → root cause → plan → approval → implementation → timer → closure."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from audit import Actor
 from engine.processes.models import Capa
@@ -10,6 +10,11 @@ from tests.processes.conftest import Quality
 from web.cli.worker import run_due_timers
 
 import pytest
+
+
+def utc_today():
+    """Today in UTC, as the engine dates records (never the machine's local date)."""
+    return datetime.now(timezone.utc).date()
 
 
 WORKER = Actor(kind="system", id="worker", name="Sealtrail timer worker")
@@ -27,9 +32,9 @@ def _to_implementation(quality, *, effectiveness_days=30, due_in_days=14):
         "capa_root_cause": "die wear not in the PM plan"})
     plan = {"capa_actions": [
         {"kind": "corrective", "description": "replace die", "owner": "pe_wang",
-         "due_date": (date.today() + timedelta(days=due_in_days)).isoformat()},
+         "due_date": (utc_today() + timedelta(days=due_in_days)).isoformat()},
         {"kind": "preventive", "description": "add die wear to PM", "owner": "pm_liu",
-         "due_date": (date.today() + timedelta(days=due_in_days - 4)).isoformat()}]}
+         "due_date": (utc_today() + timedelta(days=due_in_days - 4)).isoformat()}]}
     quality.complete(iid, "plan_capa_actions", "pe_wang", plan)
     quality.complete(iid, "approve_capa_plan", "qm_chen", {"capa_plan_decision": "reject",
                                                            "capa_plan_comment": "add a verification of the die"})
@@ -57,11 +62,11 @@ def test_overdue_actions_escalate_to_the_qa_manager(quality):
     assert set(quality.tasks(iid)) == {"escalate_overdue_capa"}
     assert quality.tasks(iid)["escalate_overdue_capa"].lane == "qa_manager"
     quality.complete(iid, "escalate_overdue_capa", "qm_chen", {
-        "capa_new_due_date": (date.today() + timedelta(days=30)).isoformat(),
+        "capa_new_due_date": (utc_today() + timedelta(days=30)).isoformat(),
         "capa_escalation_note": "die on back-order; finish by month end"})
     assert set(quality.tasks(iid)) == {"implement_capa_actions"}
     capa = s.query(Capa).one()
-    assert capa.escalations == 1 and capa.due_on == date.today() + timedelta(days=30)
+    assert capa.escalations == 1 and capa.due_on == utc_today() + timedelta(days=30)
 
 
 @pytest.mark.requirement("ISO13485-8.5.2")

@@ -1,7 +1,7 @@
 """Change control end to end: request → impact → risk → approvals → release → verification."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -14,6 +14,11 @@ from engine.processes.changes import find_change_for_instance
 from engine.production.lots import plan_lot, start_lot
 from engine.users.models import UserRole
 from engine.workflows import fire_timers, get_instance, start_instance
+
+
+def utc_today():
+    """Today in UTC, as the engine dates records (never the machine's local date)."""
+    return datetime.now(timezone.utc).date()
 
 
 def _draft_routing(quality):
@@ -36,7 +41,7 @@ def _submit(quality, iid, action="submit"):
         "change_title": "Tighten press force", "change_description": "press_force 95–105 N",
         "change_reason": "field returns: loose connectors", "change_urgency": "routine",
         "changed_revisions": [{"kind": "routing", "code": "RT-PUMP", "label": "B"}], "changed_objects": [],
-        "effective_from": date.today().isoformat(), "change_action": action, "change_comment": ""})
+        "effective_from": utc_today().isoformat(), "change_action": action, "change_comment": ""})
 
 
 def _assess(quality, iid, who="pe_xu"):
@@ -69,7 +74,7 @@ def test_change_happy_path_releases_for_new_lots_while_running_lots_keep_theirs(
     assert set(quality.tasks(iid)) == {"approve_change_qa", "approve_change_production", "approve_change_regulatory"}
     _approve(quality, iid)
     quality.complete(iid, "confirm_change_implementation", "pe_wang", {
-        "effective_from": date.today().isoformat(), "training_completed": True, "implementation_notes": "OQ done"})
+        "effective_from": utc_today().isoformat(), "training_completed": True, "implementation_notes": "OQ done"})
     old = plant.routing_rev
     s.refresh(draft)
     s.refresh(old)
@@ -155,7 +160,7 @@ def test_future_effective_date_waits_for_the_timer(quality):
     _submit(quality, iid)
     _assess(quality, iid)
     _approve(quality, iid)
-    later = date.today() + timedelta(days=10)
+    later = utc_today() + timedelta(days=10)
     quality.complete(iid, "confirm_change_implementation", "pe_wang", {
         "effective_from": later.isoformat(), "training_completed": True, "implementation_notes": ""})
     s.refresh(draft)

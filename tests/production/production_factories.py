@@ -1,11 +1,16 @@
 """A tiny plant for production tests: one finished item, one component, a released BOM and routing."""
-from datetime import date, timedelta
+from datetime import datetime, timedelta, timezone
 
 from audit import SYSTEM
 from engine.db import utcnow
 from engine.masterdata import boms, catalog, revisions, routings
 from engine.production import lots
 from engine.users import accounts, training
+
+
+def utc_today():
+    """Today in UTC, as the engine dates records (never the machine's local date)."""
+    return datetime.now(timezone.utc).date()
 
 
 def _release(session, rev):
@@ -21,10 +26,10 @@ def make_plant(session, *, calibrated_days_ago=10):
     fg = catalog.create_item(session, SYSTEM, code="SET", name="Set", item_type="finished_good", base_unit="pcs")
     eq = catalog.create_equipment(session, SYSTEM, code="LT-01", name="Leak tester", calibration_required=True,
                                   calibration_interval_days=30,
-                                  last_calibrated_on=date.today() - timedelta(days=calibrated_days_ago))
+                                  last_calibrated_on=utc_today() - timedelta(days=calibrated_days_ago))
     doc, doc_rev = catalog.create_document(session, SYSTEM, code="SOP-1", title="Leak test", doc_type="sop", body="…")
     _release(session, doc_rev)
-    training.record_training(session, SYSTEM, op_user, doc_rev, trained_on=date.today(), trainer="QA")
+    training.record_training(session, SYSTEM, op_user, doc_rev, trained_on=utc_today(), trainer="QA")
     _, bom_rev = catalog.create_bom(session, SYSTEM, code="BOM-SET", name="Set", item=fg)
     boms.add_line(session, SYSTEM, bom_rev, component=comp, quantity=1500, unit="mm")
     _release(session, bom_rev)
@@ -40,6 +45,6 @@ def make_plant(session, *, calibrated_days_ago=10):
     _release(session, prod_rev)
     supplier_lot = lots.receive_supplier_lot(session, SYSTEM, item=comp, lot_number="R-1", supplier="ACME",
                                              supplier_lot_number="A-77", quantity=100, unit="m",
-                                             received_on=date.today())
+                                             received_on=utc_today())
     return dict(user=op_user, comp=comp, fg=fg, eq=eq, doc=doc, product=product, op=op, routing=rt,
                 supplier_lot=supplier_lot, now=utcnow())
