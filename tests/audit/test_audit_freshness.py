@@ -50,7 +50,7 @@ def _delete_tail(db, after_seq: int) -> None:
     """What a DBA bent on deleting the tail does, in raw SQL: triggers off, foreign keys (signatures
     and task rows point at entries) not enforced, DELETE."""
     if is_postgres(db.engine):
-        with db.engine.begin() as conn:
+        with db.owner_engine.begin() as conn:  # a DBA, not the app role (which may not alter the table)
             conn.execute(text("ALTER TABLE audit_entry DISABLE TRIGGER USER"))
             conn.execute(text("SET LOCAL session_replication_role = replica"))
             conn.execute(text("DELETE FROM audit_entry WHERE seq > :cut"), {"cut": after_seq})
