@@ -61,7 +61,7 @@ class _Channel:
         return None if payload is None else codec.loads(payload)
 
 
-def _helper_stub(channel: _Channel, name: str):
+def _helper_proxy(channel: _Channel, name: str):
     def call(*args, **kwargs):
         channel.send({"op": "call", "name": name, "args": list(args), "kwargs": kwargs})
         answer = channel.receive()
@@ -98,8 +98,8 @@ def run(channel: _Channel, message: dict):
     code = marshal.loads(base64.b64decode(message["code"]))
     data = message.get("data") or {}
     external = message.get("external") or {}
-    stubs = {name: _helper_stub(channel, name) for name in message.get("helpers", [])}
-    injected = dict(stubs)
+    proxies = {name: _helper_proxy(channel, name) for name in message.get("helpers", [])}
+    injected = dict(proxies)
     injected.update(guards.ARITH)
     _set_cpu_budget(float(message.get("cpu_seconds", guards.MAX_SECONDS)))
     if message["mode"] == "eval":

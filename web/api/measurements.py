@@ -65,7 +65,8 @@ class BatchOut(BaseModel):
     measurements: list[MeasurementOut]
 
 
-def _idempotent(endpoint: str, key: str | None, body: BaseModel, work):
+def idempotent_write(endpoint: str, key: str | None, body: BaseModel, work):
+    """One unit of work answered 201, replayed as first answered for a repeated Idempotency-Key."""
     client = current_client()
     with transaction() as session:
         claim = None
@@ -91,7 +92,7 @@ def routes(api: APIBlueprint) -> None:
     @scope(MEASUREMENTS_WRITE)
     @rule("api.scoped")
     def post_measurement(header: OptionalIdempotencyHeader, body: MeasurementIn):
-        return _idempotent("POST /measurements", header.idempotency_key, body, lambda session, client:
+        return idempotent_write("POST /measurements", header.idempotency_key, body, lambda session, client:
                            measurements.ingest_measurement(session, client.actor, body,
                                                            client_id=client.client_id).as_dict())
 
@@ -102,6 +103,6 @@ def routes(api: APIBlueprint) -> None:
     @scope(MEASUREMENTS_WRITE)
     @rule("api.scoped")
     def post_measurement_batch(header: OptionalIdempotencyHeader, body: MeasurementBatchIn):
-        return _idempotent("POST /measurements/batch", header.idempotency_key, body, lambda session, client: {
+        return idempotent_write("POST /measurements/batch", header.idempotency_key, body, lambda session, client: {
             "measurements": [r.as_dict() for r in measurements.ingest_batch(
                 session, client.actor, body.measurements, client_id=client.client_id)]})

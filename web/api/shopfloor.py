@@ -15,14 +15,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from engine.access.tokens import PRODUCTION
 from engine.errors import Forbidden, InterlockRefused
-from engine.ingest import idempotency
-from engine.ingest.fingerprint import fingerprint
 from engine.processes.calibration_failures import record_equipment_event
 from engine.production import floor, interlocks, lots, records
 from web.api.auth import Client, current_client
-from web.api.common import SECURITY, json_response, scope
+from web.api.common import SECURITY, scope
 from web.authz import rule
-from web.api.measurements import OptionalIdempotencyHeader
+from web.api.measurements import OptionalIdempotencyHeader, idempotent_write
 from web.api.trace import AnyObject, lot_summary
 from web.db import transaction
 
@@ -131,27 +129,16 @@ class TrainingIn(Strict):
 
 def _write(endpoint: str, key: str | None, body: BaseModel, work, *, refusal=None):
     """One idempotent unit of work; a refused interlock is rolled back, then recorded and answered."""
-    client = current_client()
     try:
-        with transaction() as session:
-            claim = None
-            if key:
-                claim = idempotency.claim(session, client_id=client.client_id, key=key, endpoint=endpoint,
-                                          fingerprint=fingerprint(body.model_dump(mode="json")))
-                if claim.replay is not None:
-                    return json_response(claim.replay.response_body, claim.replay.response_status,
-                                         {"Idempotent-Replayed": "true"})
-            answer = work(session, client)
-            if claim is not None:
-                idempotency.complete(session, claim, status=201, body=answer)
+        return idempotent_write(endpoint, key, body, work)
     except InterlockRefused as exc:
         if refusal is not None:
+            client = current_client()
             with transaction() as session:
                 action, lot_number = refusal
                 interlocks.record_refusal(session, client.actor, lots.get_lot(session, lot_number), action,
                                           body.model_dump(mode="json"), exc.blocking)
         raise
-    return json_response(answer, 201)
 
 
 def routes(api: APIBlueprint) -> None:
