@@ -3,7 +3,8 @@
 SpiffWorkflow 3.2's DMN engine returns the first match under UNIQUE without checking that it is
 the only one, ignores ``defaultOutputEntry``, answers ``{}`` when no rule matches (the process then
 fails somewhere later), and glues ``in (…)`` cells to the input without a space. ``DecisionEngine``
-evaluates every rule (through the same restricted script engine as every other expression),
+evaluates every rule — the whole table as one expression under the script policy, in one
+script-worker round trip (``decision_program``) —
 refuses a second UNIQUE match or no match without a default, applies defaults, and records each
 decision taken — inputs, matched rule ids, outputs, the pinned table version — in the instance
 history and the audit trail, in the caller's transaction.
@@ -11,6 +12,7 @@ history and the audit trail, in the caller's transaction.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -23,15 +25,17 @@ from SpiffWorkflow.spiff.serializer.task_spec import BusinessRuleTaskConverter
 from audit import chain
 from engine.db import utcnow
 from engine.workflows.models import DecisionVersion, InstanceEvent, ProcessDecision
-from engine.workflows.script_env import SafeScriptEngine
+from engine.workflows.decision_program import MAX_PROGRAM_CHARS, Program, ProgramError, compile_table, outputs_of
+from engine.workflows.script_env import SafeScriptEngine, ScriptLimitExceeded
 from engine.workflows.xmlsafe import Problem
 
+_SCRIPT_LINE = re.compile(r" \(script line \d+\)$")
 RESULT_KEY = "decisions"  # task data: {decision id: what was decided}, for forms and the history
 
 
 class DecisionFailed(ValueError):
-    """The table gave no answer (no rule matched, no default) or two answers under UNIQUE, or an
-    input is missing or not of its column's ``typeRef``."""
+    """The table gave no answer (no rule matched, no default) or two answers under UNIQUE, an
+    input is missing or not of its column's ``typeRef``, or a piece of the table failed (named)."""
 
 
 _TYPE_CHECKS = {
@@ -73,52 +77,62 @@ class DecisionEngine(DMNEngine):
         self.decision_id = decision_id
         self.defaults = dict(defaults or {})  # output id -> expression text
         self.name = name or decision_table.name or decision_id
+        self._program: tuple[frozenset, Program] | None = None
 
-    def evaluate(self, input_expr, match_expr, task):
-        """As SpiffWorkflow's, with ``x in (…)`` cells spaced from their input."""
-        if match_expr is None or "?" in match_expr:
-            return super().evaluate(input_expr, match_expr, task)
-        script_engine = task.workflow.script_engine
-        script_engine.validate(input_expr)
-        if self.needs_eq(script_engine, match_expr):
-            return script_engine.evaluate(task, f"({input_expr}) == ({match_expr})")
-        return script_engine.evaluate(task, f"({input_expr}) {match_expr}")
+    def program(self, helpers: frozenset) -> Program:
+        """The table as one policy-checked expression (``decision_program``), built once."""
+        if self._program is None or self._program[0] != helpers:
+            self._program = (helpers, compile_table(self.decision_table, self.defaults, helpers))
+        return self._program[1]
 
-    def _matches(self, rule, task) -> bool:
-        for entry in rule.inputEntries:
-            for lhs in entry.lhs:
-                if lhs is None:
-                    continue
-                try:
-                    if not self.evaluate(entry.input.expression, lhs, task):
-                        return False
-                except WorkflowTaskException as exc:
-                    exc.add_note(f"decision {self.decision_id}, rule {rule.id}")
-                    raise
-        return True
+    def _failed(self, exc: Exception, where: str) -> DecisionFailed:
+        reason = _SCRIPT_LINE.sub("", str(exc))  # the composed source's line: ``where`` names the piece
+        return DecisionFailed(f"decision {self.decision_id}, {where}: {type(exc).__name__}: {reason}")
 
     def outcome(self, task) -> Outcome:
-        """Evaluate every rule against ``task.data``; DecisionFailed when the table gives no answer."""
+        """Evaluate every rule against ``task.data`` in one script-worker round trip; DecisionFailed
+        when the table gives no answer or an input is not of its column's type."""
         table = self.decision_table
-        script_engine = task.workflow.script_engine
-        inputs = {(i.label or i.expression): script_engine.evaluate(task, i.expression) for i in table.inputs}
+        environment = task.workflow.script_engine.environment
+        try:
+            program = self.program(environment.helper_names)
+        except ProgramError as exc:
+            raise self._failed(exc, "script policy") from exc
+        try:
+            values, hits, default_values = environment.evaluate(program.source, task.data,
+                                                                max_chars=MAX_PROGRAM_CHARS)
+        except Exception as exc:  # noqa: BLE001 - explained below, with the piece that failed
+            if not isinstance(exc, ScriptLimitExceeded):
+                self._check_inputs_alone(task)  # "3" where an integer belongs says so, not TypeError
+            raise self._failed(exc, program.where(getattr(exc, "script_line", None))) from exc
+        inputs = {(i.label or i.expression): v for i, v in zip(table.inputs, values)}
         _check_inputs(self.decision_id, table, inputs)
-        matched = [rule for rule in table.rules if self._matches(rule, task)]
+        matched = [(rule, hit) for rule, hit in zip(table.rules, hits) if hit is not None]
         if table.hit_policy == "COLLECT":
             outputs: dict = {}
-            for rule in matched:
-                for key, value in rule.output_as_dict(task).items():
+            for rule, hit in matched:
+                for key, value in outputs_of(rule, hit).items():
                     outputs.setdefault(key, []).append(value)
-            return Outcome(inputs, matched, outputs, False)
+            return Outcome(inputs, [rule for rule, _ in matched], outputs, False)
         if table.hit_policy == "UNIQUE" and len(matched) > 1:
-            raise DecisionFailed(f"decision {self.decision_id}: rules {', '.join(r.id for r in matched)} all match "
-                                 f"{inputs} (hit policy UNIQUE)")
+            raise DecisionFailed(f"decision {self.decision_id}: rules {', '.join(r.id for r, _ in matched)} all "
+                                 f"match {inputs} (hit policy UNIQUE)")
         if matched:
-            return Outcome(inputs, matched[:1], dict(matched[0].output_as_dict(task)), False)
+            rule, hit = matched[0]
+            return Outcome(inputs, [rule], dict(outputs_of(rule, hit)), False)
         if not self.defaults:
             raise DecisionFailed(f"decision {self.decision_id}: no rule matches {inputs} and the table has no default")
-        outputs = {o.name: script_engine.evaluate(task, self.defaults[o.id]) for o in table.outputs}
-        return Outcome(inputs, [], outputs, True)
+        return Outcome(inputs, [], {o.name: v for o, v in zip(table.outputs, default_values)}, True)
+
+    def _check_inputs_alone(self, task) -> None:
+        """After a failed evaluation: DecisionFailed when an input is missing or of another type."""
+        table = self.decision_table
+        environment = task.workflow.script_engine.environment
+        try:
+            values = environment.evaluate(f"[{', '.join(f'({i.expression})' for i in table.inputs)}]", task.data)
+        except Exception:  # noqa: BLE001 - the input itself fails: the caller reports where
+            return
+        _check_inputs(self.decision_id, table, {(i.label or i.expression): v for i, v in zip(table.inputs, values)})
 
     def result(self, task):
         """What SpiffWorkflow merges into the task data (the outputs, and our record of them)."""

@@ -114,8 +114,9 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
         ctx = self.run_context
         return {name: partial(h.func, ctx) for name, h in self.helpers.items()}
 
-    def evaluate(self, expression, context, external_context=None):
-        checked = script_policy.check_expression(expression, self.helper_names)
+    def evaluate(self, expression, context, external_context=None, *, max_chars=script_policy.MAX_SOURCE_CHARS):
+        """As SpiffWorkflow's; ``max_chars`` only for composed sources (see ``script_policy.check``)."""
+        checked = script_policy.check_expression(expression, self.helper_names, max_chars)
         data = {k: v for k, v in context.items() if not k.startswith("_")}
         result = _in_worker(checked.code, "eval", data, external_context, self._helpers())
         _check_size(result, "expression result")

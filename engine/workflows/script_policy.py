@@ -207,12 +207,16 @@ def _as_load(target: ast.AST) -> ast.AST:
 
 
 @lru_cache(maxsize=4096)
-def check(source: str, mode: str = "exec", helper_names: frozenset[str] = frozenset()) -> CheckedSource:
-    """Check ``source`` (``mode`` "exec" for scripts, "eval" for expressions); raise ScriptPolicyError."""
+def check(source: str, mode: str = "exec", helper_names: frozenset[str] = frozenset(),
+          max_chars: int = MAX_SOURCE_CHARS) -> CheckedSource:
+    """Check ``source`` (``mode`` "exec" for scripts, "eval" for expressions); raise ScriptPolicyError.
+
+    ``max_chars`` is raised only for sources composed of pieces each checked under the usual cap
+    (a decision table evaluated as one expression, ``decision_program``)."""
     if not isinstance(source, str):
         raise ScriptPolicyError("script is not text")
-    if len(source) > MAX_SOURCE_CHARS:
-        raise ScriptPolicyError(f"script longer than {MAX_SOURCE_CHARS} characters")
+    if len(source) > max_chars:
+        raise ScriptPolicyError(f"script longer than {max_chars} characters")
     try:
         tree = ast.parse(source, mode=mode)
     except SyntaxError as exc:
@@ -224,9 +228,10 @@ def check(source: str, mode: str = "exec", helper_names: frozenset[str] = frozen
     return CheckedSource(source, mode, code, frozenset(checker.names))
 
 
-def check_expression(source: str, helper_names: frozenset[str] = frozenset()) -> CheckedSource:
+def check_expression(source: str, helper_names: frozenset[str] = frozenset(),
+                     max_chars: int = MAX_SOURCE_CHARS) -> CheckedSource:
     """Check a condition/expression (``eval`` mode)."""
-    return check(source.strip(), "eval", helper_names)
+    return check(source.strip(), "eval", helper_names, max_chars)
 
 
 def check_script(source: str, helper_names: frozenset[str] = frozenset()) -> CheckedSource:
