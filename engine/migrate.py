@@ -39,10 +39,15 @@ def schema_drift(url: str) -> list:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-            return compare_metadata(ctx, all_metadata())
+            return drift_on(conn)
     finally:
         engine.dispose()
+
+
+def drift_on(conn) -> list:
+    """Differences between the database behind ``conn`` and the models (Alembic's comparison)."""
+    ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+    return compare_metadata(ctx, all_metadata())
 
 
 def alembic_script_heads() -> list[str]:

@@ -9,7 +9,7 @@ from flask_openapi3 import Info, OpenAPI
 
 from engine.config import Settings, checkpoint_files, load_settings
 from engine.db import make_engine, make_session_factory
-from web import (api, auditor, auth, authz, calibration, competence, drafts, editor, errors, home, i18n, inbox,
+from web import (admin, api, auditor, auth, authz, calibration, competence, drafts, editor, errors, home, i18n, inbox,
                  instances, login, lots, masterdata, nav, observability, ops, security, starts, station, tasks, trace,
                  usersessions)
 from web.api.common import SECURITY_SCHEMES
@@ -18,7 +18,7 @@ from web.security import cookie_secure_default
 
 # Page blueprints, one module per area (web/<name>.py exposes ``bp``). Other areas add theirs here.
 _BLUEPRINTS = (home, auth, inbox, tasks, instances, starts, lots, station, calibration, competence, masterdata, drafts,
-               editor, auditor, trace, usersessions)
+               editor, auditor, trace, usersessions, admin)
 
 
 def create_app(config: dict | None = None, settings: Settings | None = None) -> Flask:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import Babel, format_datetime, get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -23,7 +23,10 @@ babel = Babel()
 
 
 def select_locale() -> str:
-    """Profile locale, then an explicit choice stored in the session, then Accept-Language."""
+    """Profile locale, then an explicit choice stored in the session, then Accept-Language;
+    English outside a request (documents the CLI renders with the app's templates)."""
+    if not has_request_context():
+        return "en"
     if current_user and current_user.is_authenticated:
         locale = getattr(current_user, "locale", None)
         if locale in LANGUAGES:

@@ -30,6 +30,7 @@ _DEFAULT = (
     NavItem("masterdata.index", _l("Master data"), key="masterdata", order=40),
     NavItem("editor.index", _l("BPMN editor"), key="editor", order=60),
     NavItem("auditor.index", _l("Audit trail"), key="auditor", order=70),
+    NavItem("admin.data_dictionary", _l("Data dictionary"), key="admin", order=80),
 )
 
 
