@@ -36,6 +36,8 @@ APPEND_ONLY_TABLES = frozenset({
     "wf_instance_event", "wf_process_version", "wf_decision_version", "wf_process_decision",
     # imports, idempotency keys and training records are written once
     "import_batches", "idempotency_records", "training_records",
+    # planning (#17): a plan's placed operations and blockers are written once with the plan
+    "planned_operations", "plan_blockers",
 })
 
 #: Updated in place (state changes), never deleted.
@@ -54,6 +56,8 @@ UPDATED_TABLES = frozenset({
     "alarms", "alarm_rules", "spc_baselines",
     # quality processes
     "deviations", "capas", "change_requests", "audit_reviews", "release_reviews", "lot_holds",
+    # planning (#17): a plan's state moves draft → released → superseded
+    "production_plans",
 })
 
 #: Rows the application deletes: draft revisions (and their children), message subscriptions,
@@ -64,6 +68,8 @@ DELETED_TABLES = frozenset({
     "operation_equipment", "operation_tooling", "operation_documents",
     "wf_message_wait", "user_roles",
     "deviation_lots", "capa_actions", "change_revisions", "release_exceptions",
+    # planning (#17): a work centre's shifts are replaced as a whole (audited)
+    "work_centre_shifts",
 })
 
 #: Read by the app (readiness checks the schema version); only the schema owner migrates.

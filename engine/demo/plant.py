@@ -26,6 +26,7 @@ from audit.enrollment import begin_enrollment, confirm_enrollment
 from audit.policy import SigningPolicy
 from audit.totp import totp
 from engine.demo.lot_history import run_production
+from engine.demo.planning_demo import plan_demo
 from engine.demo.plant_data import DEMO_PRODUCT, ITEMS, USERS
 from engine.demo.routing_data import ROUTINGS
 from engine.masterdata import boms, catalog, revisions, routings
@@ -69,6 +70,7 @@ def load_demo(session: Session, settings, *, today: date | None = None, enroll_t
     plant.equipment()
     plant.master_data()
     result.lots = plant.production()
+    result.lots += plan_demo(plant)
     return result
 
 
@@ -232,7 +234,8 @@ class _Plant:
                     self.s, pe, rev, sequence=op["seq"], code=op["code"], name=op["name"], work_centre=op["wc"],
                     qc_point=op.get("qc", False), equipment=[self.eq[c] for c in op.get("equipment", ())],
                     tooling=[self.tools[c] for c in op.get("tooling", ())],
-                    documents=[(self.docs[c], p) for c, p in op.get("docs", ())])
+                    documents=[(self.docs[c], p) for c, p in op.get("docs", ())],
+                    setup_minutes=op.get("setup", 0), run_minutes_per_unit=op.get("per_unit", 0))
                 for p in op.get("params", ()):
                     routings.add_parameter(self.s, pe, created, **p)
                 for insp in op.get("inspections", ()):

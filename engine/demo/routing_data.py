@@ -1,10 +1,12 @@
-"""Routings of the demo plant: operations, equipment, documents, parameters with limits, inspections."""
+"""Routings of the demo plant: operations, equipment, documents, parameters with limits, inspections.
+
+Standard times: ``setup`` minutes per lot plus ``per_unit`` minutes per unit of the lot (planning)."""
 
 P = dict  # a parameter: name, unit, target, lsl, usl, optional lcl/ucl, critical
 
 ROUTINGS = {
     "SUB-TUBE": [
-        {"seq": 10, "code": "EXTR", "name": "Tubing extrusion", "wc": "Extrusion", "equipment": ["EXT-01"],
+        {"seq": 10, "code": "EXTR", "setup": 60, "per_unit": 0.04, "name": "Tubing extrusion", "wc": "Extrusion", "equipment": ["EXT-01"],
          "tooling": ["DIE-T30"], "docs": [("SOP-001", "sop")],
          "params": [
              P(name="Barrel zone 3 temperature", unit="degC", target=175, lsl=168, usl=182, lcl=171, ucl=179),
@@ -12,7 +14,7 @@ ROUTINGS = {
              P(name="Outer diameter", unit="mm", target=4.10, lsl=4.00, usl=4.20, lcl=4.05, ucl=4.15, critical=True),
              P(name="Inner diameter", unit="mm", target=3.00, lsl=2.92, usl=3.08, lcl=2.96, ucl=3.04, critical=True),
          ]},
-        {"seq": 20, "code": "TUBE-QC", "name": "Tubing inspection", "wc": "QC lab", "qc": True,
+        {"seq": 20, "code": "TUBE-QC", "setup": 60, "per_unit": 0, "name": "Tubing inspection", "wc": "QC lab", "qc": True,
          "equipment": ["TT-01"],
          "inspections": [
              dict(name="Tensile strength of tubing", kind="variable", method="Tensile test per YY 0286.1 §6.3",
@@ -22,30 +24,30 @@ ROUTINGS = {
          ]},
     ],
     "SUB-DRIP": [
-        {"seq": 10, "code": "UVB-S", "name": "Spike / drip chamber UV bonding", "wc": "Cleanroom A",
+        {"seq": 10, "code": "UVB-S", "setup": 20, "per_unit": 0.08, "name": "Spike / drip chamber UV bonding", "wc": "Cleanroom A",
          "equipment": ["UV-01"], "docs": [("SOP-001", "sop"), ("SOP-002", "sop")],
          "params": [
              P(name="UV intensity", unit="mW/cm^2", target=60, lsl=50, usl=70, lcl=54, ucl=66),
              P(name="Cure time", unit="s", target=8, lsl=6, usl=10),
          ]},
-        {"seq": 20, "code": "DRIP-QC", "name": "Drip chamber inspection", "wc": "Cleanroom A", "qc": True,
+        {"seq": 20, "code": "DRIP-QC", "setup": 45, "per_unit": 0, "name": "Drip chamber inspection", "wc": "Cleanroom A", "qc": True,
          "inspections": [
              dict(name="Drop volume (20 drops)", kind="variable", method="Gravimetric, 20 drops of water at 23 °C",
                   sample_size=5, acceptance_criteria="1.0 mL ± 0.1 mL", unit="mL", lsl=0.9, usl=1.1),
          ]},
     ],
     "FG-IS200": [
-        {"seq": 10, "code": "ASM", "name": "Final assembly", "wc": "Cleanroom A", "tooling": ["FIX-ASM-01"],
+        {"seq": 10, "code": "ASM", "setup": 30, "per_unit": 0.12, "name": "Final assembly", "wc": "Cleanroom A", "tooling": ["FIX-ASM-01"],
          "docs": [("SOP-001", "sop"), ("PC-IS200", "process_card")],
          "params": [P(name="Tubing insertion depth", unit="mm", target=6.0, lsl=5.5, usl=6.5)]},
-        {"seq": 20, "code": "UVB", "name": "UV bonding of tubing joints", "wc": "Cleanroom A", "equipment": ["UV-02"],
+        {"seq": 20, "code": "UVB", "setup": 15, "per_unit": 0.06, "name": "UV bonding of tubing joints", "wc": "Cleanroom A", "equipment": ["UV-02"],
          "docs": [("SOP-002", "sop")],
          "params": [
              P(name="UV intensity", unit="mW/cm^2", target=60, lsl=50, usl=70, lcl=54, ucl=66, critical=True),
              P(name="Cure time", unit="s", target=8, lsl=6, usl=10),
              P(name="Adhesive dose per joint", unit="mg", target=10, lsl=8, usl=12),
          ]},
-        {"seq": 30, "code": "LEAK", "name": "Leak test (100 %)", "wc": "Cleanroom A", "qc": True,
+        {"seq": 30, "code": "LEAK", "setup": 15, "per_unit": 0.05, "name": "Leak test (100 %)", "wc": "Cleanroom A", "qc": True,
          "equipment": ["LT-01"], "docs": [("SOP-001", "sop"), ("SOP-003", "sop")],
          "params": [
              P(name="Test pressure", unit="kPa", target=50, lsl=48, usl=52),
@@ -55,7 +57,7 @@ ROUTINGS = {
              dict(name="Leak test rejects", kind="attribute", method="Automatic pressure decay, every set",
                   sample_size=200, accept_number=0, acceptance_criteria="no leaking set in the sample"),
          ]},
-        {"seq": 40, "code": "PULL", "name": "Joint pull test and visual inspection", "wc": "QC lab", "qc": True,
+        {"seq": 40, "code": "PULL", "setup": 60, "per_unit": 0, "name": "Joint pull test and visual inspection", "wc": "QC lab", "qc": True,
          "equipment": ["TT-01"],
          "inspections": [
              dict(name="Pull strength of bonded joints", kind="variable", method="Tensile test per YY 0286.1 §6.3",
@@ -64,7 +66,7 @@ ROUTINGS = {
                   method="Visual inspection under 1000 lx", sample_size=80, accept_number=1,
                   acceptance_criteria="AQL 0.65: accept with ≤ 1 defective"),
          ]},
-        {"seq": 50, "code": "PACK", "name": "Pouch sealing and labelling", "wc": "Packaging", "equipment": ["SEAL-01"],
+        {"seq": 50, "code": "PACK", "setup": 20, "per_unit": 0.05, "name": "Pouch sealing and labelling", "wc": "Packaging", "equipment": ["SEAL-01"],
          "docs": [("SOP-001", "sop")],
          "params": [
              P(name="Seal temperature", unit="degC", target=150, lsl=140, usl=160, lcl=145, ucl=155, critical=True),
@@ -75,7 +77,7 @@ ROUTINGS = {
              dict(name="Seal peel strength", kind="variable", method="Peel test per ASTM F88, 15 mm strip",
                   sample_size=5, acceptance_criteria="≥ 1.5 N per 15 mm", unit="N", lsl=1.5),
          ]},
-        {"seq": 60, "code": "EO", "name": "EO sterilisation", "wc": "Sterilisation", "qc": True,
+        {"seq": 60, "code": "EO", "setup": 300, "per_unit": 0, "name": "EO sterilisation", "wc": "Sterilisation", "qc": True,
          "equipment": ["EO-01"],
          "params": [
              P(name="EO concentration", unit="mg/L", target=600, lsl=450, usl=750, critical=True),
@@ -88,7 +90,7 @@ ROUTINGS = {
                   method="10 BIs incubated 7 days per ISO 11135", sample_size=10, accept_number=0,
                   acceptance_criteria="no growth in any BI"),
          ]},
-        {"seq": 70, "code": "AER", "name": "Aeration and EO residual test", "wc": "Sterilisation", "qc": True,
+        {"seq": 70, "code": "AER", "setup": 10080, "per_unit": 0, "name": "Aeration and EO residual test", "wc": "Sterilisation", "qc": True,
          "params": [
              P(name="Aeration temperature", unit="degC", target=45, lsl=40, usl=50),
              P(name="Aeration time", unit="h", target=168, lsl=120, usl=336),

@@ -14,7 +14,8 @@ from engine.masterdata.models import (
 from engine.masterdata.models.revisioned import audit_id
 from engine.snapshot import changed_values, row_values
 
-OPERATION_FIELDS = ("sequence", "code", "name", "work_centre", "description", "qc_point")
+OPERATION_FIELDS = ("sequence", "code", "name", "work_centre", "description", "qc_point", "setup_minutes",
+                    "run_minutes_per_unit")
 PARAMETER_FIELDS = ("name", "unit", "target", "lsl", "usl", "lcl", "ucl", "critical")
 INSPECTION_FIELDS = ("name", "kind", "method", "sample_size", "acceptance_criteria", "accept_number", "unit",
                      "lsl", "usl")
@@ -41,6 +42,20 @@ def check_tooling(tool: Tooling, where: str) -> None:
     if tool.status == "obsolete":
         raise ValidationFailed(f"{where}: tooling {tool.code} is obsolete and cannot be used in a routing",
                                field="tooling", obj=where)
+
+
+# A week of set-up, or a day per unit, is a typing error rather than a standard time.
+MAX_SETUP_MINUTES = 7 * 24 * 60
+MAX_RUN_MINUTES_PER_UNIT = 24 * 60
+
+
+def check_standard_time(setup_minutes, run_minutes_per_unit, where: str) -> None:
+    """Set-up and per-unit minutes are numbers within 0..their caps."""
+    for name, value, cap in (("setup_minutes", setup_minutes, MAX_SETUP_MINUTES),
+                             ("run_minutes_per_unit", run_minutes_per_unit, MAX_RUN_MINUTES_PER_UNIT)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= cap:
+            raise ValidationFailed(f"{where}: {name} must be a number of minutes from 0 to {cap}", field=name,
+                                   obj=where)
 
 
 def check_parameter(p: OperationParameter, where: str) -> None:
@@ -99,7 +114,8 @@ def check_resources(rev: RoutingRevision) -> None:
 def add_operation(session: Session, actor: Actor, rev: RoutingRevision, *, sequence: int, code: str, name: str,
                   work_centre: str = "", description: str = "", qc_point: bool = False,
                   equipment: list[Equipment] = (), tooling: list[Tooling] = (),
-                  documents: list[tuple[Document, str]] = ()) -> RoutingOperation:
+                  documents: list[tuple[Document, str]] = (), setup_minutes: float = 0.0,
+                  run_minutes_per_unit: float = 0.0) -> RoutingOperation:
     """Add an operation to a draft routing; refused on obsolete equipment/tooling or a taken sequence."""
     _draft(rev)
     if any(op.sequence == sequence for op in rev.operations):
@@ -113,8 +129,10 @@ def add_operation(session: Session, actor: Actor, rev: RoutingRevision, *, seque
         check_equipment(eq, where)
     for tool in tooling:
         check_tooling(tool, where)
+    check_standard_time(setup_minutes, run_minutes_per_unit, where)
     op = RoutingOperation(sequence=sequence, code=code, name=name, work_centre=work_centre, description=description,
-                          qc_point=qc_point)
+                          qc_point=qc_point, setup_minutes=float(setup_minutes),
+                          run_minutes_per_unit=float(run_minutes_per_unit))
     op.equipment_links = [OperationEquipment(equipment=eq) for eq in equipment]
     op.tooling_links = [OperationTooling(tooling=t) for t in tooling]
     op.document_links = [OperationDocument(document=d, purpose=purpose) for d, purpose in documents]
@@ -122,7 +140,8 @@ def add_operation(session: Session, actor: Actor, rev: RoutingRevision, *, seque
     session.flush()
     chain.append(session, actor, "routing.add_operation", "routing_revision", audit_id(rev),
                  after={"sequence": sequence, "code": code, "name": name, "work_centre": work_centre,
-                        "qc_point": qc_point, "equipment": [e.code for e in equipment],
+                        "qc_point": qc_point, "setup_minutes": setup_minutes,
+                        "run_minutes_per_unit": run_minutes_per_unit, "equipment": [e.code for e in equipment],
                         "tooling": [t.code for t in tooling],
                         "documents": [{"document": d.code, "purpose": p} for d, p in documents]})
     return op
@@ -136,6 +155,9 @@ def update_operation(session: Session, actor: Actor, op: RoutingOperation, *, re
     if "sequence" in fields and any(o.sequence == fields["sequence"] and o is not op for o in op.revision.operations):
         raise ValidationFailed(f"{op.revision.describe()}: operation sequence {fields['sequence']} is taken",
                                field="sequence", obj=op.revision.describe())
+    if "setup_minutes" in fields or "run_minutes_per_unit" in fields:
+        check_standard_time(fields.get("setup_minutes", op.setup_minutes),
+                            fields.get("run_minutes_per_unit", op.run_minutes_per_unit), _op_name(op))
     before = row_values(op)
     for key, value in fields.items():
         setattr(op, key, value)

@@ -51,11 +51,12 @@ class Blocker:
 def operation_blockers(session: Session, op: RoutingOperation, *, operator: User, equipment: Equipment | None,
                        tooling: Tooling | None, at: datetime) -> list[Blocker]:
     """Every reason ``operator`` may not perform ``op`` with ``equipment``/``tooling`` at ``at``."""
-    return (_operator(session, op, operator, at) + _equipment(op, equipment, at.date())
-            + _tooling(op, tooling))
+    return (operator_blockers(session, op, operator, at) + equipment_blockers(op, equipment, at.date())
+            + tooling_blockers(op, tooling))
 
 
-def _operator(session: Session, op: RoutingOperation, operator: User, at: datetime) -> list[Blocker]:
+def operator_blockers(session: Session, op: RoutingOperation, operator: User, at: datetime) -> list[Blocker]:
+    """Every reason ``operator`` may not perform ``op`` at ``at`` (role, training on the revision in effect)."""
     who = operator.username
     if not operator.active or "operator" not in operator.roles:
         return [Blocker("operator", "operator", who, f"{who} is not an active operator")]
@@ -75,7 +76,8 @@ def _operator(session: Session, op: RoutingOperation, operator: User, at: dateti
     return out
 
 
-def _equipment(op: RoutingOperation, equipment: Equipment | None, day: date) -> list[Blocker]:
+def equipment_blockers(op: RoutingOperation, equipment: Equipment | None, day: date) -> list[Blocker]:
+    """Every reason ``equipment`` may not serve ``op`` on ``day`` (listed, active, calibration, maintenance)."""
     listed = op.equipment
     if equipment is None:
         if not listed:
@@ -98,7 +100,8 @@ def _equipment(op: RoutingOperation, equipment: Equipment | None, day: date) -> 
     return out
 
 
-def _tooling(op: RoutingOperation, tooling: Tooling | None) -> list[Blocker]:
+def tooling_blockers(op: RoutingOperation, tooling: Tooling | None) -> list[Blocker]:
+    """Every reason ``tooling`` may not serve ``op`` (listed, active, within its life)."""
     listed = op.tooling
     if tooling is None:
         if not listed:

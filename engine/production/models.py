@@ -65,6 +65,7 @@ class Lot(Base):
         CheckConstraint(_in("source", LOT_SOURCES), name="source"),
         CheckConstraint("quantity_approved <= quantity_made", name="approved_le_made"),
         CheckConstraint("quantity_made >= 0 AND quantity_approved >= 0", name="quantities_non_negative"),
+        CheckConstraint("priority >= 1 AND priority <= 5", name="priority"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -89,6 +90,9 @@ class Lot(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dispositioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # What the production plan works to (engine.planning.targets.set_lot_target): 1 is the most urgent.
+    due_on: Mapped[date | None] = mapped_column(Date)
+    priority: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
 
     item: Mapped[Item] = relationship()
     product: Mapped[Product | None] = relationship()

@@ -57,7 +57,10 @@ class RoutingOperation(RevisionChild, Base):
     """One step of a routing revision, at a work centre; ``qc_point`` marks an inspection gate."""
 
     __tablename__ = "routing_operations"
-    __table_args__ = (UniqueConstraint("routing_revision_id", "sequence"),)
+    __table_args__ = (
+        UniqueConstraint("routing_revision_id", "sequence"),
+        CheckConstraint("setup_minutes >= 0 AND run_minutes_per_unit >= 0", name="standard_time"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     routing_revision_id: Mapped[int] = mapped_column(ForeignKey("routing_revisions.id"), index=True)
@@ -67,6 +70,9 @@ class RoutingOperation(RevisionChild, Base):
     work_centre: Mapped[str] = mapped_column(String(64), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     qc_point: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Standard time: a set-up per lot plus a run time per unit of the lot's quantity (planning).
+    setup_minutes: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    run_minutes_per_unit: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
     revision: Mapped[RoutingRevision] = relationship(back_populates="operations")
     equipment_links: Mapped[list[OperationEquipment]] = relationship(

@@ -1,0 +1,1 @@
+"""Production planning: planned lots scheduled onto work centres, equipment and operators (CP-SAT)."""
