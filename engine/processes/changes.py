@@ -16,6 +16,7 @@ from engine.processes.diffs import effective_revision
 from engine.processes.models import ChangeRequest, ChangeRevision
 from engine.processes.models.change_model import URGENCIES
 from engine.processes.models.common import next_number
+from engine.workflows.decisions import evidence
 
 REVISION_MODELS = {"product": (Product, ProductRevision, "product_id"), "bom": (Bom, BomRevision, "bom_id"),
                    "routing": (Routing, RoutingRevision, "routing_id"),
@@ -141,7 +142,28 @@ def submit(session: Session, actor, *, instance_id: int | None, title: str, desc
                  after={"title": title, "urgency": urgency, "revisions": [r.describe() for r in revs],
                         "objects": change.changed_objects, "impact_counts": result["counts"],
                         "validation_required": change.flags["validation_required"],
-                        "regulatory_notification_required": change.flags["regulatory_notification_required"]})
+                        "regulatory_facts": change.flags["regulatory_facts"]})
+    return change
+
+
+def record_regulatory_decision(session: Session, actor, change: ChangeRequest, decision: dict | None) -> ChangeRequest:
+    """Set the change's regulatory-notification flag as the decision table decided (``decision`` is the
+    summary the instance history holds); the risk assessment confirms it or overrides it with a reason."""
+    if decision is None:
+        raise Conflict(f"{change.number}: the regulatory-notification table has not decided yet", field="change")
+    required = (decision.get("outputs") or {}).get("regulatory_notification_required")
+    if not isinstance(required, bool):
+        raise ValidationFailed("the regulatory-notification decision gave no yes/no answer",
+                               field="regulatory_notification_required")
+    flags = dict(change.flags or {})
+    before = {k: flags.get(k) for k in ("regulatory_notification_required", "regulatory_decision") if k in flags}
+    flags["regulatory_notification_required"] = required
+    flags["regulatory_decision"] = evidence(decision)
+    change.flags = flags  # a new dict: the JSON column sees the change
+    session.flush()
+    chain.append(session, actor, "change.regulatory_flag_decided", "change_request", change.number,
+                 before=before or None,
+                 after={"regulatory_notification_required": required, "regulatory_decision": evidence(decision)})
     return change
 
 
@@ -169,7 +191,10 @@ def record_assessment(session: Session, actor, change: ChangeRequest, *, risk_le
     which the audit entry carries as its reason."""
     if validation_required and not validation_plan.strip():
         raise ValidationFailed("validation is required: give the validation plan", field="validation_plan")
-    flags = change.flags or {}
+    flags = dict(change.flags or {})
+    # Instances of a change-control version without the decision table never had the flag decided:
+    # unticking it then needs a justification too (the question is asked, never silently dropped).
+    flags.setdefault("regulatory_notification_required", True)
     overrides = [name for name, given in (("validation_required", validation_required),
                                           ("regulatory_notification_required", regulatory_notification_required))
                  if flags.get(name) and not given]

@@ -17,6 +17,7 @@ from engine.processes.models.deviation_model import CLASSIFICATIONS, DISPOSITION
 from engine.processes.workflow import start
 from engine.production.lots import change_lot_status, get_lot, move_lot
 from engine.production.models import Lot
+from engine.workflows.decisions import evidence
 
 # What a disposition does to the lot when the deviation closes (after its hold is lifted).
 STATUS_AFTER = {"use_as_is": None, "rework": "in_process", "scrap": "rejected", "return_to_supplier": "rejected"}
@@ -192,12 +193,8 @@ def contain(session: Session, actor, dev: Deviation, *, classification: str, lot
     session.flush()
     chain.append(session, actor, "deviation.contained", "deviation", dev.number, reason=rationale, before=before,
                  after={"classification": classification, "status": dev.status, "held": [h["lot_number"] for h in held],
-                        **({"classification_decision": _decided_by(decision)} if decision else {})})
+                        **({"classification_decision": evidence(decision)} if decision else {})})
     return {"classification": classification, "lots": held}
-
-
-def _decided_by(decision: dict) -> dict:
-    return {k: decision.get(k) for k in ("decision", "version", "rules", "rule_descriptions", "inputs", "outputs")}
 
 
 def record_dispositions(session: Session, actor, dev: Deviation, *, dispositions: list[dict],

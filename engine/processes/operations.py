@@ -9,7 +9,10 @@ from engine.errors import Forbidden, NotFound
 from engine.processes import audit_reviews, capas, changes, deviations, release
 from engine.processes.models import AuditReview
 from engine.production.models import Lot
+from engine.workflows import decisions
 from engine.workflows.operations import OperationContext, operation
+
+REGULATORY_DECISION = "change_regulatory_notification"  # bpmn/change_regulatory_notification.dmn
 
 
 def _instance_id(ctx: OperationContext) -> int | None:
@@ -59,6 +62,14 @@ def change_analyse_impact(ctx: OperationContext, *, title: str, description: str
     if _own_instance(ctx, "change_control") and ctx.instance.business_key != change.number:
         ctx.instance.business_key = change.number
     return change.summary()
+
+
+@operation("change.record_regulatory_decision")
+def change_record_regulatory_decision(ctx: OperationContext) -> dict:
+    """Set the change's regulatory-notification flag from the decision this instance's table just took."""
+    change = _change(ctx)
+    taken = decisions.last_decision_taken(ctx.session, _instance_id(ctx), REGULATORY_DECISION)
+    return changes.record_regulatory_decision(ctx.session, ctx.actor, change, taken).summary()
 
 
 @operation("change.record_assessment")

@@ -29,7 +29,7 @@ from engine.workflows.decision_program import MAX_PROGRAM_CHARS, Program, Progra
 from engine.workflows.script_env import SafeScriptEngine, ScriptLimitExceeded
 from engine.workflows.xmlsafe import Problem
 
-_SCRIPT_LINE = re.compile(r" \(script line \d+\)$")
+_SCRIPT_LINE = re.compile(r" \(script line \d+\)")
 RESULT_KEY = "decisions"  # task data: {decision id: what was decided}, for forms and the history
 
 
@@ -201,6 +201,23 @@ def pinned_version(session, process_version_id: int, decision_id: str) -> Decisi
     return session.scalar(select(DecisionVersion).join(
         ProcessDecision, ProcessDecision.decision_version_id == DecisionVersion.id).where(
         ProcessDecision.process_version_id == process_version_id, ProcessDecision.decision_id == decision_id))
+
+
+def evidence(decision: dict) -> dict:
+    """What a record of the business data keeps of a decision taken (table version, rule, inputs)."""
+    return {k: decision.get(k) for k in ("decision", "version", "rules", "rule_descriptions", "inputs", "outputs")}
+
+
+def last_decision_taken(session, instance_id: int, decision_id: str) -> dict | None:
+    """The summary of the latest ``decision_id`` decision an instance took (its history), or None."""
+    rows = session.scalars(select(InstanceEvent).where(InstanceEvent.instance_id == instance_id,
+                                                       InstanceEvent.kind == "decision")
+                           .order_by(InstanceEvent.id.desc()))
+    for row in rows:
+        summary = json.loads(row.detail_json)
+        if summary.get("decision") == decision_id:
+            return summary
+    return None
 
 
 def _plain(value):

@@ -197,3 +197,41 @@ def test_overriding_a_computed_flag_needs_a_written_justification(quality):
     assert entry.reason == f"flags overridden (regulatory_notification_required): {why}"
     assert entry.after_value["override_justification"] == why
     assert entry.before_value == {"flags": {"regulatory_notification_required": True}}
+
+
+@pytest.mark.requirement("ISO13485-7.3.9")
+def test_the_regulatory_notification_table_sets_the_flag_with_its_rule(quality):
+    s = quality.session
+    _draft_routing(quality)
+    iid = _start(quality)
+    _submit(quality, iid)
+    change = find_change_for_instance(s, iid)
+    facts = change.flags["regulatory_facts"]
+    assert facts["registered_critical_parameter_change"] and facts["registered_process_change_class"] == "III"
+    decided = change.flags["regulatory_decision"]
+    assert (decided["decision"], decided["rules"], decided["version"]) == (
+        "change_regulatory_notification", ["rule_critical_parameters"], 1)
+    assert change.flags["regulatory_notification_required"] is True
+    taken = s.scalars(select(AuditEntry).where(AuditEntry.action == "workflow.decision_taken",
+                                               AuditEntry.object_id == str(iid))).one()
+    assert taken.after_value["outputs"] == {"regulatory_notification_required": True,
+                                            "regulatory_notification_basis": "critical_parameters"}
+    flagged = s.scalars(select(AuditEntry).where(AuditEntry.action == "change.regulatory_flag_decided",
+                                                 AuditEntry.object_id == change.number)).one()
+    assert flagged.after_value["regulatory_decision"]["rules"] == ["rule_critical_parameters"]
+
+
+@pytest.mark.requirement("ISO13485-7.3.9")
+def test_a_flag_never_decided_still_needs_a_justification_to_untick(quality):
+    from engine.processes.changes import record_assessment
+
+    s = quality.session
+    _draft_routing(quality)
+    iid = _start(quality)
+    _submit(quality, iid)
+    change = find_change_for_instance(s, iid)
+    change.flags = {k: v for k, v in change.flags.items() if k not in ("regulatory_notification_required",
+                                                                       "regulatory_decision")}
+    with pytest.raises(ValidationFailed, match="regulatory_notification_required"):
+        record_assessment(s, quality.actor("pe_xu"), change, risk_level="low", risk_assessment="r",
+                          validation_required=True, validation_plan="OQ", regulatory_notification_required=False)

@@ -28,8 +28,12 @@ def test_component_bom_change_reaches_parent_bom_product_and_active_lots(session
     assert codes(result["lots"], "lot_number") == ["P-002", "P-003"]  # completed/released lots are history
     assert [c["change"] for c in result["changes"]] == ["rev A → B: component RESIN-01 0.05 kg → 0.06 kg"]
     flags = result["flags"]
-    assert flags["regulatory_notification_required"]  # registered class III device, material change
+    # facts for the regulatory-notification table: a registered class III device's material changes
+    assert flags["regulatory_facts"] == {"identity_change": False, "registered_materials_change": True,
+                                         "registered_critical_parameter_change": False,
+                                         "registered_process_change_class": ""}
     assert "materials change" in flags["regulatory_notification"][0]["reason"]
+    assert "regulatory_notification_required" not in flags  # the table decides, in the process
     assert not flags["validation_required"]
 
 
@@ -55,7 +59,8 @@ def test_critical_parameter_change_and_sop_revision(session, plant):
     assert result["training"] == [{"document": "SOP-ASSY", "current_revision": "A", "trained_users": ["op_li"]}]
     assert result["flags"]["training"][0]["users"] == ["op_li"]
     assert any(v["type"] == "OQ/PQ" for v in result["flags"]["validation"])
-    assert result["flags"]["regulatory_notification_required"]
+    facts = result["flags"]["regulatory_facts"]
+    assert facts["registered_critical_parameter_change"] and not facts["registered_materials_change"]
 
 
 def test_unrelated_item_touches_nothing(session, plant):
@@ -66,4 +71,12 @@ def test_unrelated_item_touches_nothing(session, plant):
     session.flush()
     result = analyse(session, [], [lone])
     assert result["products"] == result["boms"] == result["lots"] == []
-    assert not result["flags"]["validation_required"] and not result["flags"]["regulatory_notification_required"]
+    assert not result["flags"]["validation_required"] and not any(result["flags"]["regulatory_facts"].values())
+
+
+@pytest.mark.parametrize(("text", "read"), [("IIB", "IIb"), ("Class III", "III"), (" iia ", "IIa"), ("II", "II"),
+                                           ("", ""), ("2a", "2a")])
+def test_device_classes_are_read_as_the_tables_spell_them(text, read):
+    from engine.processes.rules import device_class
+
+    assert device_class(text) == read

@@ -26,7 +26,8 @@ def test_demo_deviation_shows_its_class_and_the_deciding_rule(demo_db):
     with demo_db.sessions.begin() as s:
         instance_id = start_demo_processes(s, demo_db.settings(), demo_db.demo)["deviation"]
         [triage] = open_tasks(s, instance_id)
-        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "workflow.decision_taken")).one()
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "workflow.decision_taken",
+                                                   AuditEntry.object_id == str(instance_id))).one()
         assert entry.after_value["decision"] == "deviation_class" and entry.after_value["version"] == 1
         rule = entry.after_value["rules"][0]
         cls = entry.after_value["outputs"]["classification"]
