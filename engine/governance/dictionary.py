@@ -13,7 +13,7 @@ import ast
 import re
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import Boolean, CheckConstraint, Table, Text, inspect
+from sqlalchemy import JSON, Boolean, CheckConstraint, Table, Text, inspect
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
@@ -107,7 +107,8 @@ def _allowed_values(table: Table) -> dict[str, tuple[str, ...]]:
 
 
 def default_mask(note: ColumnNote, is_text: bool) -> str:
-    """The masking rule of a column: the catalogue's, else pseudonym (personal), scan (free text), keep."""
+    """The masking rule of a column: the catalogue's, else pseudonym (personal), scan (free text and
+    JSON documents), keep."""
     if note.mask:
         return note.mask
     if note.personal:
@@ -125,7 +126,7 @@ def _column_entry(table: Table, column, note: ColumnNote, allowed, lineage, live
         name=column.name, type=str(column.type.compile(dialect=_DIALECT)), nullable=bool(column.nullable),
         primary_key=bool(column.primary_key), references=refs[0] if refs else None, meaning=meaning,
         unit=note.unit, allowed_values=values, personal=note.personal,
-        mask=default_mask(note, isinstance(column.type, Text)),
+        mask=default_mask(note, isinstance(column.type, (Text, JSON))),
         added_in=lineage.get((table.name, column.name)),
         in_database=None if live is None else column.name in live.get(table.name, set()))
 

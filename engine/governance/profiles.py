@@ -1,0 +1,78 @@
+"""Sharing profiles: one data file per profile (``profiles/<name>.toml``) naming the selectors it
+accepts and, per table, the columns it may carry. Masking is not the profile's business: the data
+dictionary's rules apply to every column a profile includes.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import NotFound
+from engine.schema import all_metadata
+
+SELECTORS = ("lot", "change", "period")
+_DIR = Path(__file__).with_name("profiles")
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+
+
+class ProfileError(ValueError):
+    """A profile file is malformed (the message names the file and the key)."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A released sharing profile."""
+
+    name: str
+    title: str
+    selectors: tuple[str, ...]
+    root: str | None
+    tables: dict[str, tuple[str, ...]]
+    sha256: str
+
+
+def parse_profile(name: str, raw: bytes) -> Profile:
+    """A Profile from the TOML bytes of ``<name>.toml``; ProfileError names what is wrong."""
+    data = tomllib.loads(raw.decode("utf-8"))
+    where = f"profile {name}"
+    if data.get("name") != name:
+        raise ProfileError(f"{where}: name must be {name!r} (the file name)")
+    unknown = set(data) - {"name", "title", "selectors", "root", "tables"}
+    if unknown:
+        raise ProfileError(f"{where}: unknown key(s) {sorted(unknown)}")
+    selectors = tuple(data.get("selectors", ()))
+    if not selectors or set(selectors) - set(SELECTORS):
+        raise ProfileError(f"{where}: selectors must be some of {SELECTORS}")
+    if data.get("root") not in (None, "purchased", "made"):
+        raise ProfileError(f"{where}: root must be purchased or made")
+    known = {t.name: t for md in all_metadata() for t in md.tables.values()}
+    tables: dict[str, tuple[str, ...]] = {}
+    for table, spec in data.get("tables", {}).items():
+        if table not in known:
+            raise ProfileError(f"{where}: no table {table!r}")
+        columns = tuple(spec.get("columns", ()))
+        missing = [c for c in columns if c not in known[table].c]
+        if missing or "id" not in columns:
+            raise ProfileError(f"{where}: {table} has no column(s) {missing}" if missing
+                               else f"{where}: {table} must include its id column")
+        tables[table] = columns
+    if not tables:
+        raise ProfileError(f"{where}: no tables")
+    return Profile(name=name, title=str(data.get("title", name)), selectors=selectors, root=data.get("root"),
+                   tables=tables, sha256=hashlib.sha256(raw).hexdigest())
+
+
+def profile_names() -> list[str]:
+    """The shipped profiles."""
+    return sorted(p.stem for p in _DIR.glob("*.toml"))
+
+
+def get_profile(name: str) -> Profile:
+    """The profile ``name``; NotFound names the known ones."""
+    if not _NAME.match(name or "") or name not in profile_names():
+        raise NotFound(f"no sharing profile {name!r}; known: {', '.join(profile_names())}", field="profile")
+    path = _DIR / f"{name}.toml"
+    return parse_profile(name, path.read_bytes())
