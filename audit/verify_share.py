@@ -27,6 +27,14 @@ import sys
 import zipfile
 from pathlib import Path
 
+try:
+    import pyrage
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+except ImportError as exc:  # on the recipient's machine: say what to install, not a traceback
+    sys.exit(f"ERROR: the {exc.name} package is missing: pip install cryptography pyrage")
+
 FORMAT = "sealtrail-share/1"
 MEMBERS = {"manifest.json", "manifest.sig", "payload.age"}
 MAX_MANIFEST = 1 << 20
@@ -62,18 +70,12 @@ def _read_package(path: Path) -> dict[str, bytes]:
 
 
 def _fingerprint(public_key) -> str:
-    from cryptography.hazmat.primitives import serialization
-
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return "SHA256:" + hashlib.sha256(raw).hexdigest()
 
 
 def verify_manifest(files: dict[str, bytes], expect_key: str | None = None) -> tuple[dict, str]:
     """The signed manifest and the signer's fingerprint; Failed when the signature does not hold."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
     try:
         manifest = json.loads(files["manifest.json"].decode("utf-8"))
         public_key = serialization.load_pem_public_key(manifest["signer"]["public_key_pem"].encode("ascii"))
@@ -100,8 +102,6 @@ def verify_manifest(files: dict[str, bytes], expect_key: str | None = None) -> t
 
 def open_payload(files: dict[str, bytes], manifest: dict, identity_text: str) -> dict:
     """The records, decrypted with the recipient's identity and checked against the manifest."""
-    import pyrage
-
     identities = []
     for line in identity_text.splitlines():
         line = line.strip()
