@@ -18,7 +18,7 @@ env: $(STAMP) assets translations
 # bpmn-js (viewer + modeler) from npm, served from web/static/vendor (not committed).
 assets: web/static/vendor/.stamp
 
-web/static/vendor/.stamp: web/assets/package.json web/assets/package-lock.json web/assets/install_vendor.py
+web/static/vendor/.stamp: web/assets/package.json web/assets/package-lock.json web/assets/install_vendor.py $(wildcard web/assets/src/*)
 	@if command -v npm >/dev/null 2>&1; then \
 		npm --prefix web/assets ci --no-audit --no-fund --loglevel=error && \
 		$(BIN)/python web/assets/install_vendor.py && touch $@; \

@@ -48,6 +48,15 @@ def find(name: str) -> Path | None:
     return None
 
 
+def names() -> list[str]:
+    """The file names (``x.json``) of every form on the search path, sorted, each once."""
+    found = set()
+    for directory in search_path():
+        if directory.is_dir():
+            found.update(p.name for p in directory.glob("*.json") if _NAME.match(p.name))
+    return sorted(found)
+
+
 def exists(name: str) -> bool:
     """True when form ``name`` exists (it may still be an invalid schema; see ``check``)."""
     try:

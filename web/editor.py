@@ -17,8 +17,11 @@ from engine.workflows import specs
 from engine.workflows.deploy import deploy as deploy_documents
 from engine.workflows.deploy import check_single_process, list_versions, validate_documents
 from engine.workflows.instances import actor_of
+from engine.workflows import script_policy
 from engine.workflows.models import ProcessVersion
+from engine.workflows.operations import helper_names
 from web import bpmndiff
+from web.editor_config import editor_config
 from web.auth import needs_password, signature_error_text, signing_policy
 from web.authz import blueprint_rule
 from web.db import sessions, settings, signing_transaction, transaction
@@ -74,7 +77,7 @@ def _edit_page(process_id: str, *, draft_xml: str | None = None, problems: list[
         versions = list_versions(s, process_id)
         return render_template("editor/edit.html", current=current, versions=versions, draft_xml=draft_xml,
                                problems=problems or [], comment=comment, sign=_sign_box(s, sign_error),
-                               active_nav="editor"), status
+                               panel=editor_config(_latest_versions(s)), active_nav="editor"), status
 
 
 @bp.get("/<process_id>")
@@ -112,6 +115,21 @@ def validate(process_id: str):
             except DeploymentRefused as exc:
                 problems.extend(_refusal_problems(exc, process_id))
     return jsonify({"ok": not problems, "problems": problems})
+
+
+@bp.post("/check-script")
+def check_script():
+    """The script policy's verdict on one script or expression, for the panel's live check."""
+    source = request.form.get("source", "")
+    kind = request.form.get("kind", "script")
+    if kind not in ("script", "expression"):
+        return jsonify({"ok": False, "line": None, "message": _("kind must be script or expression")}), 422
+    check = script_policy.check_expression if kind == "expression" else script_policy.check_script
+    try:
+        check(source, helper_names())
+    except script_policy.ScriptPolicyError as exc:
+        return jsonify({"ok": False, "line": exc.line, "message": exc.reason})
+    return jsonify({"ok": True, "line": None, "message": ""})
 
 
 def _refusal_problems(exc: DeploymentRefused, process_id: str) -> list[dict]:

@@ -126,6 +126,22 @@ def get_operation(name: str) -> Registered:
     return ops[name]
 
 
+def _type_name(hint) -> str:
+    if hint is inspect.Parameter.empty or hint is Any:
+        return "any"
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def catalogue() -> list[dict]:
+    """Every registered operation with its typed parameters (for the editor's service-task picker)."""
+    out = []
+    for name, op in sorted(registered_operations().items()):
+        params = [{"name": n, "type": _type_name(op.hints.get(n, p.annotation)),
+                   "required": p.default is inspect.Parameter.empty} for n, p in op.params.items()]
+        out.append({"name": name, "description": op.description, "params": params})
+    return out
+
+
 def _type_ok(value, hint) -> bool:
     if hint is Any or hint is inspect.Parameter.empty:
         return True

@@ -69,6 +69,7 @@ PERSONAS = {
     "op": ("olly.operator", "Olly Operator", ("operator",)),
     "auditor": ("ada.auditor", "Ada Auditor", ("auditor",)),
     "admin": ("alex.admin", "Alex Admin", ("admin",)),
+    "qe": ("quinn.engineer", "Quinn Engineer", ("qa_engineer",)),
 }
 
 

@@ -1,11 +1,13 @@
 """Copy the built front-end packages from web/assets/node_modules into web/static/vendor.
 
 Run by ``make env`` after ``npm ci``; the copied files are served as static files and are
-never committed (web/static/vendor is ignored by git).
+never committed (web/static/vendor is ignored by git). The editor's modeler (bpmn-js with the
+properties panel and Sealtrail's panel groups, ``src/``) is bundled here by esbuild from npm.
 """
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -21,7 +23,27 @@ FILES: list[tuple[str, str]] = [
     ("bpmn-js", "dist/assets/bpmn-font/css/bpmn.css"),
     ("bpmn-js", "dist/assets/bpmn-font/font"),
     ("bpmn-js", "LICENSE"),
+    ("@bpmn-io/properties-panel", "dist/assets/properties-panel.css"),
+    ("@bpmn-io/properties-panel", "LICENSE"),
+    ("bpmn-js-properties-panel", "LICENSE"),
 ]
+
+# The editor bundle: src/editor-bundle.js and what it imports, one minified script exposing
+# ``window.SealtrailModeler.create(container, panel, config)``.
+EDITOR_ENTRY = HERE / "src" / "editor-bundle.js"
+EDITOR_OUT = VENDOR / "sealtrail-editor" / "editor.js"
+
+
+def build_editor() -> int:
+    """Bundle the editor (JSX in ``*.jsx`` with preact from the properties panel)."""
+    esbuild = HERE / "node_modules" / ".bin" / "esbuild"
+    if not esbuild.exists():
+        print("esbuild missing (run npm ci in web/assets)", file=sys.stderr)
+        return 1
+    return subprocess.call([str(esbuild), str(EDITOR_ENTRY), "--bundle", "--minify", "--format=iife",
+                            "--global-name=SealtrailModeler", "--jsx=automatic",
+                            "--jsx-import-source=@bpmn-io/properties-panel/preact", "--log-level=warning",
+                            "--legal-comments=linked", f"--outfile={EDITOR_OUT}"], cwd=HERE)
 
 
 def main() -> int:
@@ -41,7 +63,7 @@ def main() -> int:
         print("missing front-end files (run npm ci in web/assets):", *missing, sep="\n  ",
               file=sys.stderr)
         return 1
-    return 0
+    return build_editor()
 
 
 if __name__ == "__main__":

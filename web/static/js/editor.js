@@ -5,11 +5,17 @@
 
   var root = document.getElementById("modeler");
   if (!root) { return; }
-  var modeler = new window.BpmnJS({ container: root });
+  var csrf = document.querySelector("input[name=csrf_token]").value;
+  // The properties panel (bpmn-js-properties-panel with Sealtrail's groups) beside the canvas;
+  // its choices (forms, roles, meanings, operations, processes) come from the server.
+  var config = JSON.parse(document.getElementById("editor-config").textContent);
+  config.csrf = csrf;
+  config.checkScriptUrl = root.getAttribute("data-check-script-url");
+  var modeler = window.SealtrailModeler.create(root, document.getElementById("properties"), config);
+  window.sealtrailModeler = modeler;  // for the simulation panel and for tests that read the model
   var problems = document.getElementById("problems");
   var status = document.getElementById("editor-status");
   var marked = [];
-  var csrf = document.querySelector("input[name=csrf_token]").value;
 
   function say(text, cls) {
     status.textContent = text;

@@ -1,0 +1,132 @@
+"""The process owner's workbench (#14) in a real browser: a new approval step added to the shipped
+change-control process with its own form, role (lane) and signature meaning through the
+properties panel, validated, deployed with a signature, and a new change request then waiting at
+that step in the inbox of the step's role; a script refused by the policy at its line."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from audit import SYSTEM
+from audit.policy import SigningPolicy
+from engine.users import get_user
+from engine.workflows import deploy_all_shipped, open_tasks
+from engine.workflows.instances import actor_of, start_instance
+from engine.workflows.models import ProcessVersion
+from engine.workflows.tasks import complete_task
+from tests.browser.conftest import shot
+from tests.browser.test_browser_flows import sign_in, sign_out
+from tests.web.conftest import PASSWORD, make_persona
+
+NEW_STEP_EN, NEW_STEP_ZH = "Pre-screen change request", "变更申请预审"
+# The step's own form, as a form file on the forms search path (SEALTRAIL_FORMS_PATH).
+PRESCREEN_FORM = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Pre-screen", "x-title-zh": "预审",
+    "type": "object", "additionalProperties": False, "required": ["prescreen_decision", "prescreen_comment"],
+    "properties": {
+        "prescreen_decision": {"type": "string", "title": "Decision", "x-title-zh": "决定",
+                               "enum": ["proceed", "return"],
+                               "x-enum-labels": {"proceed": {"en": "Proceed", "zh": "继续"},
+                                                 "return": {"en": "Return", "zh": "退回"}}},
+        "prescreen_comment": {"type": "string", "title": "Comment", "x-title-zh": "意见", "maxLength": 2000}},
+}
+SUBMISSION = {"change_title": "Tighter press force window", "change_description": "press_force 95-105 N",
+              "change_reason": "field returns", "change_urgency": "routine",
+              "changed_revisions": [{"kind": "routing", "code": "RT-PUMP", "label": "B"}],
+              "changed_objects": [], "effective_from": "2026-03-02", "change_action": "submit",
+              "change_comment": ""}
+
+
+def _entry(page, entry_id, tag="input"):
+    return page.locator(f"#properties [data-entry-id={entry_id}] {tag}")
+
+
+def _open_editor(page, process_id):
+    page.goto(page.base + f"/editor/{process_id}")
+    page.wait_for_selector("#modeler[data-loaded=true]")
+
+
+def _insert_task_on_flow(page, flow_id):
+    """Palette "Create task", dropped onto a sequence flow: bpmn-js splits the flow around it."""
+    page.evaluate("""(id) => { const m = window.sealtrailModeler, el = m.get('elementRegistry').get(id);
+        const w = el.waypoints, c = m.get('canvas'), outer = c.viewbox().outer;
+        c.viewbox({x: (w[0].x + w[1].x) / 2 - outer.width / 2, y: w[0].y - outer.height / 3,
+                   width: outer.width, height: outer.height}); }""", flow_id)
+    box = page.locator(f"g[data-element-id={flow_id}]").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.click(".djs-palette .entry.bpmn-icon-task")
+    page.mouse.move(x - 40, y - 40, steps=4)
+    page.mouse.move(x, y, steps=8)
+    page.mouse.click(x, y)
+    return page.evaluate("() => window.sealtrailModeler.get('selection').get()[0].id")
+
+
+def test_add_an_approval_step_to_change_control_and_a_new_request_waits_there(page, fresh_db, tmp_path,
+                                                                                monkeypatch):
+    (tmp_path / "prescreen_change.json").write_text(json.dumps(PRESCREEN_FORM), encoding="utf-8")
+    monkeypatch.setenv("SEALTRAIL_FORMS_PATH", str(tmp_path))
+    with fresh_db.sessions.begin() as s:
+        deploy_all_shipped(s, SYSTEM)
+    pe, qe = make_persona(fresh_db, "pe"), make_persona(fresh_db, "qe")
+    sign_in(page, pe)
+    _open_editor(page, "change_control")
+
+    # a task dropped on the "submit" flow, turned into a user task with the replace menu
+    new_id = _insert_task_on_flow(page, "flow_submit_change_to_gw_submit_or_withdraw")
+    page.click(".djs-context-pad .entry[data-action=replace]")
+    page.click(".djs-popup [data-id=replace-with-user-task]")
+    page.wait_for_selector("#properties [data-entry-id=st-form]")
+    # its bilingual name, role (lane), form, meaning and segregation of duties in the panel
+    _entry(page, "st-name-en").fill(NEW_STEP_EN)
+    page.wait_for_timeout(400)  # the panel's input debounce, as a person would pause
+    _entry(page, "st-name-zh").fill(NEW_STEP_ZH)
+    page.wait_for_timeout(400)
+    _entry(page, "st-role", "select").select_option("qa_engineer")
+    _entry(page, "st-form", "select").select_option("prescreen_change.json")
+    _entry(page, "st-meaning", "select").select_option("reviewed")
+    _entry(page, "st-sod").fill("initiator,submit_change")
+    page.wait_for_timeout(400)  # the panel's input debounce
+    shot(page, "workbench-panel")
+    model = page.evaluate("""(id) => { const m = window.sealtrailModeler, r = m.get('elementRegistry');
+        const el = r.get(id), bo = el.businessObject;
+        const lane = r.filter(e => e.type === 'bpmn:Lane').find(l => (l.businessObject.flowNodeRef || []).includes(bo));
+        return {type: bo.$type, name: bo.name, lane: lane && lane.businessObject.name,
+                incoming: bo.incoming.map(f => f.sourceRef.id), outgoing: bo.outgoing.map(f => f.targetRef.id)}; }""",
+                          new_id)
+    assert model == {"type": "bpmn:UserTask", "name": f"{NEW_STEP_EN} / {NEW_STEP_ZH}", "lane": "qa_engineer",
+                     "incoming": ["submit_change"], "outgoing": ["gw_submit_or_withdraw"]}
+
+    page.click("#btn-validate")
+    page.wait_for_selector("#editor-status.alert-ok")
+
+    page.fill("#comment", "QA engineer pre-screens each submitted change request")
+    page.click("button[data-open-sign=sign-deploy]")
+    dialog = page.locator("dialog#sign-deploy")
+    dialog.wait_for(state="visible")
+    dialog.locator("input[name=password]").fill(PASSWORD)
+    dialog.locator("input[name=totp_code]").fill(pe.code())
+    dialog.locator("button[name=sign]").click()
+    page.wait_for_selector(".flash-success")
+    assert "version 2" in page.inner_text(".flash-success")
+    sign_out(page)
+
+    # a new change request, submitted by the engineer, now waits at the new step for QA engineers
+    policy = SigningPolicy.from_settings(fresh_db.settings())
+    with fresh_db.sessions.begin() as s:
+        user = get_user(s, pe.id)
+        instance = start_instance(s, actor_of(user), "change_control", user=user)
+        [submit] = open_tasks(s, instance.id)
+        complete_task(s, user=user, task_id=submit.id, data=SUBMISSION, password=PASSWORD, totp_code=pe.code(),
+                      policy=policy)
+        [waiting] = open_tasks(s, instance.id)
+        assert (waiting.spec_name, waiting.lane, waiting.form) == (new_id, "qa_engineer", "prescreen_change")
+        assert s.get(ProcessVersion, instance.process_version_id).version == 2
+    sign_in(page, qe)
+    page.goto(page.base + "/inbox/")
+    row = page.locator("#inbox tbody tr", has_text=NEW_STEP_EN)
+    assert row.count() == 1
+    row.locator("a").first.click()
+    page.wait_for_selector("#task-form")
+    assert page.locator("#f-prescreen_decision").count() == 1
+    shot(page, "workbench-new-step-task")
+    assert page.console_errors == []

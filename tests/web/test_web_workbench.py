@@ -1,0 +1,49 @@
+"""The workbench's server side (#14): the properties panel's choices rendered into the editor
+page, and the live script-policy check that names the refused line."""
+from __future__ import annotations
+
+import json
+import re
+
+from tests.web.conftest import csrf_token, deploy_test_process
+
+
+def _config(html: str) -> dict:
+    match = re.search(r'<script type="application/json" id="editor-config">(.*?)</script>', html, re.S)
+    assert match, "no panel configuration on the editor page"
+    return json.loads(match.group(1))
+
+
+def test_the_panel_offers_what_a_deployment_accepts(client, fresh_db, personas, login):
+    deploy_test_process(fresh_db)
+    login(personas("pe"))
+    config = _config(client.get("/editor/web_change").get_data(as_text=True))
+    assert "approve_change_qa.json" in config["forms"] and "qa_manager" in config["roles"]
+    assert config["meanings"]["approved"] == "Approved"
+    withdraw = next(op for op in config["operations"] if op["name"] == "change.withdraw")
+    assert withdraw["params"] == [{"name": "reason", "type": "str", "required": True}]
+    assert [p["id"] for p in config["processes"]] == ["web_change"]
+    assert config["labels"]["st-form"] == "Form"
+
+
+def test_script_check_names_the_refused_line(client, fresh_db, personas, login):
+    login(personas("pe"))
+    token = csrf_token(client, "/editor/")
+    ok = client.post("/editor/check-script", data={"kind": "script", "source": "x = 1\ny = x + 1",
+                                                    "csrf_token": token}).get_json()
+    assert ok == {"ok": True, "line": None, "message": ""}
+    refused = client.post("/editor/check-script", data={"kind": "script", "csrf_token": token,
+                                                         "source": "x = 1\ny = ().__class__.__base__"}).get_json()
+    assert refused["ok"] is False and refused["line"] == 2 and "__base__" in refused["message"]
+    expression = client.post("/editor/check-script", data={"kind": "expression", "source": "x = 1",
+                                                            "csrf_token": token}).get_json()
+    assert expression["ok"] is False
+    bad_kind = client.post("/editor/check-script", data={"kind": "shell", "source": "ls", "csrf_token": token})
+    assert bad_kind.status_code == 422
+
+
+def test_script_check_is_for_process_owners_only(client, fresh_db, personas, login):
+    login(personas("qa"))
+    token = csrf_token(client, "/inbox/")
+    assert client.post("/editor/check-script", data={"kind": "script", "source": "x = 1",
+                                                      "csrf_token": token}).status_code == 403

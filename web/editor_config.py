@@ -1,0 +1,60 @@
+"""What the editor's properties panel may offer: the forms, roles, signature meanings, service
+operations and deployed processes a deployment accepts, and the panel's labels in the user's
+language. Rendered into the editor page as JSON; the choices are the server's, not the script's."""
+from __future__ import annotations
+
+import forms
+from audit.policy import MEANINGS
+from engine.users.models import ROLES
+from engine.workflows import operations
+from flask_babel import gettext as _
+from web.i18n import bilingual, meaning_label
+
+
+def _labels() -> dict[str, str]:
+    return {
+        "name_en": _("Name (English)"), "name_zh": _("Name (Chinese)"),
+        "group_task": _("Task: who, form, signature"), "group_lane": _("Lane"),
+        "group_condition": _("Condition"), "group_script": _("Script"),
+        "group_service": _("Service operation"), "group_call": _("Called process"),
+        "group_prepost": _("Pre- and post-scripts"),
+        "role": _("Role (lane)"), "role_help": _("The lane names the role whose members get this task."),
+        "no_lane": _("(no lane)"), "no_role": _("(no role)"),
+        "st-form": _("Form"), "no_form": _("(no form)"),
+        "form_help": _("The JSON Schema form (forms/) the person fills in."),
+        "st-meaning": _("Signature meaning"), "default_meaning": _("(default: performed)"),
+        "st-meaning-expression": _("Meaning expression"),
+        "meaning_expression_help": _('Python over the entries, e.g. "approved" if decision == "approve" else "rejected"'),
+        "st-sod": _("Segregation of duties"),
+        "sod_help": _("initiator and/or earlier task ids whose completer may not complete this task; none if none applies"),
+        "st-due": _("Due in"), "due_help": _("ISO 8601 duration, e.g. P5D"),
+        "st-condition": _("Condition (Python expression)"),
+        "condition_help": _("Taken when true; the gateway's default flow is taken when no condition is."),
+        "st-script": _("Script (Python)"), "st-prescript": _("Pre-script"), "st-postscript": _("Post-script"),
+        "script_ok": _("Accepted by the script policy."), "line": _("line"),
+        "st-operation": _("Operation"), "st-result": _("Result variable"), "none": _("(none)"),
+        "st-called": _("Process"),
+    }
+
+
+def _translations() -> dict[str, str]:
+    """bpmn-js panel strings in the user's language (the English keys are bpmn-js's own)."""
+    keys = {"General": _("General"), "Name": _("Name"), "ID": _("ID"), "Documentation": _("Documentation"),
+            "Element documentation": _("Element documentation"), "Timer": _("Timer"), "Type": _("Type"),
+            "Value": _("Value"), "Date": _("Date"), "Duration": _("Duration"), "Cycle": _("Cycle"),
+            "Message": _("Message"), "Multi-instance": _("Multi-instance"),
+            "Process documentation": _("Process documentation"), "Signal": _("Signal"), "Error": _("Error")}
+    return {k: v for k, v in keys.items() if v != k}
+
+
+def editor_config(known_processes) -> dict:
+    """The panel's configuration; ``known_processes`` are the latest deployed versions."""
+    return {
+        "forms": forms.names(),
+        "roles": list(ROLES),
+        "meanings": {m: meaning_label(m) for m in MEANINGS},
+        "operations": operations.catalogue(),
+        "processes": [{"id": v.process_id, "name": bilingual(v.name)} for v in known_processes],
+        "labels": _labels(),
+        "translations": _translations(),
+    }
