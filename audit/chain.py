@@ -208,7 +208,8 @@ def _write(session: Session, prepared: list[dict]) -> list[dict]:
     for row in rows:
         row["id"] = ids[row["seq"]]
     _remember(session, (seq, prev))
-    session.info["audit_appended"] = True  # for automatic checkpoints after commit
+    # for automatic checkpoints after commit: the highest seq this transaction wrote
+    session.info["audit_appended"] = max(seq, session.info.get("audit_appended") or 0)
     return rows
 
 

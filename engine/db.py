@@ -3,12 +3,20 @@
 SQLite: every transaction starts with ``BEGIN IMMEDIATE`` so that a transaction that reads
 the audit head and then appends holds the write lock from its first read (Python's default
 deferred transaction reads outside the lock and races). WAL mode lets readers proceed.
+
+PostgreSQL: a pooled connection is pinged at checkout only when it sat idle in the pool for
+``PING_AFTER_IDLE_SECONDS`` or more (SQLAlchemy's ``pool_pre_ping`` pings at every checkout: one
+round trip more per transaction on a busy server). A connection that fails its ping is replaced
+before use; one that died within the idle window fails its first statement, which invalidates the
+whole pool (every connection made before the failure is replaced at its next checkout), and that
+request answers 503 with nothing saved (web/ops.py).
 """
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event, insert
+from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event, exc, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 
@@ -49,8 +57,40 @@ def make_engine(url: str, **kwargs) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    ping_after_idle = kwargs.pop("ping_after_idle", PING_AFTER_IDLE_SECONDS)
+    clock = kwargs.pop("pool_clock", time.monotonic)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_idle_connections(engine, ping_after_idle, clock)
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 1.0
+_RETURNED = "sealtrail.returned"  # connection record info: (DB-API connection id, monotonic time)
+
+
+def _ping_idle_connections(engine: Engine, idle_seconds: float, clock) -> None:
+    """Ping a pooled connection at checkout when it was idle ``idle_seconds`` or more."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _returned(dbapi_conn, record):
+        if dbapi_conn is not None:
+            record.info[_RETURNED] = (id(dbapi_conn), clock())
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn, record, _proxy):
+        returned = record.info.get(_RETURNED)
+        if returned is None or returned[0] != id(dbapi_conn):
+            return  # a connection just made: nothing to check
+        if clock() - returned[1] < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as error:
+            # The pool discards this connection and checks out a fresh one (SQLAlchemy's
+            # pessimistic disconnect handling).
+            raise exc.DisconnectionError(f"pooled connection failed its ping: {error}") from error
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import event
 
-from audit.checkpoints import checkpoint_due, create_checkpoint, load_signing_key, write_checkpoint_files
+from audit.checkpoints import (checkpoint_due, create_checkpoint, latest_checkpoint, load_signing_key,
+                               write_checkpoint_files)
 from audit.models import AuditCheckpoint
 
 log = logging.getLogger("sealtrail.audit")
@@ -39,17 +40,27 @@ def install_auto_checkpoints(sessions, key_path: str | os.PathLike,
     """After each commit that appended entries, checkpoint when ``every`` entries accumulated.
 
     ``sessions`` is the application's sessionmaker; the checkpoint runs in a new transaction.
+    The newest checkpoint seq this process has seen is remembered: checkpoints only move forward,
+    so while the seq a commit wrote is fewer than ``every`` past it, no checkpoint can be due and
+    the database is not asked (one check per ``every`` entries instead of one per commit).
     """
     files = list(files)
+    seen = {"checkpoint_seq": 0}  # a lower bound of the newest checkpoint's seq
 
     def after_commit(session):
-        if not session.info.pop("audit_appended", False):
+        appended = session.info.pop("audit_appended", None)
+        if not appended or appended - seen["checkpoint_seq"] < every:
             return
         try:
             with sessions() as session:
+                latest = latest_checkpoint(session)
                 due = checkpoint_due(session, every)
+            if latest is not None:
+                seen["checkpoint_seq"] = max(seen["checkpoint_seq"], latest.seq)
             if due:  # never generates a key: `sealtrail init` does that for a new installation
-                checkpoint(sessions, load_signing_key(key_path, create=False), files, every=every)
+                made = checkpoint(sessions, load_signing_key(key_path, create=False), files, every=every)
+                if made is not None:
+                    seen["checkpoint_seq"] = max(seen["checkpoint_seq"], made.seq)
         except Exception:  # the business commit already succeeded; never make it look failed
             log.critical("automatic audit checkpoint failed", exc_info=True)
 

@@ -8,8 +8,9 @@ Both run :mod:`engine.health`, which ``/api/v1/health`` reuses.
 A database that is down, restarting or unreachable surfaces as SQLAlchemy ``OperationalError``
 / ``InterfaceError`` / pool ``TimeoutError``; the request's transaction is already rolled back by
 then (its ``with session.begin():`` block exited on the exception), so the honest answer is a
-503 saying nothing was saved, with ``Retry-After``. The pool (``pool_pre_ping``) replaces dead
-connections on the next checkout: the app recovers without a restart once the database is back.
+503 saying nothing was saved, with ``Retry-After``. The pool replaces dead connections on the next
+checkout (engine/db.py: a ping after idle, the whole pool renewed after a disconnect): the app
+recovers without a restart once the database is back.
 """
 from __future__ import annotations
 

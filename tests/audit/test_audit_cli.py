@@ -51,6 +51,27 @@ def test_automatic_checkpoints_every_n_entries_in_db_and_files(app, tmp_path):
         assert [json.loads(l)["seq"] for l in path.read_text().splitlines()] == [5, 10]
 
 
+def test_automatic_checkpoints_do_not_ask_the_database_before_one_can_be_due(app):
+    """Between checkpoints a commit costs no extra transaction: the process knows the newest
+    checkpoint's seq, and fewer than `every` entries past it no checkpoint can be due (#13)."""
+    from sqlalchemy import event
+
+    _fill(app, 5)  # the checkpoint at seq 5 is made (and remembered) after this commit
+    engine = app.extensions["sealtrail.engine"]
+    checkouts = []
+    listener = lambda *_args: checkouts.append(1)  # noqa: E731
+    event.listen(engine, "checkout", listener)
+    try:
+        _fill(app, 4)  # seq 6..9: nothing is due
+        assert len(checkouts) == 4  # the four appends' own transactions, nothing after their commits
+        _fill(app, 1)  # seq 10: due, checked and made in transactions of their own
+        assert len(checkouts) > 5
+    finally:
+        event.remove(engine, "checkout", listener)
+    with app.extensions["sealtrail.sessions"]() as s:
+        assert list(s.scalars(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq))) == [5, 10]
+
+
 def test_verify_checkpoint_export_and_public_key(app, tmp_path):
     _fill(app, 7)
     ok = run(app, "audit", "verify")
