@@ -78,6 +78,9 @@ class Settings:
     upload_max_bytes: int = 2 * 1024 * 1024
     log_format: str | None = None  # "json" or "text"; None leaves logging to the host (tests)
     log_level: str = "INFO"
+    smtp_url: str | None = None  # smtp://, smtp+starttls:// or smtps://[user:pass@]host[:port]
+    smtp_from: str = "sealtrail@localhost"
+    public_url: str = "http://127.0.0.1:5000"  # where people open the app (links in notifications)
     extra: dict = field(default_factory=dict)
 
 
@@ -121,6 +124,9 @@ def load_settings(**overrides) -> Settings:
         upload_max_bytes=_positive_int("SEALTRAIL_UPLOAD_MAX_BYTES", 2 * 1024 * 1024),
         log_format=os.environ.get("SEALTRAIL_LOG_FORMAT") or None,
         log_level=os.environ.get("SEALTRAIL_LOG_LEVEL", "INFO").upper(),
+        smtp_url=os.environ.get("SEALTRAIL_SMTP_URL", "").strip() or None,
+        smtp_from=os.environ.get("SEALTRAIL_SMTP_FROM", "").strip() or "sealtrail@localhost",
+        public_url=(os.environ.get("SEALTRAIL_PUBLIC_URL", "").strip() or "http://127.0.0.1:5000").rstrip("/"),
     )
     values.update(overrides)
     _check_sqlite_path(values["database_url"])

@@ -58,6 +58,8 @@ UPDATED_TABLES = frozenset({
     "deviations", "capas", "change_requests", "audit_reviews", "release_reviews", "lot_holds",
     # planning (#17): a plan's state moves draft → released → superseded
     "production_plans",
+    # notifications: outbox rows move pending → sent/failed; preferences and webhooks are edited
+    "notification_outbox", "notification_preferences", "notification_webhooks",
 })
 
 #: Rows the application deletes: draft revisions (and their children), message subscriptions,

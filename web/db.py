@@ -10,6 +10,7 @@ from flask import current_app
 from audit.errors import SignatureError, SigningLocked
 from audit.lockout import locked_account, record_failed_attempt
 from audit.policy import SigningPolicy
+from engine.notifications import outbox
 
 
 def settings():
@@ -50,6 +51,8 @@ def signing_transaction(sessions, policy: SigningPolicy):
         with sessions.begin() as session:
             alert = record_failed_attempt(session, failure, policy)
             until = None if alert is None else locked_account(session, failure.user_id).locked_until
+            if until is not None and str(failure.user_id).isdigit():  # told in the lock's transaction
+                outbox.signing_locked(session, int(failure.user_id))
         if until is not None:
             raise SigningLocked(until) from exc
         raise

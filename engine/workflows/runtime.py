@@ -19,6 +19,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.db import insert_rows, utcnow
 from engine.errors import SealtrailError, TaskNotReady, WorkflowFailed
+from engine.notifications import outbox
 from engine.workflows import serializer
 from engine.workflows.models import InstanceEvent, MessageWait, ProcessInstance, ProcessVersion, WorkflowTask
 from engine.workflows.operations import OperationContext
@@ -159,7 +160,9 @@ def sync_tasks(session, instance: ProcessInstance, workflow, now: datetime, *,
                     completed_by_name=None, payload_json=None, payload_sha256=None, meaning=None,
                     signature_id=None, audit_seq=None, **_description(task, instance))
                for task_id, task in ready.items() if task_id not in open_ids]
-    return insert_rows(session, WorkflowTask, created)
+    rows = insert_rows(session, WorkflowTask, created)
+    outbox.tasks_ready(session, rows, now)  # in this transaction: nothing is sent for work that rolls back
+    return rows
 
 
 def _describe(row: WorkflowTask, task, instance: ProcessInstance) -> None:

@@ -28,6 +28,7 @@ from audit import SYSTEM, Actor, chain
 from audit.signatures import Grant, authenticate, store_signature
 from engine.db import utcnow
 from engine.errors import Conflict, Forbidden, NotFound, TaskNotReady, ValidationFailed
+from engine.notifications import outbox
 from engine.workflows import runtime
 from engine.workflows.duties import separation_rules
 from engine.workflows.instances import actor_of, get_instance
@@ -332,6 +333,7 @@ def reassign(session, *, manager, task_id: str, to_user, reason: str) -> Workflo
     before = row.assignee_id
     row.assignee_id = to_user.id
     _audit_assignment(session, actor_of(manager), row, before, to_user.id, "reassigned", reason)
+    outbox.tasks_ready(session, [row])  # the new assignee hears of it (once: the outbox dedupes)
     return row
 
 

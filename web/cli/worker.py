@@ -1,4 +1,5 @@
-"""``sealtrail worker [--once]``: fire due BPMN timers (several workers may run on PostgreSQL)."""
+"""``sealtrail worker [--once]``: fire due BPMN timers and deliver notifications (several workers
+may run on PostgreSQL)."""
 from __future__ import annotations
 
 import time
@@ -13,6 +14,7 @@ from audit.errors import CheckpointError
 from engine.db import utcnow
 from engine.schema import load_models
 from engine.workflows.events import due_instances, fire_due_instance, record_timer_failure
+from web.cli.notifications import deliver_notifications
 from web.cli.sealing import seal
 
 WORKER = Actor(kind="system", id="worker", name="Sealtrail timer worker")
@@ -60,7 +62,8 @@ def register(cli: click.Group) -> None:
 @click.option("--batch", default=50, show_default=True, help="Instances per pass.")
 @with_appcontext
 def worker(once: bool, interval: float, batch: int) -> None:
-    """Fire timers that are due (CAPA effectiveness checks, escalations of overdue reviews).
+    """Fire timers that are due (CAPA effectiveness checks, escalations of overdue reviews) and
+    deliver notifications from the outbox (email when SEALTRAIL_SMTP_URL is set, chat webhooks).
 
     Each pass also seals the audit trail: when entries were added and the newest checkpoint is
     older than SEALTRAIL_CHECKPOINT_MAX_AGE, a signed checkpoint is written (database and files).
@@ -71,6 +74,7 @@ def worker(once: bool, interval: float, batch: int) -> None:
     while True:
         try:
             stats = run_due_timers(sessions, WORKER, limit=batch)
+            sent = deliver_notifications(sessions, settings, limit=batch)
             _seal_if_stale(sessions, settings)
         except SQLAlchemyError as exc:  # database unreachable: report, wait, retry (unless --once)
             click.echo(f"worker pass failed: {str(getattr(exc, 'orig', exc)).splitlines()[0]}", err=True)
@@ -81,7 +85,10 @@ def worker(once: bool, interval: float, batch: int) -> None:
         if once or stats["instances"] or stats["failed"]:
             click.echo(f"timers fired: {stats['fired']} in {stats['instances']} instance(s), "
                        f"failed: {stats['failed']}")
+        if once or sent["sent"] or sent["retrying"] or sent["failed"]:
+            click.echo(f"notifications sent: {sent['sent']}, retrying: {sent['retrying']}, "
+                       f"failed: {sent['failed']}")
         if once:
             return
-        if stats["instances"] < batch:
+        if stats["instances"] < batch and sent["sent"] + sent["retrying"] + sent["failed"] < batch:
             time.sleep(interval)

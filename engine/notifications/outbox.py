@@ -1,0 +1,106 @@
+"""Write notifications in the caller's transaction (flush only): the one place events become
+outbox rows.
+
+Recipients are resolved when the event happens: the task's assignee, or else every active holder
+of its lane's role (the same people ``engine.workflows.visibility`` shows the task to), plus the
+active webhooks of that role. An overdue task escalates to the lane role's manager
+(:data:`ESCALATE_TO`). Rows are inserted with ``ON CONFLICT DO NOTHING`` on ``dedupe_key`` so an
+event seen twice (a rescan, two workers) never makes a second row and never fails the event's
+transaction.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from engine.db import is_postgres, utcnow
+from engine.notifications.models import Notification, WebhookChannel
+from engine.users.models import User, UserRole
+
+#: Whom an overdue task of a lane escalates to (the role's manager).
+ESCALATE_TO = {
+    "operator": "production_manager",
+    "process_engineer": "production_manager",
+    "production_manager": "production_manager",
+    "qa_engineer": "qa_manager",
+    "qa_manager": "qa_manager",
+    "regulatory": "qa_manager",
+    "auditor": "qa_manager",
+    "admin": "admin",
+}
+TITLE_MAX = 300
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a notification is about: only a title and a link leave the database."""
+
+    type: str
+    id: str
+    title: str
+    link: str
+
+
+def task_subject(task) -> Subject:
+    """The subject of a workflow task row (its title and its page)."""
+    return Subject("task", str(task.id), (task.title or "")[:TITLE_MAX], f"/tasks/{task.id}")
+
+
+def role_members(session, role: str) -> list[int]:
+    """Ids of the active users holding ``role``."""
+    return list(session.scalars(select(User.id).join(UserRole, UserRole.user_id == User.id)
+                                .where(UserRole.role == role, User.active.is_(True)).order_by(User.id)))
+
+
+def role_webhooks(session, role: str) -> list[int]:
+    """Ids of the active webhooks of ``role``."""
+    return list(session.scalars(select(WebhookChannel.id).where(WebhookChannel.role == role,
+                                                                 WebhookChannel.active.is_(True))
+                                .order_by(WebhookChannel.id)))
+
+
+def enqueue(session, kind: str, subject: Subject, *, users: Iterable[int] = (), webhooks: Iterable[int] = (),
+            now: datetime | None = None) -> int:
+    """Add one row per user (email) and per webhook; existing ones are kept. Returns rows added."""
+    now = now or utcnow()
+    base = dict(kind=kind, subject_type=subject.type, subject_id=subject.id, title=subject.title,
+                link=subject.link, status="pending", created_at=now, next_attempt_at=now, attempts=0)
+    rows = [dict(base, channel="email", user_id=uid, webhook_id=None,
+                 dedupe_key=f"{kind}:{subject.type}:{subject.id}:email:{uid}") for uid in dict.fromkeys(users)]
+    rows += [dict(base, channel="webhook", user_id=None, webhook_id=wid,
+                  dedupe_key=f"{kind}:{subject.type}:{subject.id}:webhook:{wid}") for wid in dict.fromkeys(webhooks)]
+    if not rows:
+        return 0
+    dialect_insert = postgresql.insert if is_postgres(session) else sqlite.insert
+    inserted = session.scalars(dialect_insert(Notification).values(rows)
+                               .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                               .returning(Notification.id)).all()
+    return len(inserted)
+
+
+def task_people(session, task) -> list[int]:
+    if task.assignee_id is not None:
+        return [task.assignee_id]
+    return role_members(session, task.lane) if task.lane else []
+
+
+def tasks_ready(session, tasks: Iterable, now: datetime | None = None) -> int:
+    """The tasks became ready: tell their assignee or lane's role members, and its webhooks."""
+    added = 0
+    for task in tasks:
+        webhooks = role_webhooks(session, task.lane) if task.lane else []
+        added += enqueue(session, "task_ready", task_subject(task), users=task_people(session, task),
+                         webhooks=webhooks, now=now)
+    return added
+
+
+def signing_locked(session, user_id: int, now: datetime | None = None) -> int:
+    """The user's signing was locked after failed attempts: tell them (their account page)."""
+    if session.get(User, user_id) is None:  # a signing account without a user row (never in the app)
+        return 0
+    subject = Subject("user", str(user_id), "", "/account")
+    return enqueue(session, "signing_locked", subject, users=[user_id], now=now)

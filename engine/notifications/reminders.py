@@ -1,0 +1,42 @@
+"""Reminders and escalations found by time: tasks due within a day, tasks overdue.
+
+The worker calls :func:`scan_due_tasks` each pass (in its own transaction); each task is told
+once per kind (the outbox's dedupe key and the NOT EXISTS below).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, select
+
+from engine.notifications.models import Notification
+from engine.notifications.outbox import ESCALATE_TO, enqueue, role_members, role_webhooks, task_people, task_subject
+from engine.workflows.models import WorkflowTask
+
+DUE_SOON = timedelta(hours=24)
+
+
+def _not_notified(task_table, kind: str):
+    return ~exists().where(and_(Notification.kind == kind, Notification.subject_type == "task",
+                                Notification.subject_id == task_table.id))
+
+
+def scan_due_tasks(session, now: datetime, *, limit: int = 200) -> int:
+    """Open tasks due within a day (tell the people of the task) or overdue (escalate to the
+    lane role's manager), each once."""
+    added = 0
+    soon = session.scalars(select(WorkflowTask).where(
+        WorkflowTask.state == "ready", WorkflowTask.due_at.is_not(None), WorkflowTask.due_at > now,
+        WorkflowTask.due_at <= now + DUE_SOON, _not_notified(WorkflowTask, "task_due_soon")).limit(limit)).all()
+    for task in soon:
+        added += enqueue(session, "task_due_soon", task_subject(task), users=task_people(session, task),
+                         webhooks=role_webhooks(session, task.lane) if task.lane else [], now=now)
+    late = session.scalars(select(WorkflowTask).where(
+        WorkflowTask.state == "ready", WorkflowTask.due_at.is_not(None), WorkflowTask.due_at <= now,
+        _not_notified(WorkflowTask, "task_overdue")).limit(limit)).all()
+    for task in late:
+        manager = ESCALATE_TO.get(task.lane or "")
+        users = role_members(session, manager) if manager else []
+        added += enqueue(session, "task_overdue", task_subject(task), users=users,
+                         webhooks=role_webhooks(session, manager) if manager else [], now=now)
+    return added
