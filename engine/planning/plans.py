@@ -79,9 +79,17 @@ def _store(session: Session, plan: ProductionPlan, problem: Problem, solution: S
                                     message=b.message))
     for lot in solution.unplaced:
         session.add(PlanBlocker(plan=plan, lot_id=ids[lot], code="no_room", field="horizon", record=lot,
-                                message=f"lot {lot}: no room for all its operations within the {plan.horizon_days}-day "
-                                        "horizon (calendars, equipment and operators taken by more urgent lots)"))
+                                message=no_room_message(problem, solution, lot)))
     session.flush()
+
+
+def no_room_message(problem: Problem, solution: Solution, lot: str) -> str:
+    """Why a lot with a schedule is still not in the plan: it completes after the horizon."""
+    if lot not in solution.completes:
+        return f"lot {lot}: the solver found no schedule ({solution.status})"
+    when = (problem.start + timedelta(minutes=solution.completes[lot])).astimezone(problem.start.tzinfo)
+    return (f"lot {lot}: no room within the horizon — calendars, equipment and operators taken by more urgent "
+            f"lots; it would complete on {when:%Y-%m-%d %H:%M}")
 
 
 def blockers_by_lot(plan: ProductionPlan) -> dict[str, list[Blocker]]:

@@ -27,6 +27,9 @@ from engine.production.models import Lot
 from engine.users.models import User
 
 MAX_HORIZON_DAYS = 92
+# The model's clock runs on past the horizon (calendars and equipment days included) so that every
+# lot gets a schedule; a lot that would complete after the horizon is reported, not silently dropped.
+OVERRUN_FACTOR = 3
 
 
 @dataclass
@@ -57,7 +60,8 @@ class Job:
 
 @dataclass
 class Problem:
-    """Jobs, and when each work centre and piece of equipment is closed (minute intervals)."""
+    """Jobs, and when each work centre and piece of equipment is closed (minute intervals up to ``limit``,
+    the end of the model's clock; ``horizon`` is the end of the plan)."""
 
     horizon: int
     jobs: list[Job]
@@ -67,10 +71,14 @@ class Problem:
     blocked: dict[str, list[Blocker]] = field(default_factory=dict)
     start: datetime | None = None
     timezone: str = "UTC"
+    limit: int = 0
+
+    def __post_init__(self):
+        self.limit = max(self.limit, self.horizon)
 
     def digest(self) -> str:
         """SHA-256 of the problem's content (what the plan was computed from)."""
-        body = {"horizon": self.horizon, "jobs": [asdict(j) for j in self.jobs], "wc_capacity": self.wc_capacity,
+        body = {"horizon": self.horizon, "limit": self.limit, "jobs": [asdict(j) for j in self.jobs], "wc_capacity": self.wc_capacity,
                 "wc_reduced": self.wc_reduced, "equipment_closed": self.equipment_closed,
                 "blocked": {k: [b.as_dict() for b in v] for k, v in sorted(self.blocked.items())},
                 "start": self.start.isoformat() if self.start else None, "timezone": self.timezone}
@@ -88,9 +96,11 @@ def build_problem(session: Session, *, start_day: date, days: int, timezone: str
     tz = zone(timezone)
     start = datetime.combine(start_day, time(0), tzinfo=tz)
     end = datetime.combine(start_day + timedelta(days=days), time(0), tzinfo=tz)
-    ctx = _Context(session, start, end, [start_day + timedelta(days=k) for k in range(days)])
+    limit = datetime.combine(start_day + timedelta(days=days * OVERRUN_FACTOR), time(0), tzinfo=tz)
+    ctx = _Context(session, start, limit, [start_day + timedelta(days=k) for k in range(days * OVERRUN_FACTOR)],
+                   plan_days=days)
     problem = Problem(horizon=ctx.minute(end), jobs=[], wc_capacity={}, wc_reduced={}, equipment_closed={},
-                      start=start, timezone=timezone)
+                      start=start, timezone=timezone, limit=ctx.minute(limit))
     ledger = MaterialLedger(session, start_day)
     for lot in planned_lots(session):
         job, blockers = ctx.job(lot, ledger)
@@ -108,8 +118,8 @@ def build_problem(session: Session, *, start_day: date, days: int, timezone: str
 class _Context:
     """Caches per routing operation (lots share routings) and the horizon's day boundaries."""
 
-    def __init__(self, session: Session, start: datetime, end: datetime, days: list[date]):
-        self.s, self.start, self.end, self.days = session, start, end, days
+    def __init__(self, session: Session, start: datetime, end: datetime, days: list[date], plan_days: int):
+        self.s, self.start, self.end, self.days, self.plan_days = session, start, end, days, plan_days
         self.tz = start.tzinfo
         self.shifts = shifts_of(session)
         self.windows = {wc: open_windows(rows, start, end) for wc, rows in self.shifts.items()}
@@ -172,8 +182,10 @@ class _Context:
         if minutes <= 0:
             blockers.append(Blocker("no_standard_time", "operation", op.code,
                                     f"{where} has no standard time (set-up and per-unit minutes are 0)"))
-        longest = max((self.minute(b) - self.minute(a) for a, b, _c in self.windows.get(op.work_centre, [])),
-                      default=0)
+        windows = self.windows.get(op.work_centre, [])
+        longest = max((self.minute(b) - self.minute(a) for a, b, _c in windows), default=0)
+        if not any(self.minute(a) < self.plan_days * 1440 for a, _b, _c in windows):
+            longest = 0  # open only after the horizon
         if longest == 0:
             blockers.append(Blocker("no_calendar", "work_centre", op.work_centre or "—",
                                     f"work centre {op.work_centre or '(none)'} of {where} has no shift "
@@ -199,7 +211,7 @@ class _Context:
         usable, reasons = [], []
         for eq in op.equipment:
             closed, first_reasons = self._equipment_days(op, eq)
-            if len(closed) < len(self.days):
+            if any(k not in closed for k in range(self.plan_days)):
                 usable.append(eq.code)
                 self.equipment_closed.setdefault(eq.code, _merge(self.day_span(k) for k in closed))
             else:
@@ -215,7 +227,8 @@ class _Context:
             found = equipment_blockers(op, eq, day)
             if found:
                 closed.append(k)
-                first = first or found
+                if k < self.plan_days:
+                    first = first or found
         return closed, first
 
     def _operators(self, op: RoutingOperation) -> tuple[dict[str, tuple[int, int]], list[Blocker]]:
@@ -226,11 +239,11 @@ class _Context:
             for k, day in enumerate(self.days):
                 at = datetime.combine(day, time(12), tzinfo=self.tz)
                 found = operator_blockers(self.s, op, user, at)
-                if found:
-                    first = first or found
-                else:
+                if not found:
                     ok_days.append(k)
-            if ok_days:
+                elif k < self.plan_days:
+                    first = first or found
+            if ok_days and ok_days[0] < self.plan_days:
                 run_end = ok_days[0]
                 while run_end + 1 in ok_days:  # training lapses only when a new SOP revision takes effect
                     run_end += 1

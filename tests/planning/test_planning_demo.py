@@ -81,7 +81,7 @@ def test_equipment_falling_due_inside_the_horizon_is_not_planned_from_its_due_da
         closed = problem.equipment_closed["UV-01"]
         start_of_overdue = int((datetime.combine(due + timedelta(days=1), time(0)) -
                                 datetime.combine(due - timedelta(days=1), time(0))).total_seconds() // 60)
-        assert closed == [(start_of_overdue, problem.horizon)]
+        assert closed == [(start_of_overdue, problem.limit)]  # closed until the end of the model's clock
         problem, _ = _compute(s, due + timedelta(days=1), days=7)
         [reason] = problem.blocked["DRIP-2611-01"]
         assert reason.code == "equipment_maintenance" and reason.record == "UV-01"

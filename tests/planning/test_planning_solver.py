@@ -16,7 +16,7 @@ def _task(lot, seq, duration, *, wc="WC", equipment=(), operators=None):
 
 def _problem(jobs, horizon=1000, **kw):
     wcs = {t.work_centre for j in jobs for t in j.tasks}
-    return Problem(horizon=horizon, jobs=jobs, wc_capacity=kw.get("capacity", {wc: 5 for wc in wcs}),
+    return Problem(horizon=horizon, limit=kw.get("limit", horizon), jobs=jobs, wc_capacity=kw.get("capacity", {wc: 5 for wc in wcs}),
                    wc_reduced=kw.get("reduced", {}), equipment_closed=kw.get("closed", {}))
 
 
@@ -65,11 +65,12 @@ def test_only_a_trained_operator_within_the_days_trained_is_chosen():
         assert a2.end <= b1.start or b1.end <= a2.start
 
 
-def test_a_lot_without_room_in_the_horizon_is_left_out_and_the_urgent_one_placed():
+def test_a_lot_without_room_in_the_horizon_is_reported_with_its_completion_and_the_urgent_one_placed():
     jobs = [Job("URGENT", 1, None, [_task("URGENT", 10, 80, equipment=["M"])]),
             Job("LATER", 4, None, [_task("LATER", 10, 80, equipment=["M"])])]
-    s = solve(_problem(jobs, horizon=100))
+    s = solve(_problem(jobs, horizon=100, limit=300))
     assert s.unplaced == ["LATER"] and [p.lot for p in s.placements] == ["URGENT"]
+    assert s.completes == {"URGENT": 80, "LATER": 160}
 
 
 @pytest.mark.parametrize("equipment,expected", [(["M1", "M2"], 50), (["M1"], 100)])

@@ -85,7 +85,7 @@ def _dry_summary(problem, solution) -> dict:
                        for p in sorted(solution.placements, key=lambda p: (p.start, p.lot))],
         "blocked": {lot: [b.as_dict() for b in found] for lot, found in sorted(problem.blocked.items())}
         | {lot: [{"code": "no_room", "field": "horizon", "record": lot,
-                  "message": f"lot {lot}: no room within the horizon"}] for lot in solution.unplaced},
+                  "message": plans.no_room_message(problem, solution, lot)}] for lot in solution.unplaced},
     }
 
 
