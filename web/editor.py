@@ -4,6 +4,7 @@ version with a comment as a signed act, list versions, and compare two versions.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -18,6 +19,7 @@ from engine.workflows.deploy import deploy as deploy_documents
 from engine.workflows.deploy import check_single_process, list_versions, validate_documents
 from engine.workflows.instances import actor_of
 from engine.workflows import script_policy
+from engine.workflows.simulation import simulate as simulate_run
 from engine.workflows.models import ProcessVersion
 from engine.workflows.operations import helper_names
 from web import bpmndiff
@@ -115,6 +117,52 @@ def validate(process_id: str):
             except DeploymentRefused as exc:
                 problems.extend(_refusal_problems(exc, process_id))
     return jsonify({"ok": not problems, "problems": problems})
+
+
+def _json_object(field: str) -> dict:
+    """The form field ``field`` as a JSON object (empty: {}); ValueError naming the field."""
+    text = (request.form.get(field) or "").strip() or "{}"
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(_("%(field)s is not JSON: %(error)s", field=field, error=exc)) from None
+    if not isinstance(value, dict):
+        raise ValueError(_("%(field)s must be a JSON object", field=field))
+    return value
+
+
+def _simulated_now(text: str) -> dt.datetime:
+    """The simulated clock's start: an ISO 8601 time (UTC when it names no offset), or now."""
+    if not text.strip():
+        return dt.datetime.now(dt.timezone.utc)
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(_("now is not an ISO 8601 date and time: %(value)s", value=text[:40])) from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+@bp.post("/<process_id>/simulate")
+def simulate(process_id: str):
+    """Run the edited diagram in memory (no database writes, no signatures): the path, the data at
+    each step, the lanes, the timers with their due time, and where it stops."""
+    xml = request.form.get("xml", "")
+    try:
+        start_data, task_data = _json_object("start_data"), _json_object("task_data")
+        now = _simulated_now(request.form.get("now") or "")
+    except ValueError as exc:
+        return jsonify({"ok": False, "problems": [{"element_id": None, "line": None, "message": str(exc)}]}), 422
+    with transaction() as s:
+        _version(s, process_id)
+        result = validate_documents(s, [_document(process_id, xml)], max_bytes=settings().upload_max_bytes)
+        if not result.ok or process_id not in result.processes:
+            problems = _problems(result.problems) or [{"element_id": None, "line": None, "message": _(
+                "The diagram no longer contains the process %(id)s.", id=process_id)}]
+            return jsonify({"ok": False, "problems": problems})
+    parsed = result.processes[process_id]
+    run = simulate_run(parsed.spec, parsed.subprocess_specs, start_data=start_data, task_data=task_data,
+                       now=now)
+    return jsonify({"ok": run.ok, "problems": [], "run": json.loads(json.dumps(run.as_dict(), default=str))})
 
 
 @bp.post("/check-script")

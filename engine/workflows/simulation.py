@@ -145,6 +145,10 @@ class _Run:
         bpmn_id = getattr(spec, "bpmn_id", None)
         if not bpmn_id or bpmn_id in _INTERNAL or spec.name.endswith(".EndJoin"):
             return
+        definition = getattr(spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition):
+            # SpiffWorkflow fires a timer already due on the wall clock by itself: report it too
+            self.report_timer(task, definition)
         call = next((c for c in self.calls if c["element_id"] == bpmn_id), None)
         if call is not None:
             self.calls.remove(call)
@@ -188,19 +192,26 @@ class _Run:
             self.engine_steps()
         return bool(ready)
 
+    def report_timer(self, task, definition) -> None:
+        """Report a timer with its due time on the simulated clock, once per visit."""
+        if getattr(task, "_st_timer_reported", False):
+            return
+        task._st_timer_reported = True
+        expression = definition.expression
+        value = self.workflow.script_engine.evaluate(task, expression)
+        due = _due(type(definition).__name__, value, self.clock)
+        self.result.timers.append({"element_id": task.task_spec.bpmn_id, "expression": expression,
+                                   "value": value, "due": due.isoformat() if due else None})
+        if due is not None:
+            self.clock = max(self.clock, due)
+
     def fire_timers(self) -> bool:
         fired = False
         for task in self.workflow.get_tasks(state=TaskState.WAITING):
             definition = getattr(task.task_spec, "event_definition", None)
             if not isinstance(definition, TimerEventDefinition):
                 continue
-            expression = definition.expression
-            value = self.workflow.script_engine.evaluate(task, expression)
-            due = _due(type(definition).__name__, value, self.clock)
-            self.result.timers.append({"element_id": task.task_spec.bpmn_id, "expression": expression,
-                                       "value": value, "due": due.isoformat() if due else None})
-            if due is not None:
-                self.clock = max(self.clock, due)
+            self.report_timer(task, definition)
             task._set_internal_data(event_fired=True)
             fired = True
         if fired:

@@ -30,6 +30,8 @@ PRESCREEN_FORM = {
                                                  "return": {"en": "Return", "zh": "退回"}}},
         "prescreen_comment": {"type": "string", "title": "Comment", "x-title-zh": "意见", "maxLength": 2000}},
 }
+FACTS = {"identity_change": False, "registered_materials_change": False,
+         "registered_critical_parameter_change": False, "registered_process_change_class": "none"}
 SUBMISSION = {"change_title": "Tighter press force window", "change_description": "press_force 95-105 N",
               "change_reason": "field returns", "change_urgency": "routine",
               "changed_revisions": [{"kind": "routing", "code": "RT-PUMP", "label": "B"}],
@@ -99,6 +101,22 @@ def test_add_an_approval_step_to_change_control_and_a_new_request_waits_there(pa
     page.click("#btn-validate")
     page.wait_for_selector("#editor-status.alert-ok")
 
+    # simulate both branches of the submit-or-withdraw gateway (on a simulated clock); the new step
+    # is on both paths
+    page.fill("#sim-now", "2026-03-01T08:00:00")
+    status, path = _simulate(page, {"submit_change": {"change_action": "withdraw"}})
+    assert status == "completed" and path == ["change_start", "submit_change", new_id, "gw_submit_or_withdraw",
+                                              "withdraw_change", "change_withdrawn"]
+    assert page.locator(f"#sim-path li[data-element-id={new_id}] .badge").inner_text() == "qa_engineer"
+    status, path = _simulate(page, {"analyse_change_impact": {"id": 1, "flags": {"regulatory_facts": FACTS}},
+                                    "schedule_change_release": {"release_at": "2026-03-02T00:00:00+00:00"}})
+    assert status == "completed", page.inner_text("#sim-status")
+    assert path[:5] == ["change_start", "submit_change", new_id, "gw_submit_or_withdraw", "analyse_change_impact"]
+    assert path[-1] == "change_closed" and "wait_until_effective" in path
+    assert "2026-03-02" in page.inner_text("#sim-timers")
+    assert page.locator(f"g[data-element-id={new_id}].st-sim-path").count() == 1
+    shot(page, "workbench-simulation")
+
     page.fill("#comment", "QA engineer pre-screens each submitted change request")
     page.click("button[data-open-sign=sign-deploy]")
     dialog = page.locator("dialog#sign-deploy")
@@ -130,3 +148,13 @@ def test_add_an_approval_step_to_change_control_and_a_new_request_waits_there(pa
     assert page.locator("#f-prescreen_decision").count() == 1
     shot(page, "workbench-new-step-task")
     assert page.console_errors == []
+
+
+def _simulate(page, tasks: dict):
+    page.fill("#sim-tasks", json.dumps(tasks))
+    page.click("#btn-simulate")
+    page.wait_for_selector("#sim-status[data-status]")
+    status = page.get_attribute("#sim-status", "data-status")
+    path = page.eval_on_selector_all("#sim-path li", "els => els.map(e => e.getAttribute('data-element-id'))")
+    page.evaluate("document.getElementById('sim-status').removeAttribute('data-status')")
+    return status, path

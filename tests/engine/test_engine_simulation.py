@@ -81,6 +81,22 @@ def test_timers_are_due_on_the_simulated_clock():
     assert [s.element_id for s in run.path][-2:] == ["ut_effectiveness", "end_done"]
 
 
+def test_a_timer_already_due_on_the_wall_clock_is_reported_too():
+    # SpiffWorkflow fires a date timer in the past (by the machine's clock) by itself; the run
+    # still reports it with its due time
+    text = (BPMN_DIR / "timers.bpmn").read_text().replace(
+        '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        'f"P{check_days}D"</bpmn:timeDuration>',
+        '<bpmn:timeDate xsi:type="bpmn:tFormalExpression" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        '"2001-01-02T00:00:00+00:00"</bpmn:timeDate>')
+    assert "2001-01-02" in text
+    p = parsed(text, "t_timers")
+    run = simulate(p.spec, p.subprocess_specs, start_data={"check_days": 30}, now=NOW)
+    assert run.ok, run.error
+    [wait] = [t for t in run.timers if t["element_id"] == "wait_30d"]
+    assert wait["due"] == "2001-01-02T00:00:00+00:00"
+
+
 def test_cli_simulates_the_shipped_deviation_to_its_end(run_cli):
     from engine.workflows.deploy import shipped_bpmn_dir
 

@@ -47,3 +47,26 @@ def test_script_check_is_for_process_owners_only(client, fresh_db, personas, log
     token = csrf_token(client, "/inbox/")
     assert client.post("/editor/check-script", data={"kind": "script", "source": "x = 1",
                                                       "csrf_token": token}).status_code == 403
+
+
+def test_simulate_runs_the_edited_diagram_in_memory(client, fresh_db, personas, login):
+    from tests.web.test_web_editor import XML
+
+    deploy_test_process(fresh_db)
+    login(personas("pe"))
+    token = csrf_token(client, "/editor/web_change")
+    body = {"xml": XML, "csrf_token": token, "start_data": '{"change_title": "x"}', "task_data": "{}",
+            "now": "2026-03-01T08:00:00"}
+    result = client.post("/editor/web_change/simulate", data=body).get_json()
+    assert result["ok"] is True and result["run"]["status"] == "completed"
+    assert result["run"]["path"][0] == "start" and "approve_change_qa" in result["run"]["path"]
+    lanes = {s["element_id"]: s["lane"] for s in result["run"]["steps"]}
+    assert lanes["approve_change_qa"] == "qa_manager"
+    bad = client.post("/editor/web_change/simulate", data={**body, "task_data": "[1]"})
+    assert bad.status_code == 422 and "task_data" in bad.get_json()["problems"][0]["message"]
+    bad = client.post("/editor/web_change/simulate", data={**body, "now": "tomorrow"})
+    assert bad.status_code == 422 and "now" in bad.get_json()["problems"][0]["message"]
+    broken = XML.replace('sourceRef="build_context" targetRef="approve_change_qa"',
+                         'sourceRef="build_context" targetRef="nowhere"')
+    refused = client.post("/editor/web_change/simulate", data={**body, "xml": broken}).get_json()
+    assert refused["ok"] is False and refused["problems"] and "run" not in refused
