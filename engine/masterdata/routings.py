@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from audit import Actor, chain
 from engine.errors import RevisionRuleViolation, ValidationFailed
-from engine.masterdata import units
+from engine.masterdata import sampling, units
 from engine.masterdata.models import (
     Document, Equipment, InspectionItem, OperationDocument, OperationEquipment, OperationParameter,
     OperationTooling, RoutingOperation, RoutingRevision, Tooling,
@@ -91,6 +91,10 @@ def check_inspection(item: InspectionItem, where: str) -> None:
     if item.accept_number is not None and not 0 <= item.accept_number <= item.sample_size:
         raise ValidationFailed(f"{where}: accept_number must lie within 0..sample_size", field="accept_number",
                                obj=where)
+    sampling.check_level_and_aql(item.inspection_level, item.aql, where)
+    if item.aql is not None and item.kind != "attribute":
+        raise ValidationFailed(f"{where}: an AQL plan counts nonconforming units: the inspection must be an "
+                               "attribute inspection", field="kind", obj=where)
 
 
 def check_resources(rev: RoutingRevision) -> None:
@@ -248,11 +252,14 @@ def update_parameter(session: Session, actor: Actor, param: OperationParameter, 
 def add_inspection_item(session: Session, actor: Actor, op: RoutingOperation, *, name: str, method: str,
                         sample_size: int, acceptance_criteria: str, kind: str = "attribute",
                         accept_number: int | None = None, unit: str | None = None, lsl: float | None = None,
-                        usl: float | None = None) -> InspectionItem:
-    """Add an inspection item (method, sample size, acceptance criteria) to an operation of a draft."""
+                        usl: float | None = None, inspection_level: str | None = None,
+                        aql: float | None = None) -> InspectionItem:
+    """Add an inspection item (method, sample size, acceptance criteria) to an operation of a draft;
+    with ``inspection_level`` and ``aql`` the sample and Ac/Re follow ISO 2859-1 from the lot size."""
     _draft(op.revision)
     item = InspectionItem(name=name, method=method, sample_size=sample_size, acceptance_criteria=acceptance_criteria,
-                          kind=kind, accept_number=accept_number, unit=unit, lsl=lsl, usl=usl)
+                          kind=kind, accept_number=accept_number, unit=unit, lsl=lsl, usl=usl,
+                          inspection_level=inspection_level, aql=aql)
     check_inspection(item, _op_name(op))
     if any(i.name == name for i in op.inspection_items):
         raise ValidationFailed(f"{_op_name(op)}: inspection {name!r} exists", field="name", obj=_op_name(op))

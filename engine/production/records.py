@@ -16,7 +16,7 @@ from engine.errors import Conflict, ValidationFailed
 from engine.masterdata import units
 from engine.masterdata.models import Equipment, InspectionItem, OperationParameter, RoutingOperation, Tooling
 from engine.masterdata.revisions import user_id_of
-from engine.production import interlocks
+from engine.production import inspection_plans, interlocks
 from engine.production.models import (EQUIPMENT_LOG_KINDS, EquipmentLog, InspectionResult, Lot, OperationExecution,
                                       ParameterMeasurement)
 from engine.users.models import User
@@ -192,10 +192,18 @@ def record_inspection(session: Session, actor: Actor, lot: Lot, item: Inspection
                       defects_found: int = 0, measured_value: float | None = None, unit: str | None = None,
                       inspected_at: datetime | None = None, inspector: User | None = None,
                       notes: str = "") -> InspectionResult:
-    """Record an inspection outcome; pass/fail follows from the item's acceptance criteria."""
+    """Record an inspection outcome; pass/fail follows from the item's acceptance criteria, or from
+    its ISO 2859-1 plan (the sample drawn must be the plan's)."""
     obj = f"lot {lot.lot_number}"
     _in_routing(lot, item.operation)
-    if sample_size is None or sample_size < item.sample_size:
+    plan = inspection_plans.plan_for(session, item, lot)
+    if plan is not None and sample_size != plan.sample_size:
+        raise ValidationFailed(
+            f"{obj}: {item.name} is sampled by ISO 2859-1 (level {plan.inspection_level}, AQL {plan.aql:g}, "
+            f"{plan.severity}): lot of {plan.lot_size}, code letter {plan.code_letter}, draw {plan.sample_size} "
+            f"unit(s), accept with at most {plan.accept} nonconforming; {sample_size} were inspected",
+            field="sample_size", obj=obj)
+    if plan is None and (sample_size is None or sample_size < item.sample_size):
         raise ValidationFailed(f"{obj}: {item.name} needs a sample of at least {item.sample_size}",
                                field="sample_size", obj=obj)
     if defects_found is None or not 0 <= defects_found <= sample_size:
@@ -205,8 +213,10 @@ def record_inspection(session: Session, actor: Actor, lot: Lot, item: Inspection
                                field="measured_value", obj=obj)
     inspected_at = inspected_at or utcnow()
     _not_future(inspected_at, "inspected_at", obj)
-    result = _judge(item, sample_size, defects_found, measured_value, unit)
+    result = _judge(item, sample_size, defects_found, measured_value, unit) if plan is None \
+        else ("pass" if defects_found <= plan.accept else "fail")
     row = InspectionResult(lot=lot, inspection_item=item, sample_size=sample_size, defects_found=defects_found,
+                           sampling_plan=plan.as_dict() if plan else None,
                            measured_value=measured_value, unit=unit or item.unit, result=result, notes=notes,
                            inspected_at=inspected_at, inspector_id=inspector.id if inspector else None,
                            recorded_at=utcnow())
@@ -214,7 +224,8 @@ def record_inspection(session: Session, actor: Actor, lot: Lot, item: Inspection
     session.flush()
     chain.append(session, actor, "inspection.record", "lot", lot.lot_number,
                  after={"inspection_result_id": row.id, "inspection": item.name, "sample_size": sample_size,
-                        "defects_found": defects_found, "measured_value": measured_value, "result": result})
+                        "defects_found": defects_found, "measured_value": measured_value, "result": result,
+                        **({"sampling_plan": plan.as_dict()} if plan else {})})
     return row
 
 

@@ -16,6 +16,7 @@ from engine.governance.dictionary import build_dictionary
 from engine.governance.dictionary_text import to_markdown
 from engine.governance.profiles import get_profile, profile_names
 from engine.governance.sharing import create_share
+from engine.masterdata import sampling
 from engine.users import duties
 from web.admin import render_dictionary_document
 from web.cli.actors import actor_of, signed_change
@@ -24,6 +25,7 @@ from web.cli.actors import actor_of, signed_change
 def register(cli: click.Group) -> None:
     cli.add_command(data_dictionary_cmd)
     cli.add_command(share_group)
+    cli.add_command(sampling_plan_cmd)
 
 
 @click.command("data-dictionary")
@@ -114,3 +116,21 @@ def share_create(profile_name: str, lot: str | None, change: str | None, period:
     click.echo(f"package {package.package_id} ({profile.name}) written to {output}: {counts or 'no records'}")
     click.echo(f"signed by {package.manifest['signer']['key_id']}; the recipient opens it with "
                f"python -m audit.verify_share {output.name} --identity THEIR-KEY-FILE")
+
+
+@click.command("sampling-plan")
+@click.option("--lot-size", type=click.IntRange(min=2), required=True, help="Units in the lot.")
+@click.option("--level", type=click.Choice(sampling.levels()), default="II", show_default=True,
+              help="ISO 2859-1 inspection level.")
+@click.option("--aql", type=float, required=True, help="Acceptance quality limit, % nonconforming (e.g. 1.0).")
+@click.option("--severity", type=click.Choice(sampling.SEVERITIES), default="normal", show_default=True)
+def sampling_plan_cmd(lot_size: int, level: str, aql: float, severity: str) -> None:
+    """The ISO 2859-1 single sampling plan for a lot: code letter, sample size, Ac and Re."""
+    try:
+        plan = sampling.sampling_plan(lot_size, level, aql, severity)
+    except SealtrailError as exc:
+        raise click.ClickException(exc.message) from exc
+    arrow = f" (the table points to the plan of code letter {plan.plan_letter})" if plan.plan_letter != plan.code_letter else ""
+    click.echo(f"lot of {plan.lot_size}, level {level}, AQL {aql:g}, {severity}: code letter {plan.code_letter}{arrow}; "
+               f"inspect {plan.sample_size} unit(s){' (every unit)' if plan.full_inspection else ''}; "
+               f"accept with {plan.accept} or fewer nonconforming (Ac {plan.accept}), reject with {plan.reject} (Re)")

@@ -189,6 +189,9 @@ class InspectionItem(_OperationChild, Base):
         UniqueConstraint("operation_id", "name"),
         CheckConstraint(f"kind IN ({', '.join(repr(k) for k in INSPECTION_KINDS)})", name="kind"),
         CheckConstraint("sample_size > 0", name="sample_size_positive"),
+        CheckConstraint("inspection_level IN ('S-1', 'S-2', 'S-3', 'S-4', 'I', 'II', 'III')",
+                        name="inspection_level"),
+        CheckConstraint("(aql IS NULL) = (inspection_level IS NULL)", name="aql_with_level"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -202,5 +205,9 @@ class InspectionItem(_OperationChild, Base):
     unit: Mapped[str | None] = mapped_column(String(32))
     lsl: Mapped[float | None] = mapped_column(Float)
     usl: Mapped[float | None] = mapped_column(Float)
+    # ISO 2859-1 sampling (engine.masterdata.sampling): with both set, the sample size and Ac/Re
+    # come from the lot size, not from sample_size/accept_number.
+    inspection_level: Mapped[str | None] = mapped_column(String(4))
+    aql: Mapped[float | None] = mapped_column(Float)
 
     operation: Mapped[RoutingOperation] = relationship(back_populates="inspection_items")
