@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -91,10 +91,22 @@ def ingest_alarm(session: Session, actor: Actor, alarm: AlarmIn, *, event_id: st
 
 def _insert_once(session: Session, values: dict) -> Alarm | None:
     """INSERT … ON CONFLICT (source, event_id) DO NOTHING RETURNING the row; None when it existed."""
-    dialect_insert = postgresql.insert if is_postgres(session) else sqlite.insert
-    stmt = (dialect_insert(Alarm).values(**values)
+    stmt = _INSERT_ONCE[is_postgres(session)]
+    return session.scalars(stmt, {key: values[key] for key in _ALARM_KEYS}).one_or_none()
+
+
+def _insert_once_statement(dialect_insert):
+    # Built once with a bind parameter per column (the statement is compiled once and cached),
+    # not once per alarm with the values inlined.
+    table = Alarm.__table__
+    return (dialect_insert(Alarm).values({key: bindparam(key, type_=table.c[key].type) for key in _ALARM_KEYS})
             .on_conflict_do_nothing(index_elements=["source", "event_id"]).returning(Alarm))
-    return session.scalars(stmt).one_or_none()
+
+
+_ALARM_KEYS = ("source", "event_id", "line", "equipment", "code", "severity", "message", "occurred_at",
+               "received_at", "lot_number", "operation", "parameter", "value", "unit", "payload_sha256",
+               "client_id", "channel", "rule_id", "rule_version", "outcome")
+_INSERT_ONCE = {True: _insert_once_statement(postgresql.insert), False: _insert_once_statement(sqlite.insert)}
 
 
 def _describe(alarm: AlarmIn, source: str) -> str:

@@ -19,6 +19,25 @@ def test_openapi_document_is_3_1_and_describes_the_api(client):
     assert {"bearerAuth", "cookieAuth"} <= set(spec["components"]["securitySchemes"])
 
 
+def test_header_model_schema_is_built_once_and_handed_out_as_copies(monkeypatch):
+    """flask-openapi3 asks a header model for its JSON schema on every request (#13)."""
+    from pydantic import BaseModel
+
+    from web.api import common
+    from web.api.alarms import IdempotencyHeader
+
+    monkeypatch.setattr(common, "_HEADER_SCHEMAS", {})
+    built = []
+    real = BaseModel.model_json_schema.__func__
+    monkeypatch.setattr(BaseModel, "model_json_schema",
+                        classmethod(lambda cls, *a, **k: built.append(cls) or real(cls, *a, **k)))
+    first = IdempotencyHeader.model_json_schema()
+    first["properties"].clear()  # a caller modifying its copy changes nobody else's
+    second = IdempotencyHeader.model_json_schema()
+    assert built == [IdempotencyHeader]
+    assert second["properties"]["Idempotency-Key"]["maxLength"] == 255 and second["required"] == ["Idempotency-Key"]
+
+
 def test_browsable_docs_page(client):
     response = client.get("/api/v1/swagger")
     assert response.status_code == 200 and b"swagger-ui" in response.data

@@ -9,14 +9,14 @@ from engine.ingest import alarms, idempotency
 from engine.ingest.fingerprint import fingerprint
 from engine.ingest.schemas import AlarmIn
 from web.api.auth import current_client
-from web.api.common import SECURITY, json_response, scope
+from web.api.common import SECURITY, HeaderModel, json_response, scope
 from web.authz import rule
 from web.db import transaction
 
 TAG = Tag(name="alarms", description="Production alarms: stored once, turned into deviations by rules")
 
 
-class IdempotencyHeader(BaseModel):
+class IdempotencyHeader(HeaderModel):
     idempotency_key: str = Field(
         alias="Idempotency-Key", min_length=1, max_length=255,
         description="Required (missing → 400). Unique per request, e.g. a UUID or the source's "

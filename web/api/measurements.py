@@ -9,14 +9,14 @@ from engine.ingest import idempotency, measurements
 from engine.ingest.fingerprint import fingerprint
 from engine.ingest.schemas import MeasurementBatchIn, MeasurementIn
 from web.api.auth import current_client
-from web.api.common import SECURITY, json_response, scope
+from web.api.common import SECURITY, HeaderModel, json_response, scope
 from web.authz import rule
 from web.db import transaction
 
 TAG = Tag(name="measurements", description="Process-parameter values: spec limits, control limits, SPC")
 
 
-class OptionalIdempotencyHeader(BaseModel):
+class OptionalIdempotencyHeader(HeaderModel):
     idempotency_key: str | None = Field(
         None, alias="Idempotency-Key", min_length=1, max_length=255,
         description="Optional: makes a retry safe (same key and body → the first answer; "
