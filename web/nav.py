@@ -26,6 +26,7 @@ _DEFAULT = (
     NavItem("starts.index", _l("New"), key="starts", order=5),
     NavItem("station.index", _l("Shop floor"), key="station", order=35),
     NavItem("calibration.index", _l("Calibration"), key="calibration", order=36),
+    NavItem("planning.index", _l("Planning"), key="planning", order=34),
     NavItem("competence.index", _l("Training"), key="competence", order=37),
     NavItem("masterdata.index", _l("Master data"), key="masterdata", order=40),
     NavItem("editor.index", _l("BPMN editor"), key="editor", order=60),

@@ -56,6 +56,8 @@ RULES: dict[str, Rule] = {r.name: r for r in (
           description="record training on document revisions"),
     _rule("data_dictionary", ("qa_manager", "auditor", "regulatory"),
           description="the generated data dictionary: tables, columns, flags, masking rules, drift"),
+    _rule("planning", ("production_manager", "process_engineer", "qa_manager"),
+          description="production plans: versions, Gantt per work centre, lots not placed and why"),
     _rule("api.scoped", description="API operations whose token scope decides (sessions: web.api.auth.ROLE_SCOPES)"),
 )}
 
