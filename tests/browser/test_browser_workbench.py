@@ -4,8 +4,10 @@ properties panel, validated, deployed with a signature, and a new change request
 that step in the inbox of the step's role; a script refused by the policy at its line."""
 from __future__ import annotations
 
-import datetime as dt
 import json
+import os
+import shutil
+from pathlib import Path
 
 from audit import SYSTEM
 from audit.policy import SigningPolicy
@@ -14,7 +16,7 @@ from engine.workflows import deploy_all_shipped, open_tasks
 from engine.workflows.instances import actor_of, start_instance
 from engine.workflows.models import ProcessVersion
 from engine.workflows.tasks import complete_task
-from tests.browser.conftest import shot
+from tests.browser.conftest import SCREENSHOTS, shot
 from tests.browser.test_browser_flows import sign_in, sign_out
 from tests.web.conftest import PASSWORD, make_persona
 
@@ -37,6 +39,20 @@ SUBMISSION = {"change_title": "Tighter press force window", "change_description"
               "changed_revisions": [{"kind": "routing", "code": "RT-PUMP", "label": "B"}],
               "changed_objects": [], "effective_from": "2026-03-02", "change_action": "submit",
               "change_comment": ""}
+
+
+def doc_shot(page, name: str, *, scroll_to: str | None = None) -> None:
+    """A viewport screenshot (var/screenshots/, and docs/screenshots/ when
+    SEALTRAIL_UPDATE_README_SCREENSHOTS=1, as the README's inbox picture)."""
+    if scroll_to:
+        page.locator(scroll_to).scroll_into_view_if_needed()
+        page.evaluate("(sel) => document.querySelector(sel).scrollIntoView({block: 'start'})", scroll_to)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    if os.environ.get("SEALTRAIL_UPDATE_README_SCREENSHOTS") == "1":
+        shutil.copyfile(path, Path("docs/screenshots") / f"{name}.png")
+    page.evaluate("window.scrollTo(0, 0)")
 
 
 def _entry(page, entry_id, tag="input"):
@@ -88,7 +104,12 @@ def test_add_an_approval_step_to_change_control_and_a_new_request_waits_there(pa
     _entry(page, "st-meaning", "select").select_option("reviewed")
     _entry(page, "st-sod").fill("initiator,submit_change")
     page.wait_for_timeout(400)  # the panel's input debounce
-    shot(page, "workbench-panel")
+    page.evaluate("""(id) => { document.activeElement.blur();
+        document.querySelectorAll('#properties, #properties .bio-properties-panel-scroll-container')
+          .forEach(e => { e.scrollTop = 0; });
+        const m = window.sealtrailModeler; m.get('canvas').scrollToElement(m.get('elementRegistry').get(id)); }""",
+                  new_id)
+    doc_shot(page, "workbench-panel")
     model = page.evaluate("""(id) => { const m = window.sealtrailModeler, r = m.get('elementRegistry');
         const el = r.get(id), bo = el.businessObject;
         const lane = r.filter(e => e.type === 'bpmn:Lane').find(l => (l.businessObject.flowNodeRef || []).includes(bo));
@@ -115,7 +136,8 @@ def test_add_an_approval_step_to_change_control_and_a_new_request_waits_there(pa
     assert path[-1] == "change_closed" and "wait_until_effective" in path
     assert "2026-03-02" in page.inner_text("#sim-timers")
     assert page.locator(f"g[data-element-id={new_id}].st-sim-path").count() == 1
-    shot(page, "workbench-simulation")
+    doc_shot(page, "workbench-simulation")
+    doc_shot(page, "workbench-simulation-steps", scroll_to="#simulation")
 
     page.fill("#comment", "QA engineer pre-screens each submitted change request")
     page.click("button[data-open-sign=sign-deploy]")
