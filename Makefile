@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 env: $(STAMP) assets translations
 
-# bpmn-js (viewer + modeler) from npm, served from web/static/vendor (not committed).
+# bpmn-js (viewer + modeler) and dmn-js (decision-table modeler) from npm, served from web/static/vendor (not committed).
 assets: web/static/vendor/.stamp
 
 web/static/vendor/.stamp: web/assets/package.json web/assets/package-lock.json web/assets/install_vendor.py $(wildcard web/assets/src/*)

@@ -256,16 +256,21 @@ class _SheetEngine(SafeScriptEngine):
         return self.environment.evaluate(expression, task.data, external_context)
 
 
+def evaluate_alone(engine: DecisionEngine, given: dict) -> Outcome:
+    """The table's answer for ``given`` outside any workflow (test sheets, the editor's trial runs):
+    the same engine, script policy and limits; nothing is recorded."""
+    task = SimpleNamespace(data=dict(given), workflow=SimpleNamespace(script_engine=_SheetEngine()))
+    return engine.outcome(task)
+
+
 def run_test_sheet(table, engine: DecisionEngine) -> list[Problem]:
     """Run the table's test cases (``decision_tables.TestCase``) through ``engine``; one problem
     per failing case (a failing example blocks the deployment)."""
     problems = []
-    script_engine = _SheetEngine()
     for case in table.tests:
-        task = SimpleNamespace(data=dict(case.given), workflow=SimpleNamespace(script_engine=script_engine))
         where = (table.file, case.id, case.element.sourceline)
         try:
-            found = engine.outcome(task)
+            found = evaluate_alone(engine, case.given)
         except Exception as exc:  # noqa: BLE001 - any failure of the example is the finding
             problems.append(Problem(*where, f"test {case.id} fails: {type(exc).__name__}: {exc}"))
             continue

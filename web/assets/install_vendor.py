@@ -26,6 +26,17 @@ FILES: list[tuple[str, str]] = [
     ("@bpmn-io/properties-panel", "dist/assets/properties-panel.css"),
     ("@bpmn-io/properties-panel", "LICENSE"),
     ("bpmn-js-properties-panel", "LICENSE"),
+    # dmn-js: the decision-table editor (web/decision_editor.py) and its viewer.
+    ("dmn-js", "dist/dmn-modeler.production.min.js"),
+    ("dmn-js", "dist/assets/diagram-js.css"),
+    ("dmn-js", "dist/assets/dmn-js-shared.css"),
+    ("dmn-js", "dist/assets/dmn-js-drd.css"),
+    ("dmn-js", "dist/assets/dmn-js-decision-table.css"),
+    ("dmn-js", "dist/assets/dmn-js-decision-table-controls.css"),
+    ("dmn-js", "dist/assets/dmn-js-literal-expression.css"),
+    ("dmn-js", "dist/assets/dmn-font/css/dmn.css"),
+    ("dmn-js", "dist/assets/dmn-font/font"),
+    ("dmn-js", "LICENSE"),
 ]
 
 # The editor bundle: src/editor-bundle.js and what it imports, one minified script exposing
