@@ -174,6 +174,8 @@ def test_cli_alarm_rules(app, api_db, signer):
                               "--reason", "x", "--by", qa], input=credentials())
     assert bad.exit_code != 0 and "action" in bad.output
     assert '"cli rule"' in runner.invoke(args=["alarm-rules", "list"]).output
+    table = runner.invoke(args=["alarm-rules", "table"]).output  # other tests' rules share this database
+    assert "| cli rule | VAC_LOSS | - | - | 1–1000 → ignore | 480" in table and "otherwise → log" in table
 
 
 def test_cli_module_is_registered():

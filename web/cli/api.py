@@ -11,6 +11,7 @@ from sqlalchemy import select
 from engine.access import tokens as token_registry
 from engine.errors import SealtrailError
 from engine.ingest import baselines
+from engine.ingest import rule_table
 from engine.ingest import rules as alarm_rules
 from engine.masterdata.models import Equipment
 from web.cli.actors import actor_of, signed_change
@@ -122,6 +123,39 @@ def rules_list() -> None:
         click.echo(json.dumps(row, sort_keys=True))
 
 
+@alarm_rules_group.command("table")
+@click.option("--dmn", "dmn_path", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also write the rules as a DMN 1.3 decision table (hit policy FIRST) to this file.")
+@with_appcontext
+def rules_table(dmn_path: str | None) -> None:
+    """Show the active rules as a decision table (first match wins) and what its verification finds
+    (a rule earlier rules shadow never acts). Exit 1 when there is a finding."""
+    def read(session):
+        rules = alarm_rules.list_rules(session)
+        return ([(r.priority, r.name, r.code, r.line, r.equipment, r.min_severity, r.max_severity, r.action,
+                  r.attach_window_minutes) for r in rules if r.active], rule_table.findings(rules),
+                rule_table.decision_table(rules))
+
+    rows, found, dmn = _run(read)
+    click.echo("priority | name | code | line | equipment | severity → action | attach window (min)")
+    for prio, name, code, line, equipment, lo, hi, action, window in rows:
+        click.echo(f"{prio} | {name} | {code or '-'} | {line or '-'} | {equipment or '-'} | {lo}–{hi} → "
+                   f"{action} | {window}")
+    click.echo(f"otherwise → {alarm_rules.DEFAULT_ACTION}")
+    if dmn_path:
+        with open(dmn_path, "wb") as fh:
+            fh.write(dmn)
+    for reason in found:
+        click.echo(f"finding: {reason}")
+    if found:
+        raise SystemExit(1)
+
+
+def _warn_findings() -> None:
+    for reason in _run(lambda session: rule_table.findings(alarm_rules.list_rules(session))):
+        click.echo(f"warning: {reason}")
+
+
 @alarm_rules_group.command("add")
 @click.argument("rule_json")
 @click.option("--reason", required=True)
@@ -137,6 +171,7 @@ def rules_add(rule_json: str, reason: str, by: str) -> None:
 
     rule = signed_change(by, QA, change, record_type="alarm_rule", reason=reason)
     click.echo(f"alarm rule {rule.id} created")
+    _warn_findings()
 
 
 @alarm_rules_group.command("set")
@@ -155,6 +190,7 @@ def rules_set(rule_id: int, changes_json: str, reason: str, by: str) -> None:
 
     rule = signed_change(by, QA, change, record_type="alarm_rule", reason=reason)
     click.echo(f"alarm rule {rule.id} now at version {rule.version}")
+    _warn_findings()
 
 
 @click.group("spc")
