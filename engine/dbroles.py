@@ -34,6 +34,8 @@ APPEND_ONLY_TABLES = frozenset({
     "parameter_measurements", "inspection_results", "equipment_logs", "material_consumptions",
     # workflows: the event log, deployed (signed) process and decision versions and their pins
     "wf_instance_event", "wf_process_version", "wf_decision_version", "wf_process_decision",
+    # the form builder's form versions (#14), pinned by diagrams
+    "wf_form_version",
     # imports, idempotency keys and training records are written once
     "import_batches", "idempotency_records", "training_records",
     # planning (#17): a plan's placed operations and blockers are written once with the plan

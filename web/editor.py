@@ -18,7 +18,8 @@ from engine.workflows import specs
 from engine.workflows.deploy import deploy as deploy_documents
 from engine.workflows.deploy import check_single_process, list_versions, validate_documents
 from engine.workflows.instances import actor_of
-from engine.workflows import script_policy
+import forms
+from engine.workflows import form_versions, script_policy
 from engine.workflows.simulation import simulate as simulate_run
 from engine.workflows.models import ProcessVersion
 from engine.workflows.operations import helper_names
@@ -79,7 +80,7 @@ def _edit_page(process_id: str, *, draft_xml: str | None = None, problems: list[
         versions = list_versions(s, process_id)
         return render_template("editor/edit.html", current=current, versions=versions, draft_xml=draft_xml,
                                problems=problems or [], comment=comment, sign=_sign_box(s, sign_error),
-                               panel=editor_config(_latest_versions(s)), active_nav="editor"), status
+                               panel=editor_config(_latest_versions(s), form_versions.names(s)), active_nav="editor"), status
 
 
 @bp.get("/<process_id>")
@@ -131,6 +132,13 @@ def _json_object(field: str) -> dict:
     return value
 
 
+def _file_form(name: str) -> dict | None:
+    try:
+        return forms.load(name)
+    except forms.FormError:
+        return None
+
+
 def _simulated_now(text: str) -> dt.datetime:
     """The simulated clock's start: an ISO 8601 time (UTC when it names no offset), or now."""
     if not text.strip():
@@ -159,9 +167,10 @@ def simulate(process_id: str):
             problems = _problems(result.problems) or [{"element_id": None, "line": None, "message": _(
                 "The diagram no longer contains the process %(id)s.", id=process_id)}]
             return jsonify({"ok": False, "problems": problems})
+        drafts = form_versions.draft_forms(s)
     parsed = result.processes[process_id]
     run = simulate_run(parsed.spec, parsed.subprocess_specs, start_data=start_data, task_data=task_data,
-                       now=now)
+                       form_schema=lambda name: drafts.get(name) or _file_form(name), now=now)
     return jsonify({"ok": run.ok, "problems": [], "run": json.loads(json.dumps(run.as_dict(), default=str))})
 
 

@@ -3,7 +3,6 @@ operations and deployed processes a deployment accepts, and the panel's labels i
 language. Rendered into the editor page as JSON; the choices are the server's, not the script's."""
 from __future__ import annotations
 
-import forms
 from audit.policy import MEANINGS
 from engine.users.models import ROLES
 from engine.workflows import operations
@@ -47,10 +46,11 @@ def _translations() -> dict[str, str]:
     return {k: v for k, v in keys.items() if v != k}
 
 
-def editor_config(known_processes) -> dict:
-    """The panel's configuration; ``known_processes`` are the latest deployed versions."""
+def editor_config(known_processes, form_names: list[str]) -> dict:
+    """The panel's configuration; ``known_processes`` are the latest deployed versions,
+    ``form_names`` the forms a task may name (files and stored forms)."""
     return {
-        "forms": forms.names(),
+        "forms": form_names,
         "roles": list(ROLES),
         "meanings": {m: meaning_label(m) for m in MEANINGS},
         "operations": operations.catalogue(),

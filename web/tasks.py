@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import forms
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,6 +15,7 @@ from engine.users import get_user
 from engine.workflows import runtime
 from engine.workflows import tasks as wf_tasks
 from engine.workflows import visibility
+from engine.workflows.form_versions import load_form
 from engine.workflows.instances import get_instance, instance_history
 from engine.workflows.models import WorkflowTask
 from web import formrender, task_context
@@ -42,7 +42,7 @@ def _prefill(s, row: WorkflowTask) -> dict:
     """Entries the instance already holds for this form's fields (a change proposed from the
     master-data page, a request returned for rework): shown for review, signed as shown. Only
     forms that say ``"x-prefill": true`` (a decision is never pre-selected from an earlier round)."""
-    schema = forms.load(row.form) if row.form else {}
+    schema = load_form(s, row.form) if row.form else {}
     keys = [k for k, v in schema.get("properties", {}).items() if not v.get("readOnly")]
     if not keys or not schema.get("x-prefill"):
         return {}
@@ -53,7 +53,7 @@ def _prefill(s, row: WorkflowTask) -> dict:
 
 def _render(s, row: WorkflowTask, data: dict, errors: dict[str, list[str]], sign_error: str | None = None,
             general: list[str] | None = None, status: int = 200):
-    schema = forms.load(row.form) if row.form else {"type": "object", "properties": {}}
+    schema = load_form(s, row.form) if row.form else {"type": "object", "properties": {}}
     lang = "zh" if current_language() == "zh_CN" else "en"
     context = _context(s, row, schema)
     fields = formrender.build(schema, {**task_context.first_rows(context), **data}, lang, errors)
@@ -98,7 +98,7 @@ def complete(task_id: str):
         if row.state != "ready":
             flash(_("This task was already completed or cancelled."), "warning")
             return redirect(url_for("instances.show", instance_id=row.instance_id))
-        schema = forms.load(row.form) if row.form else {"type": "object", "properties": {}}
+        schema = load_form(s, row.form) if row.form else {"type": "object", "properties": {}}
         data = formrender.parse(schema, request.form)
         errors = formrender.validate(schema, data)
         if errors:
@@ -145,7 +145,7 @@ def meaning(task_id: str):
         row = _visible_row(s, task_id)
         if row.state != "ready":
             abort(409)
-        schema = forms.load(row.form) if row.form else {"type": "object", "properties": {}}
+        schema = load_form(s, row.form) if row.form else {"type": "object", "properties": {}}
         value = wf_tasks.meaning_preview(s, row, formrender.parse(schema, request.form))
     return jsonify(meaning=value, label=meaning_label(value))
 

@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 
 from audit import chain
 from engine.errors import DeploymentRefused, NotFound
-from engine.workflows import serializer, specs
+from lxml import etree
+
+from engine.workflows import form_versions, serializer, specs, xmlsafe
 from engine.workflows.decisions import decisions_used
 from engine.workflows.models import DecisionVersion, ProcessDecision, ProcessVersion
 from engine.workflows.xmlsafe import DEFAULT_MAX_BYTES, Problem
@@ -79,7 +81,26 @@ def validate_documents(session, documents: list[specs.Document], *,
     business-rule tasks to deployed decisions."""
     known = _known_documents(session, set()) if session is not None else {}
     decisions = _known_decisions(session) if session is not None else {}
-    return specs.validate(documents, known=known, known_decisions=decisions, max_bytes=max_bytes)
+    drafts = form_versions.draft_forms(session) if session is not None else None
+    return specs.validate(documents, known=known, known_decisions=decisions, max_bytes=max_bytes,
+                          draft_forms=drafts)
+
+
+def pin_form_versions(session, documents: list[specs.Document], max_bytes: int) -> list[specs.Document]:
+    """The documents with each unpinned form that has stored versions pinned to its latest
+    (``name@version``); a document without such a form is passed on byte for byte."""
+    out = []
+    for doc in documents:
+        try:
+            root = xmlsafe.parse(doc.content, doc.file_name, max_bytes=max_bytes)
+        except xmlsafe.XmlRefused:
+            out.append(doc)  # the validation reports it
+            continue
+        if form_versions.pin_forms(session, root):
+            doc = specs.Document(doc.file_name, etree.tostring(root.getroottree(), xml_declaration=True,
+                                                               encoding="UTF-8"))
+        out.append(doc)
+    return out
 
 
 def _users_of(session, decision_ids: set[str]) -> list[ProcessVersion]:
@@ -192,6 +213,7 @@ def deploy(session, actor, documents: list[specs.Document], *, comment: str | No
     decision table: anything else is refused, so nothing is deployed that the signature does
     not name.
     """
+    documents = pin_form_versions(session, documents, max_bytes)
     validation, documents = _with_users(session, documents, max_bytes)
     if only_process is not None:
         check_single_process(validation, only_process)

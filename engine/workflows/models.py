@@ -195,3 +195,28 @@ class ProcessDecision(Base):
     process_version_id: Mapped[int] = mapped_column(ForeignKey("wf_process_version.id"), primary_key=True)
     decision_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     decision_version_id: Mapped[int] = mapped_column(ForeignKey("wf_decision_version.id"), index=True)
+
+
+class FormVersion(Base):
+    """One immutable version of a task form (JSON Schema) saved in the form builder (#14).
+
+    A diagram pins a stored form as ``formJsonSchemaFilename="name@version"``: deploying rewrites
+    an unpinned name that has stored versions to its latest one, so each process version keeps
+    the exact form its tasks were deployed with."""
+
+    __tablename__ = "wf_form_version"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    schema_json: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[str] = mapped_column(String(200))
+    created_by_name: Mapped[str] = mapped_column(String(200))
+    comment: Mapped[str] = mapped_column(Text)
+
+    @property
+    def pin(self) -> str:
+        return f"{self.name}@{self.version}"

@@ -29,7 +29,7 @@ from audit.signatures import Grant, authenticate, store_signature
 from engine.db import utcnow
 from engine.errors import Conflict, Forbidden, NotFound, TaskNotReady, ValidationFailed
 from engine.notifications import outbox
-from engine.workflows import runtime
+from engine.workflows import form_versions, runtime
 from engine.workflows.duties import separation_rules
 from engine.workflows.instances import actor_of, get_instance
 from engine.workflows.models import ProcessInstance, WorkflowTask
@@ -77,13 +77,13 @@ def _authorize(session, user, row: WorkflowTask, instance: ProcessInstance, prop
             raise Forbidden(f"segregation of duties: whoever completed {done!r} may not complete {row.title!r}")
 
 
-def _validate(row: WorkflowTask, data) -> None:
+def _validate(session, row: WorkflowTask, data) -> None:
     if not isinstance(data, dict):
         raise ValidationFailed("task data must be an object", field="data")
     if row.form:
         try:
-            errors = forms.validate(row.form, data)
-        except forms.FormError as exc:
+            errors = form_versions.validate(session, row.form, data)
+        except (forms.FormError, NotFound) as exc:
             raise ValidationFailed(f"form {row.form!r} unusable: {exc}", field="form") from None
         if errors:
             raise ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors), details=errors)
@@ -181,7 +181,7 @@ def complete_task(session, *, user, task_id: str, data: dict, totp_code: str, po
         raise TaskNotReady(f"task {row.title!r} is no longer ready; reload")
     props = runtime.task_properties(task)
     _authorize(session, user, row, instance, props)
-    payload = _payload(row, data)
+    payload = _payload(session, row, data)
     meaning = signature_meaning(task, data)
     grant = authenticate(session, user, password=password, totp_code=totp_code, meaning=meaning,
                          record_type="workflow_task", record_id=row.id, record=signed_record(row, payload.text),
@@ -214,9 +214,9 @@ def _load_ready(session, task_id: str, expected_version: int | None) -> tuple[Wo
     return row, instance
 
 
-def _payload(row: WorkflowTask, data) -> _Payload:
+def _payload(session, row: WorkflowTask, data) -> _Payload:
     """Validate ``data`` against the task's form; its canonical (signed) text and hash."""
-    _validate(row, data)
+    _validate(session, row, data)
     canonical = _canonical(data)
     return _Payload(data=data, text=canonical.decode("utf-8"), sha256=hashlib.sha256(canonical).hexdigest())
 

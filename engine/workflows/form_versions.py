@@ -1,0 +1,137 @@
+"""Task forms saved in the form builder as immutable versions, and how diagrams pin them.
+
+A form is a JSON Schema (``forms/``). The builder saves each edit as a new ``FormVersion`` (audited,
+never changed). A diagram names a form by ``formJsonSchemaFilename``: ``name`` (or ``name.json``)
+means the latest stored version when there is one, else the form file; ``name@3`` means stored
+version 3. Deploying rewrites every unpinned name that has stored versions to its latest pin, so a
+process version keeps the exact forms it was deployed with and the BPMN diff shows a form change
+as a changed property. Every reader of a task's form goes through :func:`load_form`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from lxml import etree
+from sqlalchemy import func, select
+
+import forms
+from audit import chain
+from engine.errors import NotFound, ValidationFailed
+from engine.workflows.models import FormVersion
+
+MAX_SCHEMA_BYTES = 64 * 1024
+_PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*)@(?P<version>[1-9][0-9]{0,5})$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$")
+_PROPERTY = ("{http://spiffworkflow.org/bpmn/schema/1.0/core}property")
+
+
+def base_name(name: str) -> str:
+    """``x``, ``x.json`` and ``x@3`` → ``x``."""
+    match = _PIN.match(name)
+    return match.group("name") if match else name.removesuffix(".json")
+
+
+def _row(session, name: str, version: int) -> FormVersion | None:
+    return session.scalar(select(FormVersion).where(FormVersion.name == name, FormVersion.version == version))
+
+
+def latest(session, name: str) -> FormVersion | None:
+    """The newest stored version of form ``name``, or None."""
+    return session.scalar(select(FormVersion).where(FormVersion.name == base_name(name))
+                          .order_by(FormVersion.version.desc()).limit(1))
+
+
+def versions(session, name: str) -> list[FormVersion]:
+    """The stored versions of form ``name``, newest first."""
+    return list(session.scalars(select(FormVersion).where(FormVersion.name == base_name(name))
+                                .order_by(FormVersion.version.desc())))
+
+
+def load_form(session, name: str) -> dict:
+    """The schema a task named ``name`` uses: a pinned stored version, else the latest stored
+    version, else the form file (NotFound naming the form when there is none)."""
+    match = _PIN.match(name)
+    if match:
+        row = _row(session, match.group("name"), int(match.group("version")))
+        if row is None:
+            raise NotFound(f"form {name!r} is not stored", field="form")
+        return json.loads(row.schema_json)
+    row = latest(session, name)
+    if row is not None:
+        return json.loads(row.schema_json)
+    try:
+        return forms.load(name)
+    except forms.FormError as exc:
+        raise NotFound(str(exc), field="form") from None
+
+
+def validate(session, name: str, data) -> list[dict]:
+    """Field-named errors of ``data`` against the form a task named ``name`` uses."""
+    return forms.validate_schema(load_form(session, name), data)
+
+
+def draft_forms(session) -> dict[str, dict]:
+    """Stored schemas by the names a diagram may use: every ``name@version``, and ``name`` for
+    the latest (what a deployment will pin); the lint and the simulation read forms from here."""
+    out: dict[str, dict] = {}
+    for row in session.scalars(select(FormVersion).order_by(FormVersion.name, FormVersion.version)):
+        schema = json.loads(row.schema_json)
+        out[row.pin] = schema
+        out[row.name] = schema
+    return out
+
+
+def names(session) -> list[str]:
+    """Every form a task may name: the form files and the stored forms (``x.json``)."""
+    stored = {f"{n}.json" for n in session.scalars(select(FormVersion.name).distinct())}
+    return sorted(set(forms.names()) | stored)
+
+
+def save_form_version(session, actor, name: str, schema, comment: str) -> FormVersion:
+    """Store ``schema`` as the next version of form ``name`` (audited; never changed after)."""
+    name = name.removesuffix(".json")
+    if not _NAME.match(name):
+        raise ValidationFailed("a form name is letters, digits, _ and - (at most 120)", field="name")
+    if not (comment or "").strip():
+        raise ValidationFailed("say what changed and why", field="comment")
+    text = json.dumps(schema, ensure_ascii=False, sort_keys=False, indent=1)
+    if len(text.encode("utf-8")) > MAX_SCHEMA_BYTES:
+        raise ValidationFailed(f"the form is larger than {MAX_SCHEMA_BYTES // 1024} KiB", field="schema")
+    try:
+        forms.check_schema(schema)
+    except forms.FormError as exc:
+        raise ValidationFailed(str(exc), field="schema") from None
+    if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
+        raise ValidationFailed("a task form is an object schema with properties", field="schema")
+    previous = latest(session, name)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if previous is not None and previous.content_sha256 == digest:
+        raise ValidationFailed(f"nothing changed since {previous.pin}", field="schema")
+    # the unique (name, version) constraint refuses a concurrent save of the same number
+    number = (session.scalar(select(func.max(FormVersion.version)).where(FormVersion.name == name)) or 0) + 1
+    row = FormVersion(name=name, version=number, schema_json=text, content_sha256=digest,
+                      created_by_id=actor.id, created_by_name=actor.name, comment=comment.strip())
+    session.add(row)
+    session.flush()
+    chain.append(session, actor, "form.version_saved", "form", row.pin, reason=row.comment,
+                 before={"version": previous.pin, "sha256": previous.content_sha256} if previous else None,
+                 after={"version": row.pin, "sha256": digest, "fields": list(schema["properties"]),
+                        "required": schema.get("required", [])})
+    return row
+
+
+def pin_forms(session, root: etree._Element) -> dict[str, str]:
+    """Rewrite, in the parsed diagram ``root``, each unpinned form name that has stored versions
+    to its latest pin; returns {old value: pin} (empty when the diagram names only files/pins)."""
+    changed: dict[str, str] = {}
+    for prop in root.iter(_PROPERTY):
+        value = prop.get("value") or ""
+        if prop.get("name") != "formJsonSchemaFilename" or not value or _PIN.match(value):
+            continue
+        row = latest(session, value)
+        if row is not None:
+            prop.set("value", row.pin)
+            changed[value] = row.pin
+    return changed
