@@ -66,6 +66,17 @@ def test_edit_a_rule_and_its_example_then_deploy_signed(page, fresh_db):
     page.wait_for_selector("#changes")
     assert "r_high" in page.inner_text("#changes") and "example_1" in page.inner_text("#changes")
     shot(page, "decision-diff")
+    page.click("form.langswitch button[lang^=zh]")
+    page.wait_for_load_state()
+    assert "变更" in page.inner_text("#changes") or "规则" in page.inner_text("#changes")
+    page.goto(page.base + "/editor/decisions/t_risk")
+    page.wait_for_selector("#dmn-modeler[data-loaded=true]")
+    assert "测试表" in page.inner_text("main") and "命中策略" in page.inner_text("#dmn-modeler")
+    assert not page.is_visible("#btn-keep-try")  # nothing tried yet
+    shot(page, "decision-editor-zh")
+    page.set_viewport_size({"width": 1024, "height": 768})
+    shot(page, "decision-editor-zh-1024")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
     # dmn-js 17's bundle carries Inferno's development build, which says so on load: a vendor notice,
     # not an error of the page (anything else, CSP violations included, still fails the test).
     page.console_errors[:] = [e for e in page.console_errors if not e.startswith(INFERNO_NOTICE)]

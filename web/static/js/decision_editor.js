@@ -18,7 +18,37 @@
       return insertBefore.call(this, node, ref);
     };
   }
-  var modeler = new window.DmnJS({ container: root });
+  // dmn-js speaks English; on a Chinese page its labels come from this table (dmn-js's translate
+  // service, replaced: the template's {placeholders} are filled as dmn-js's own does).
+  var ZH = {
+    "View DRD": "查看决策需求图", "Hit policy:": "命中策略：", "Hit policy": "命中策略", "When": "当", "And": "且",
+    "Then": "则", "Annotations": "注释", "Unique": "唯一", "First": "首个", "Priority": "优先级", "Any": "任意",
+    "Collect": "汇总", "Collect (Sum)": "汇总（求和）", "Collect (Min)": "汇总（最小）", "Collect (Max)": "汇总（最大）",
+    "Collect (Count)": "汇总（计数）", "Rule order": "规则顺序", "Output order": "输出顺序",
+    "Add rule above": "在上方添加规则", "Add rule below": "在下方添加规则", "Remove rule": "删除规则",
+    "Copy rule": "复制规则", "Cut rule": "剪切规则", "Paste rule above": "粘贴到上方", "Paste rule below": "粘贴到下方",
+    "Move rule": "移动规则", "Add input": "添加输入", "Add output": "添加输出",
+    "Add input column left": "在左侧添加输入列", "Add input column right": "在右侧添加输入列",
+    "Add output column left": "在左侧添加输出列", "Add output column right": "在右侧添加输出列",
+    "Remove input column": "删除输入列", "Remove output column": "删除输出列", "Input": "输入", "Output": "输出",
+    "Input label: ": "输入标签：", "Input expression: ": "输入表达式：", "Input type": "输入类型",
+    "Input values": "输入取值", "Output label: ": "输出标签：", "Output name: ": "输出名称：", "Output type": "输出类型",
+    "Output values": "输出取值", "Predefined values": "预定义取值", "Add values": "添加取值", "Add predefined values": "添加预定义取值",
+    "Clear predefined values": "清除预定义取值", "No values": "无取值", "Edit": "编辑", "Value": "值", "Values": "取值",
+    "Type": "类型", "Yes": "是", "No": "否", "Add cell description": "添加单元格说明",
+    "Remove cell description": "删除单元格说明", "Decision name": "决策名称", "Expression language": "表达式语言",
+    "Strings must be in double quotes": "字符串须用双引号"
+  };
+  var zh = (document.documentElement.lang || "").indexOf("zh") === 0;
+  function translate(template, replacements) {
+    replacements = replacements || {};
+    var text = (zh && ZH[template]) || template;
+    return text.replace(/{([^}]+)}/g, function (_, key) { return key in replacements ? replacements[key] : "{" + key + "}"; });
+  }
+  // Per view: dmn-js merges a view's additionalModules, not those given in ``common``.
+  var translated = { additionalModules: [{ translate: ["value", translate] }] };
+  var modeler = new window.DmnJS({ container: root, drd: translated, decisionTable: translated,
+                                   literalExpression: translated });
   var problems = document.getElementById("problems");
   var status = document.getElementById("editor-status");
   var sheet = document.querySelector("#test-sheet tbody");
