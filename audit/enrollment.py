@@ -20,7 +20,6 @@ from audit.errors import (AuditValueError, EnrollmentError, ReplayedCode, Signin
                           UserDisabled, WrongCode, WrongPassword)
 from audit.lockout import consume_timecode, locked_account, locked_until, refuse
 from audit.models import EnrollmentPermit, Signature, TotpCredential
-from audit.passwords import verify_password
 from audit.policy import SigningPolicy, parse_time, signer_of
 from audit.signatures import PASSWORD_AND_TOTP, active_credential, apply_signature, record_digest
 from audit.totp import decrypt_secret, encrypt_secret, matching_timecode, new_secret, provisioning_uri, qr_svg
@@ -98,7 +97,7 @@ def confirm_enrollment(session: Session, user, credential_id: int, *, password: 
         raise EnrollmentError("This enrollment is not pending for you; start enrollment again.")
     if (now - parse_time(credential.created_at)).total_seconds() > policy.pending_ttl_seconds:
         raise EnrollmentError("This enrollment has expired; start enrollment again.")
-    if not verify_password(signer.password_hash, password):
+    if not policy.check_password(signer, password):
         raise refuse(WrongPassword(), signer, "enrollment", **context)
     timecode = matching_timecode(decrypt_secret(policy.totp_key, credential.secret_encrypted), code, now)
     if timecode is None:

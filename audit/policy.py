@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from audit import Actor
 from audit.errors import AuditValueError
+from audit.passwords import verify_password
 
 # §11.50(a)(3): the meaning associated with the signature. Keys are stored; labels are shown.
 MEANINGS = {
@@ -41,6 +42,14 @@ class SigningPolicy:
     issuer: str = "Sealtrail"
     clock: Callable[[], dt.datetime] = utcnow
     on_alert: Callable[[object], None] | None = None  # called with each new SecurityAlert
+    # Checks a signer's password when set (a directory binds as the person); else the local hash.
+    password_verifier: Callable[[object, str], bool] | None = None
+
+    def check_password(self, signer, password: str) -> bool:
+        """True when ``password`` is the signer's (through ``password_verifier`` when set)."""
+        if self.password_verifier is not None:
+            return bool(self.password_verifier(signer, password))
+        return verify_password(signer.password_hash, password)
 
     @classmethod
     def from_settings(cls, settings, **overrides) -> SigningPolicy:

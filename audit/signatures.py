@@ -34,7 +34,6 @@ from audit.errors import (AuditValueError, BadMeaning, NotEnrolled, PasswordRequ
                           SessionExpired, SigningLocked, UserDisabled, WrongCode, WrongPassword)
 from audit.lockout import consume_timecode, locked_account, locked_until, refuse
 from audit.models import Signature, SigningSession, TotpCredential
-from audit.passwords import verify_password
 from audit.policy import MEANINGS, Signer, SigningPolicy, parse_time, signer_of
 from audit.totp import decrypt_secret, matching_timecode
 
@@ -143,7 +142,7 @@ def authenticate(session: Session, user, *, password: str | None, totp_code: str
     live = _session_for(session, signing_session_id, signer, now, policy, password is not None)
     if password is None and needs_password(live, policy, now):
         raise PasswordRequired()
-    if password is not None and not verify_password(signer.password_hash, password):
+    if password is not None and not policy.check_password(signer, password):
         raise refuse(WrongPassword(), signer, "signature", **context)
     timecode = matching_timecode(decrypt_secret(policy.totp_key, credential.secret_encrypted), totp_code, now)
     if timecode is None:

@@ -81,6 +81,12 @@ class Settings:
     smtp_url: str | None = None  # smtp://, smtp+starttls:// or smtps://[user:pass@]host[:port]
     smtp_from: str = "sealtrail@localhost"
     public_url: str = "http://127.0.0.1:5000"  # where people open the app (links in notifications)
+    ldap_url: str | None = None  # ldap:// or ldaps://host[:port]: sign-in with the directory
+    ldap_user_dn: str = ""  # the DN (or AD UPN) a user binds as, with {username}
+    ldap_base_dn: str = ""  # where the user's entry and groups are searched
+    ldap_user_filter: str = "(|(uid={username})(sAMAccountName={username}))"
+    ldap_group_filter: str = "(|(member={dn})(uniqueMember={dn}))"
+    ldap_starttls: bool = False
     extra: dict = field(default_factory=dict)
 
 
@@ -127,6 +133,13 @@ def load_settings(**overrides) -> Settings:
         smtp_url=os.environ.get("SEALTRAIL_SMTP_URL", "").strip() or None,
         smtp_from=os.environ.get("SEALTRAIL_SMTP_FROM", "").strip() or "sealtrail@localhost",
         public_url=(os.environ.get("SEALTRAIL_PUBLIC_URL", "").strip() or "http://127.0.0.1:5000").rstrip("/"),
+        ldap_url=os.environ.get("SEALTRAIL_LDAP_URL", "").strip() or None,
+        ldap_user_dn=os.environ.get("SEALTRAIL_LDAP_USER_DN", "").strip(),
+        ldap_base_dn=os.environ.get("SEALTRAIL_LDAP_BASE_DN", "").strip(),
+        ldap_user_filter=os.environ.get("SEALTRAIL_LDAP_USER_FILTER", "").strip()
+        or "(|(uid={username})(sAMAccountName={username}))",
+        ldap_group_filter=os.environ.get("SEALTRAIL_LDAP_GROUP_FILTER", "").strip() or "(|(member={dn})(uniqueMember={dn}))",
+        ldap_starttls=os.environ.get("SEALTRAIL_LDAP_STARTTLS", "0").strip() in ("1", "true", "yes"),
     )
     values.update(overrides)
     _check_sqlite_path(values["database_url"])

@@ -70,7 +70,7 @@ DELETED_TABLES = frozenset({
     "product_revisions", "bom_revisions", "routing_revisions", "document_revisions",
     "bom_lines", "routing_operations", "operation_parameters", "inspection_items",
     "operation_equipment", "operation_tooling", "operation_documents",
-    "wf_message_wait", "user_roles",
+    "wf_message_wait", "user_roles", "directory_group_roles",
     "deviation_lots", "capa_actions", "change_revisions", "release_exceptions",
     # planning (#17): a work centre's shifts are replaced as a whole (audited)
     "work_centre_shifts",

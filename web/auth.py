@@ -24,6 +24,7 @@ from audit.signatures import needs_password as needs_session_password
 from engine.errors import ValidationFailed
 from engine.users import change_password as change_user_password
 from engine.users import get_user, signin
+from engine.users.directory import LdapDirectory, password_verifier
 from engine.users.models import UserSession
 from engine.users.sessions import end_session as end_user_session
 from engine.users.sessions import open_session
@@ -49,7 +50,12 @@ def safe_next(target: str | None) -> str | None:
 
 
 def signing_policy() -> SigningPolicy:
-    return SigningPolicy.from_settings(settings())
+    return SigningPolicy.from_settings(settings(), password_verifier=password_verifier(directory()))
+
+
+def directory() -> LdapDirectory | None:
+    """The installation's LDAP directory (None when sign-in is local only)."""
+    return LdapDirectory.from_settings(settings())
 
 
 def needs_password(s) -> bool:
@@ -87,7 +93,8 @@ def login():
         return login_page(form, 400)
     with transaction() as s:  # commits refusals too: every attempt is in the audit trail
         outcome = signin.authenticate(s, form.username.data, form.password.data,
-                                        policy=login_policy(), remote_addr=request.remote_addr)
+                                        policy=login_policy(), remote_addr=request.remote_addr,
+                                        directory=directory())
         if outcome.user is not None:
             signing_session_id = _open_signing_session(s, outcome.user)
             _row, token = open_session(s, outcome.user, remote_addr=request.remote_addr,

@@ -147,3 +147,14 @@ class UserSession(Base):
     end_reason: Mapped[str | None] = mapped_column(String(32))
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(200))
+
+
+class DirectoryGroupRole(Base):
+    """A directory group (its DN, lower case) grants a role to its members at sign-in."""
+
+    __tablename__ = "directory_group_roles"
+    __table_args__ = (CheckConstraint(f"role IN ({_ROLE_LIST})", name="role"),)
+
+    group_dn: Mapped[str] = mapped_column(String(500), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

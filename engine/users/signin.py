@@ -19,7 +19,10 @@ from audit import Actor, chain
 from audit.canonical import iso_utc
 from audit.models import AuditEntry
 from audit.passwords import verify_password
-from engine.users.accounts import actor_for, find_user
+from engine.db import utcnow
+from engine.errors import ValidationFailed
+from engine.users.accounts import USERNAME_RE, actor_for, disable_user, find_user, set_roles
+from engine.users.directory import DIRECTORY_HASH, LdapDirectory, mapped_roles
 from engine.users.models import User
 from engine.users.sessions import end_user_sessions
 
@@ -72,15 +75,19 @@ def locked_until(session: Session, user_key: str, policy: LoginPolicy,
 
 
 def authenticate(session: Session, username: str, password: str, *, policy: LoginPolicy,
-                 remote_addr: str | None = None) -> SignIn:
+                 remote_addr: str | None = None, directory: LdapDirectory | None = None) -> SignIn:
     """Check a sign-in attempt and audit it; the caller commits whatever the outcome.
 
     Returns ``SignIn(user=...)`` for an active user whose password matches, else a refusal
     (``locked_until`` set when the account is locked). Never says which part was wrong.
+    With a ``directory``, unknown names and directory accounts sign in there
+    (:func:`_directory_sign_in`); local accounts keep their local password.
     """
     name = (username or "").strip().lower()[:64]
     user = find_user(session, name) if name else None
     context = {"remote_addr": remote_addr}
+    if directory is not None and name and (user is None or user.password_hash == DIRECTORY_HASH):
+        return _directory_sign_in(session, directory, name, password, user, policy, context)
     if user is None:
         verify_password(_DUMMY_HASH, password)  # same cost as a real check: no user enumeration
         chain.append(session, SIGNIN, LOGIN_FAILED, "login", name or "(empty)",
@@ -108,6 +115,68 @@ def authenticate(session: Session, username: str, password: str, *, policy: Logi
         return SignIn()
     chain.append(session, actor, LOGIN_OK, "user", str(user.id), payload=context)
     return SignIn(user=user)
+
+
+def _directory_sign_in(session: Session, directory: LdapDirectory, name: str, password: str, user: User | None,
+                       policy: LoginPolicy, context: dict) -> SignIn:
+    """Bind as the person; provision the account on first sign-in, then bring its printed name,
+    email and roles (from the group mapping) in line with the directory. A person the directory
+    marks disabled is refused and the account disabled here too."""
+    if user is not None:
+        until = locked_until(session, str(user.id), policy)
+        if until is not None:
+            chain.append(session, actor_for(user), LOGIN_REFUSED, "user", str(user.id),
+                         payload=context | {"kind": "locked", "locked_until": iso_utc(until)})
+            return SignIn(locked_until=until)
+    person = directory.authenticate(name, password)
+    if person is None:
+        if user is None:
+            chain.append(session, SIGNIN, LOGIN_FAILED, "login", name, payload=context | {"kind": "directory_refused"})
+            return SignIn()
+        chain.append(session, actor_for(user), LOGIN_FAILED, "user", str(user.id),
+                     payload=context | {"kind": "directory_refused"})
+        session.flush()
+        return SignIn(locked_until=locked_until(session, str(user.id), policy))
+    if person.disabled:
+        if user is not None and user.active:
+            disable_user(session, SIGNIN, user, reason="disabled in the directory")
+        chain.append(session, actor_for(user) if user else SIGNIN, LOGIN_REFUSED, "user" if user else "login",
+                     str(user.id) if user else name, payload=context | {"kind": "disabled_in_directory"})
+        return SignIn()
+    if user is None:
+        user = _provision(session, name, person)
+    elif not user.active:
+        chain.append(session, actor_for(user), LOGIN_REFUSED, "user", str(user.id), payload=context | {"kind": "disabled"})
+        return SignIn()
+    _follow_directory(session, user, person)
+    chain.append(session, actor_for(user), LOGIN_OK, "user", str(user.id),
+                 payload=context | {"directory_dn": person.dn})
+    return SignIn(user=user)
+
+
+def _provision(session: Session, name: str, person) -> User:
+    """The account of a person signing in from the directory for the first time (no roles yet)."""
+    if not USERNAME_RE.match(name):
+        raise ValidationFailed("this directory name cannot be a Sealtrail user name", field="username")
+    user = User(username=name, printed_name=person.printed_name, email=person.email, password_hash=DIRECTORY_HASH,
+                active=True, must_change_password=False, created_at=utcnow(), role_rows=[])
+    session.add(user)
+    session.flush()
+    chain.append(session, SIGNIN, "user.provisioned", "user", str(user.id),
+                 after={"username": name, "printed_name": person.printed_name, "email": person.email,
+                        "directory_dn": person.dn})
+    return user
+
+
+def _follow_directory(session: Session, user: User, person) -> None:
+    before = {"printed_name": user.printed_name, "email": user.email}
+    after = {"printed_name": person.printed_name, "email": person.email}
+    if before != after:
+        user.printed_name, user.email = person.printed_name, person.email
+        chain.append(session, SIGNIN, "user.directory_update", "user", str(user.id), before=before, after=after)
+    roles = sorted(mapped_roles(session, person.groups))
+    if roles != sorted(user.roles):
+        set_roles(session, SIGNIN, user, roles, reason="group membership in the directory")
 
 
 def record_logout(session: Session, user: User, reason: str) -> None:

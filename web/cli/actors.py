@@ -19,6 +19,7 @@ from audit.policy import SigningPolicy
 from audit.signatures import sign
 from engine.errors import SealtrailError
 from engine.users import accounts
+from engine.users.directory import LdapDirectory, password_verifier
 from engine.users.models import User
 from web.db import signing_transaction
 
@@ -66,8 +67,9 @@ def signed_change(by: str, roles: Iterable[str], change: Callable, *, record_typ
     """
     sessions = current_app.extensions["sealtrail.sessions"]
     clock = current_app.extensions.get("sealtrail.clock")  # tests inject one; default: the server's
-    policy = SigningPolicy.from_settings(current_app.extensions["sealtrail.settings"],
-                                         **({"clock": clock} if clock else {}))
+    settings = current_app.extensions["sealtrail.settings"]
+    policy = SigningPolicy.from_settings(settings, password_verifier=password_verifier(
+        LdapDirectory.from_settings(settings)), **({"clock": clock} if clock else {}))
     with sessions() as session:  # refuse a wrong --by before asking for a password
         acting_user(session, by, roles)
     credentials = read_credentials(by)

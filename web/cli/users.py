@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 
 from audit import Actor
 from engine.errors import SealtrailError
-from engine.users import ROLES, accounts
+from engine.users import ROLES, accounts, directory
 
 
 def register(cli: click.Group) -> None:
@@ -111,3 +111,32 @@ def enable(username: str, reason: str) -> None:
     """Re-enable a disabled user (the same person)."""
     _run(lambda s: accounts.enable_user(s, _cli_actor(), accounts.get_user_by_name(s, username), reason=reason))
     click.echo(f"enabled {username}")
+
+
+@users.command("map-group")
+@click.argument("group_dn")
+@click.argument("role", type=click.Choice(ROLES))
+@with_appcontext
+def map_group(group_dn: str, role: str) -> None:
+    """Directory sign-in: members of GROUP_DN get ROLE at their next sign-in."""
+    _run(lambda s: directory.map_group(s, _cli_actor(), group_dn, role))
+    click.echo(f"{group_dn.strip().lower()} → {role}")
+
+
+@users.command("unmap-group")
+@click.argument("group_dn")
+@click.argument("role", type=click.Choice(ROLES))
+@click.option("--reason", required=True, help="Why (recorded in the audit trail).")
+@with_appcontext
+def unmap_group(group_dn: str, role: str, reason: str) -> None:
+    """Directory sign-in: members of GROUP_DN lose ROLE at their next sign-in."""
+    _run(lambda s: directory.unmap_group(s, _cli_actor(), group_dn, role, reason=reason))
+    click.echo(f"{group_dn.strip().lower()} no longer → {role}")
+
+
+@users.command("groups")
+@with_appcontext
+def groups() -> None:
+    """List the directory group → role mappings."""
+    for row in _run(directory.group_mappings):
+        click.echo(f"{row.group_dn}\t{row.role}")
