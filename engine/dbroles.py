@@ -54,6 +54,7 @@ UPDATED_TABLES = frozenset({
     "items", "products", "boms", "routings", "documents", "equipment", "tooling",
     # production
     "lots", "supplier_lots", "operation_executions",
+    "lot_serials",  # packing scans set packed_at/packed_by (#18)
     # alarms and SPC
     "alarms", "alarm_rules", "spc_baselines",
     # quality processes

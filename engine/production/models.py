@@ -241,6 +241,27 @@ class EquipmentLog(Base):
 APPEND_ONLY = (ParameterMeasurement, InspectionResult, EquipmentLog)
 
 
+class LotSerial(Base):
+    """A serial number (GS1 AI 21) given to one unit of a finished lot; scanned when packed.
+
+    Serials are unique per item (the GTIN's device), never reused; a unit's serial and its lot
+    form the UDI production identifier (10)+(21)."""
+
+    __tablename__ = "lot_serials"
+    __table_args__ = (UniqueConstraint("item_id", "serial"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    serial: Mapped[str] = mapped_column(String(20))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    packed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    packed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    lot: Mapped[Lot] = relationship()
+
+
 @event.listens_for(Session, "before_flush")
 def _guard_append_only(session: Session, _ctx, _instances) -> None:
     """Measurements, inspection results and equipment logs are never edited nor deleted."""

@@ -22,7 +22,7 @@ from engine.masterdata.models import Equipment, OperationParameter, RoutingOpera
 from engine.processes import models as processes_tables
 from engine.production.models import (EquipmentLog, InspectionResult, Lot, MaterialConsumption, OperationExecution,
                                       ParameterMeasurement)
-from engine.trace import gs1
+from engine.trace import gs1, serials
 from engine.trace.genealogy import trace
 from engine.users.models import User
 from engine.workflows.models import ProcessInstance, WorkflowTask
@@ -57,6 +57,19 @@ def udi(lot: Lot) -> dict | None:
     return {"gtin": rev.gtin.zfill(14), "udi_di": rev.udi_di or rev.gtin, "issuing_agency": rev.issuing_agency,
             "hri": gs1.hri(elements), "elements": elements,
             "element_string": gs1.element_string(elements, separator="<GS>")}
+
+
+def _serials(session: Session, lot: Lot) -> list[dict]:
+    """The lot's unit serials (GS1 AI 21), each with its UDI production identifier and packing scan."""
+    base, rows = udi(lot), serials.serials_of(session, lot)
+    users = _users(session, {u for s in rows for u in (s.assigned_by_id, s.packed_by_id)})
+    out = []
+    for s in rows:
+        elements = [tuple(e) for e in base["elements"]] + [("21", s.serial)] if base else [("21", s.serial)]
+        out.append({"serial": s.serial, "udi_hri": gs1.hri(elements), "assigned_at": _iso(s.assigned_at),
+                    "assigned_by": _who(users, s.assigned_by_id), "packed_at": _iso(s.packed_at),
+                    "packed_by": _who(users, s.packed_by_id)})
+    return out
 
 
 def calibration_state(session: Session, equipment: Equipment, on: dt.datetime) -> dict:
@@ -338,6 +351,7 @@ def build_dhr(session: Session, lot: Lot, *, timezone: str = "UTC", verify: bool
                                            for op in manifest.get("routing", {}).get("operations", [])
                                            for d in op.get("documents", [])})},
         "udi": udi(lot),
+        "serials": _serials(session, lot),
         "components": _components(session, lot),
         "genealogy": {"lots": len(backward.lots), "depth": backward.max_depth},
         "operations": _operations(session, lot, measurements, inspections),

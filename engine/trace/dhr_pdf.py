@@ -108,6 +108,7 @@ def render_pdf(record: dict) -> bytes:
     _title(pdf, record)
     _product(pdf, record)
     _components(pdf, record)
+    _serials(pdf, record)
     _operations(pdf, record)
     _quality(pdf, record)
     _changes(pdf, record)
@@ -156,6 +157,16 @@ def _product(pdf: DhrPdf, r: dict):
                                   f"approved {_num(lot['quantity_approved'])} {pretty_unit(lot['unit'])}"),
                ("Started / completed", f"{lot['started_at']} / {lot['completed_at']}"),
                ("Expires 有效期至", lot["expires_on"]), ("Manifest SHA-256", lot["manifest_sha256"])])
+
+
+def _serials(pdf: DhrPdf, r: dict):
+    rows = r.get("serials") or []
+    if not rows:
+        return
+    pdf.heading("序列号", f"Unit serial numbers (GS1 AI 21): {len(rows)}")
+    pdf.grid(["Serial", "UDI (HRI)", "Assigned", "Packed"],
+             [[s["serial"], s["udi_hri"], s["assigned_at"], s["packed_at"] or "—"] for s in rows],
+             widths=(30, 90, 35, 35))
 
 
 def _components(pdf: DhrPdf, r: dict):

@@ -18,7 +18,7 @@ from engine.errors import NotFound
 from engine.masterdata.models import Item
 from engine.production.models import Lot, MaterialConsumption, SupplierLot
 from engine.users import models as _users  # noqa: F401  (mappers reference User by name)
-from engine.trace import gs1
+from engine.trace import gs1, serials
 
 
 @dataclass
@@ -114,16 +114,37 @@ class Trace:
                 "edge_count": len(self.edges), "max_depth": self.max_depth, "tree": self.tree()}
 
 
+def _serial_scan(text: str) -> gs1.GS1Data | None:
+    if not gs1.looks_like_gs1(text):
+        return None
+    data = gs1.parse(text)
+    return data if data.serial and data.gtin else None
+
+
+def is_serial_scan(text: str) -> bool:
+    """True when ``text`` is a unit's UDI carrying (01) GTIN and (21) serial."""
+    return _serial_scan(text) is not None
+
+
 def find_lot(session: Session, text: str) -> Lot | None:
-    """The lot for a typed lot number or a scanned GS1 string (AI 10), or None."""
+    """The lot for a typed lot number, a scanned GS1 string (AI 10) or a unit's UDI with a serial
+    (AI 21, the unit's lot), or None."""
+    scanned = _serial_scan(text)
+    if scanned is not None:
+        hit = serials.find_serial(session, text)
+        if hit is not None or not scanned.lot:
+            return hit.lot if hit else None
     number, _ = gs1.lot_number_from_scan(text)
     return session.scalars(select(Lot).where(Lot.lot_number == number)).one_or_none()
 
 
 def get_lot(session: Session, text: str) -> Lot:
-    """Like ``find_lot`` but raises NotFound naming the lot."""
+    """Like ``find_lot`` but raises NotFound naming the lot (or the serial)."""
     lot = find_lot(session, text)
     if lot is None:
+        scanned = _serial_scan(text)
+        if scanned is not None and not scanned.lot:
+            serials.get_serial(session, text)  # raises NotFound naming the serial
         raise NotFound(f"no lot {gs1.lot_number_from_scan(text)[0]!r}", field="lot")
     return lot
 

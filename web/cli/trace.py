@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 
 from audit import Actor
 from engine.errors import SealtrailError
-from engine.trace import dhr, dhr_pdf, genealogy
+from engine.trace import dhr, dhr_pdf, genealogy, serials
 from engine.trace.importing import apply as applying
 from web.cli.sealing import end_with_checkpoint
 from engine.trace.importing import cleanse, sheets
@@ -58,13 +58,17 @@ def trace_cmd(lot: str, forward: bool, as_json: bool) -> None:
     """Genealogy of LOT (a lot number or a scanned GS1 string): components, or --forward uses."""
     try:
         with _sessions().begin() as session:
-            result = genealogy.trace(session, genealogy.get_lot(session, lot), "forward" if forward else "backward")
+            root = genealogy.get_lot(session, lot)
+            unit = serials.find_serial(session, lot) if genealogy.is_serial_scan(lot) else None
+            result = genealogy.trace(session, root, "forward" if forward else "backward")
     except SealtrailError as exc:
         _fail(exc)
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
         return
     out: list[str] = []
+    if unit is not None:
+        click.echo(f"serial {unit.serial.serial}: a unit of lot {unit.lot.lot_number}")
     _line(result.tree(), "", True, out, top=True)
     click.echo("\n".join(out))
     click.echo(f"{len(result.lots)} lot(s), {len(result.edges)} link(s), depth {result.max_depth} "

@@ -1,0 +1,80 @@
+"""``serials``: unit serial numbers (GS1 AI 21) of finished lots — assign, scan at packing, list (#18)."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from engine.errors import SealtrailError
+from engine.trace import genealogy, serials
+from engine.users import duties
+from web.cli.actors import actor_of, signed_change
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(serials_group)
+
+
+@click.group("serials")
+def serials_group() -> None:
+    """Serial numbers of the units of finished lots (GS1 AI 21)."""
+
+
+@serials_group.command("assign")
+@click.argument("lot")
+@click.option("--first", help="First serial of a range; its trailing digits count up (SN000100 …).")
+@click.option("--count", type=int, help="How many serials from --first.")
+@click.option("--serial", "given", multiple=True, help="One serial (repeat for several).")
+@click.option("--by", "by", required=True, help="The production manager assigning them (username); signs with "
+              "password and authenticator code (prompted, or two lines on stdin).")
+@with_appcontext
+def assign(lot: str, first: str | None, count: int | None, given: tuple[str, ...], by: str) -> None:
+    """Assign serials to units of the finished LOT (a range, or serials one by one)."""
+    if bool(first) == bool(given) or bool(first) != (count is not None):
+        raise click.UsageError("give --first with --count, or --serial (repeatable)")
+    try:
+        wanted = serials.expand_range(first, count) if first else list(given)
+    except SealtrailError as exc:
+        raise click.ClickException(exc.message) from exc
+
+    def change(session, user):
+        target = genealogy.get_lot(session, lot)
+        rows = serials.assign_serials(session, actor_of(user), target, wanted)
+        record = {"lot": target.lot_number, "count": len(rows), "first": rows[0].serial, "last": rows[-1].serial}
+        return record, target.lot_number, record
+
+    record = signed_change(by, duties.PLAN_LOTS, change, record_type="lot_serials")
+    click.echo(f"lot {record['lot']}: {record['count']} serial(s) assigned, {record['first']} … {record['last']}")
+
+
+@serials_group.command("pack")
+@click.argument("scan")
+@click.option("--by", "by", required=True, help="The person packing (username); signs.")
+@with_appcontext
+def pack(scan: str, by: str) -> None:
+    """Record the packing scan of a unit's UDI: (01)GTIN(10)LOT(21)SERIAL or raw with GS separators."""
+    def change(session, user):
+        hit = serials.record_packing(session, actor_of(user), scan)
+        record = {"lot": hit.lot.lot_number, "serial": hit.serial.serial,
+                  "packed_at": hit.serial.packed_at.isoformat()}
+        return record, f"{hit.lot.lot_number}/{hit.serial.serial}", record
+
+    record = signed_change(by, duties.RUN_OPERATIONS, change, record_type="lot_serial", meaning="performed")
+    click.echo(f"serial {record['serial']} of lot {record['lot']} packed at {record['packed_at']}")
+
+
+@serials_group.command("list")
+@click.argument("lot")
+@with_appcontext
+def list_(lot: str) -> None:
+    """The serials of LOT with their packing scans."""
+    sessions = current_app.extensions["sealtrail.sessions"]
+    try:
+        with sessions() as session:
+            target = genealogy.get_lot(session, lot)
+            rows = [(s.serial, s.packed_at) for s in serials.serials_of(session, target)]
+    except SealtrailError as exc:
+        raise click.ClickException(exc.message) from exc
+    for serial, packed in rows:
+        click.echo(f"{serial}  {'packed ' + packed.isoformat() if packed else 'not packed'}")
+    click.echo(f"{len(rows)} serial(s), {sum(1 for _, p in rows if p)} packed")
