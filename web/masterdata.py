@@ -53,7 +53,8 @@ def revision_content(rev) -> dict[str, str]:
         if col.key not in skip and not col.foreign_keys:
             out[col.key] = "" if getattr(rev, col.key) is None else str(getattr(rev, col.key))
     for line in getattr(rev, "lines", []) or []:
-        out[f"line {line.position}: {line.component.code}"] = f"{line.quantity:g} {line.unit} {line.reference}".strip()
+        out[f"line {line.position}: {line.component.code}"] = (f"{line.quantity:g} {line.unit} (+{line.tolerance_pct:g} %) "
+                                                             f"{line.reference}").strip()
     for op in getattr(rev, "operations", []) or []:
         prefix = f"op {op.sequence} {op.code}"
         out[prefix] = f"{op.name} @ {op.work_centre}" + (" [QC]" if op.qc_point else "")

@@ -8,10 +8,11 @@ from audit import Actor, chain
 from engine.errors import CycleError, NotFound, RevisionRuleViolation, ValidationFailed
 from engine.masterdata import units
 from engine.masterdata.models import Bom, BomLine, BomRevision, Item
+from engine.masterdata.models.products import DEFAULT_TOLERANCE_PCT
 from engine.masterdata.models.revisioned import audit_id
 from engine.snapshot import changed_values, row_values
 
-LINE_FIELDS = ("component", "quantity", "unit", "position", "reference", "notes")
+LINE_FIELDS = ("component", "quantity", "unit", "tolerance_pct", "position", "reference", "notes")
 
 
 def _draft(rev: BomRevision) -> None:
@@ -29,6 +30,9 @@ def check_line(line: BomLine, rev: BomRevision | None = None) -> None:
         raise ValidationFailed(f"{obj}: component is required", field="component", obj=obj)
     if line.quantity is None or not line.quantity > 0:
         raise ValidationFailed(f"{obj}: quantity must be greater than zero", field="quantity", obj=obj)
+    tolerance = line.tolerance_pct
+    if tolerance is not None and not 0 <= tolerance <= 100:
+        raise ValidationFailed(f"{obj}: tolerance_pct must be between 0 and 100", field="tolerance_pct", obj=obj)
     units.check_convertible(line.unit, comp.base_unit, field="unit", obj=f"{obj} ({comp.code})")
     if not comp.active:
         raise ValidationFailed(f"{obj}: component {comp.code} is inactive", field="component", obj=obj)
@@ -72,7 +76,8 @@ def check_no_cycle(session: Session, candidate: BomRevision, extra: tuple[Item, 
 
 
 def add_line(session: Session, actor: Actor, rev: BomRevision, *, component: Item, quantity: float, unit: str,
-             position: int | None = None, reference: str = "", notes: str = "") -> BomLine:
+             position: int | None = None, reference: str = "", notes: str = "",
+             tolerance_pct: float = DEFAULT_TOLERANCE_PCT) -> BomLine:
     """Add a line to a draft BOM; refused (nothing written) on a bad unit, quantity or a cycle."""
     _draft(rev)
     if position is None:
@@ -81,14 +86,14 @@ def add_line(session: Session, actor: Actor, rev: BomRevision, *, component: Ite
         raise ValidationFailed(f"{rev.describe()}: position {position} is taken", field="position",
                                obj=rev.describe())
     line = BomLine(component=component, quantity=quantity, unit=unit, position=position, reference=reference,
-                   notes=notes)
+                   notes=notes, tolerance_pct=tolerance_pct)
     check_line(line, rev)
     check_no_cycle(session, rev, extra=(component,))
     rev.lines.append(line)
     session.flush()
     chain.append(session, actor, "bom.add_line", "bom_revision", audit_id(rev),
                  after={"position": position, "component": component.code, "quantity": quantity, "unit": unit,
-                        "reference": reference})
+                        "tolerance_pct": tolerance_pct, "reference": reference})
     return line
 
 

@@ -11,7 +11,7 @@ from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.masterdata.models import (Bom, BomRevision, Document, DocumentRevision, Equipment, Item, OperationParameter,
                                       Product, ProductRevision, Routing, RoutingOperation, RoutingRevision, Tooling)
 from engine.masterdata.revisions import release, return_to_draft, submit_for_review
-from engine.processes import impact
+from engine.processes import impact, sop_training
 from engine.processes.diffs import effective_revision
 from engine.processes.models import ChangeRequest, ChangeRevision
 from engine.processes.models.change_model import URGENCIES
@@ -285,6 +285,8 @@ def implement(session: Session, actor, change: ChangeRequest) -> ChangeRequest:
         release(session, actor, rev, effective_from=when, reason=f"{change.number}: {change.title}")
         link.released_at = datetime.now(timezone.utc)
         released.append(rev.describe())
+        if isinstance(rev, DocumentRevision):  # operators who must work to it get their task now
+            sop_training.assign_training(session, actor, rev)
     before = {"status": change.status}
     change.status, change.implemented_at, change.effective_from = "implemented", datetime.now(timezone.utc), when
     session.flush()

@@ -59,9 +59,13 @@ def _bom(old: BomRevision, new: BomRevision) -> list[dict]:
             out.append({"area": "material", "item": code, "change": f"component {code} added ({b.quantity} {b.unit})"})
         elif b is None:
             out.append({"area": "material", "item": code, "change": f"component {code} removed"})
-        elif (a.quantity, a.unit) != (b.quantity, b.unit):
-            out.append({"area": "material", "item": code,
-                        "change": f"component {code} {a.quantity} {a.unit} → {b.quantity} {b.unit}"})
+        else:
+            if (a.quantity, a.unit) != (b.quantity, b.unit):
+                out.append({"area": "material", "item": code,
+                            "change": f"component {code} {a.quantity} {a.unit} → {b.quantity} {b.unit}"})
+            if a.tolerance_pct != b.tolerance_pct:
+                out.append({"area": "material", "item": code, "change": f"component {code} consumption "
+                                                                        f"tolerance {a.tolerance_pct:g} % → {b.tolerance_pct:g} %"})
     if old.base_quantity != new.base_quantity:
         out.append({"area": "material", "change": f"base quantity {old.base_quantity} → {new.base_quantity}"})
     return out

@@ -6,7 +6,7 @@ with the context's session and actor, and returns JSON-able data for the task's 
 from __future__ import annotations
 
 from engine.errors import Forbidden, NotFound
-from engine.processes import audit_reviews, capas, changes, deviations, release
+from engine.processes import audit_reviews, capas, changes, deviations, release, sop_training
 from engine.processes.models import AuditReview
 from engine.production.models import Lot
 from engine.workflows import decisions
@@ -249,3 +249,11 @@ def audit_review_record(ctx: OperationContext, *, review_id: int, findings: list
         raise NotFound(f"audit review {review_id} does not exist", field="review_id")
     _owned(ctx, review, "review_id")
     return audit_reviews.record(ctx.session, ctx.actor, review, findings=findings, summary_text=summary)
+
+
+# --- read and acknowledge a new document revision --------------------------------------------
+
+@operation("training.acknowledge")
+def training_acknowledge(ctx: OperationContext, *, document: str, revision: str, trainee: str) -> dict:
+    """Record the signer's read-and-acknowledge training on the document revision of the task."""
+    return sop_training.acknowledge(ctx.session, ctx.actor, document=document, revision=revision, trainee=trainee)

@@ -10,7 +10,7 @@ together, not one refusal at a time):
   routing's, active and within its life in cycles.
 - ``consumption_blockers`` — when a component lot is consumed: on the lot's BOM revision,
   released, not expired, and the total consumed stays within what the BOM allows for the lot
-  size plus ``CONSUMPTION_TOLERANCE``.
+  size plus the line's tolerance (``BomLine.tolerance_pct``, part of the released BOM revision).
 
 ``refuse`` raises :class:`engine.errors.InterlockRefused` listing them. Callers that must keep a
 record of the refusal (the shop floor, the API) use ``record_refusal`` in a transaction they commit.
@@ -30,10 +30,6 @@ from engine.masterdata.models import BomLine, BomRevision, Equipment, RoutingOpe
 from engine.production.models import Lot, MaterialConsumption
 from engine.users.models import User
 from engine.users.training import TRAINED_PURPOSES, document_revision_in_effect, is_trained
-
-# Consumption may exceed the BOM quantity for the lot size by this fraction (set-up losses).
-CONSUMPTION_TOLERANCE = 0.05
-
 
 @dataclass(frozen=True)
 class Blocker:
@@ -145,7 +141,8 @@ def consumption_blockers(session: Session, parent: Lot, component_lot: Lot, *, q
 def _quantity(session: Session, parent: Lot, line: BomLine, quantity: float, unit: str) -> list[Blocker]:
     bom = session.get(BomRevision, parent.bom_revision_id)
     per = line.quantity / (bom.base_quantity or 1.0)
-    allowed = per * parent.quantity_planned * (1 + CONSUMPTION_TOLERANCE)  # in line.unit
+    tolerance = line.tolerance_pct / 100.0
+    allowed = per * parent.quantity_planned * (1 + tolerance)  # in line.unit
     rows = session.execute(select(MaterialConsumption.quantity, MaterialConsumption.unit)
                            .join(Lot, Lot.id == MaterialConsumption.component_lot_id)
                            .where(MaterialConsumption.parent_lot_id == parent.id,
@@ -157,7 +154,7 @@ def _quantity(session: Session, parent: Lot, line: BomLine, quantity: float, uni
         return [Blocker("quantity_beyond_bom", "quantity", code,
                         f"{code}: {used + wanted:g} {line.unit} would exceed the {allowed:g} {line.unit} the BOM "
                         f"allows for {parent.quantity_planned:g} {parent.unit} "
-                        f"(+{CONSUMPTION_TOLERANCE:.0%} tolerance; {used:g} consumed so far)")]
+                        f"(+{line.tolerance_pct:g} % tolerance; {used:g} consumed so far)")]
     return []
 
 

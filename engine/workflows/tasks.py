@@ -337,6 +337,21 @@ def reassign(session, *, manager, task_id: str, to_user, reason: str) -> Workflo
     return row
 
 
+def assign(session, actor: Actor, *, task_id: str, to_user, reason: str) -> WorkflowTask:
+    """The process itself gives an open task to ``to_user`` (who must hold the lane role); audited.
+
+    For tasks that belong to one person from the start (an operator's read-and-acknowledge task):
+    assigned, the task leaves the other lane members' inboxes and only ``to_user`` may sign it.
+    """
+    row = _open_row(session, task_id)
+    if row.lane and row.lane not in to_user.roles:
+        raise ValidationFailed(f"{to_user.printed_name} does not hold the role {row.lane!r}", field="to_user")
+    before = row.assignee_id
+    row.assignee_id = to_user.id
+    _audit_assignment(session, actor, row, before, to_user.id, "assigned", reason)
+    return row
+
+
 def _audit_assignment(session, actor, row, before, after, kind, reason) -> None:
     instance = session.get(ProcessInstance, row.instance_id)
     chain.append(session, actor, f"workflow.task_{kind}", "workflow_task", row.id, reason=reason,

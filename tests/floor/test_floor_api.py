@@ -59,6 +59,29 @@ def test_done_when_leak_test_with_overdue_tester_and_untrained_operator(mes, dem
 
 
 @pytest.mark.requirement("21CFR11.10(i)")
+def test_a_retried_refusal_is_answered_the_same_and_recorded_once(mes, demo_db):
+    lot = _new_started_lot(mes)
+    body = {"operation": "LEAK", "operator": "li.na", "equipment": "LT-01"}
+    first = mes(f"/lots/{lot}/operations", body, key="leak-start-1")
+    assert first.status_code == 422 and "Idempotent-Replayed" not in first.headers
+    with demo_db.sessions.begin() as s:  # the tester is calibrated in the meantime: a new request passes LT-01
+        from engine.masterdata.models import Equipment
+        lt = s.scalar(select(Equipment).where(Equipment.code == "LT-01"))
+        lt.calibration_due_on = lt.calibration_due_on + timedelta(days=3650)
+    replay = mes(f"/lots/{lot}/operations", body, key="leak-start-1")
+    assert replay.status_code == 422 and replay.mimetype == "application/problem+json"
+    assert replay.headers["Idempotent-Replayed"] == "true" and replay.json == first.json
+    other = mes(f"/lots/{lot}/operations", {**body, "operator": "zhang.wei"}, key="leak-start-1")
+    assert other.status_code == 422 and other.json["type"].endswith("PayloadMismatch")
+    with demo_db.sessions() as s:  # one refusal on the record, not one per retry
+        entries = s.scalars(select(AuditEntry).where(AuditEntry.action == "operation.start.refused",
+                                                     AuditEntry.object_id == lot)).all()
+        assert len(entries) == 1
+    fresh = mes(f"/lots/{lot}/operations", body, key="leak-start-2")
+    assert [b["record"] for b in fresh.json["blocking"]] == ["SOP-001 rev B"]
+
+
+@pytest.mark.requirement("21CFR11.10(i)")
 def test_done_when_failed_calibration_of_uv01_opens_the_deviation(mes, demo_db):
     body = {"kind": "calibration", "result": "fail", "performed_by": "Metrology lab",
             "performed_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(), "certificate_ref": "CAL-UV01-F",

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from audit import SYSTEM
 from engine.db import utcnow
-from engine.errors import InterlockRefused
+from engine.errors import InterlockRefused, ValidationFailed
 from engine.masterdata.models import Equipment, Product, Tooling
 from engine.processes.calibration_failures import record_equipment_event
 from engine.processes.models import DeviationLot
@@ -112,6 +112,34 @@ def test_consumption_beyond_the_bom_and_expired_lots_are_refused_with_every_reas
         with pytest.raises(InterlockRefused) as refused:
             lots.record_consumption(s, SYSTEM, lot, pvc, quantity=1, unit="kg")
         assert [b["code"] for b in refused.value.blocking] == ["component_not_on_bom"]
+
+
+@pytest.mark.requirement("21CFR11.10(i)")
+def test_the_consumption_tolerance_is_the_bom_lines(demo_db):
+    from engine.masterdata import boms, revisions
+    from engine.masterdata.models import Bom, BomLine
+
+    with demo_db.sessions.begin() as s:
+        lot = _new_lot(s)  # 100 sets, 1 clamp each, the line's 5 %
+        clamp = lots.get_lot(s, "RCV-2609-006")
+        lots.record_consumption(s, SYSTEM, lot, clamp, quantity=102, unit="pcs")
+        with pytest.raises(InterlockRefused) as refused:
+            lots.record_consumption(s, SYSTEM, lot, clamp, quantity=4, unit="pcs")
+        assert "105 pcs" in refused.value.blocking[0]["message"]
+        assert "+5 % tolerance" in refused.value.blocking[0]["message"]
+        # a new BOM revision tightens the clamp line to 1 %: lots started under it are held to that
+        bom = s.get(Bom, s.get(type(lot.bom_revision), lot.bom_revision_id).bom_id)
+        draft = revisions.new_draft(s, SYSTEM, bom, change_summary="clamp losses 1 %")
+        line = next(ln for ln in draft.lines if ln.component_id == clamp.item_id)
+        with pytest.raises(ValidationFailed, match="tolerance_pct"):
+            boms.update_line(s, SYSTEM, line, tolerance_pct=150.0)
+        boms.update_line(s, SYSTEM, line, tolerance_pct=1.0, reason="clamp losses measured")
+        revisions.submit_for_review(s, SYSTEM, draft)
+        revisions.release(s, SYSTEM, draft, reason="test")
+        tight = _new_lot(s, "IS200-2612-102")
+        assert s.get(BomLine, line.id).tolerance_pct == 1.0
+        with pytest.raises(InterlockRefused, match=r"101 pcs the BOM allows .*\+1 % tolerance"):
+            lots.record_consumption(s, SYSTEM, tight, clamp, quantity=102, unit="pcs")
 
 
 @pytest.mark.requirement("21CFR11.10(i)")

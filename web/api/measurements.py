@@ -1,6 +1,7 @@
 """POST /measurements and /measurements/batch: values judged against limits and SPC rules."""
 from __future__ import annotations
 
+from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
@@ -65,6 +66,14 @@ class BatchOut(BaseModel):
     measurements: list[MeasurementOut]
 
 
+def replayed(record) -> Response:
+    """The stored answer of an earlier request with the same Idempotency-Key (a refusal stays a problem)."""
+    response = json_response(record.response_body, record.response_status, {"Idempotent-Replayed": "true"})
+    if record.response_status >= 400:
+        response.mimetype = "application/problem+json"
+    return response
+
+
 def idempotent_write(endpoint: str, key: str | None, body: BaseModel, work):
     """One unit of work answered 201, replayed as first answered for a repeated Idempotency-Key."""
     client = current_client()
@@ -74,8 +83,7 @@ def idempotent_write(endpoint: str, key: str | None, body: BaseModel, work):
             claim = idempotency.claim(session, client_id=client.client_id, key=key, endpoint=endpoint,
                                       fingerprint=fingerprint(body.model_dump(mode="json")))
             if claim.replay is not None:
-                return json_response(claim.replay.response_body, claim.replay.response_status,
-                                     {"Idempotent-Replayed": "true"})
+                return replayed(claim.replay)
         answer = work(session, client)
         if claim is not None:
             idempotency.complete(session, claim, status=201, body=answer)

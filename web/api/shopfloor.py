@@ -15,14 +15,17 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from engine.access.tokens import PRODUCTION
 from engine.errors import Forbidden, InterlockRefused
+from engine.ingest import idempotency
+from engine.ingest.fingerprint import fingerprint
 from engine.processes.calibration_failures import record_equipment_event
 from engine.production import floor, interlocks, lots, records
 from web.api.auth import Client, current_client
 from web.api.common import SECURITY, scope
 from web.authz import rule
-from web.api.measurements import OptionalIdempotencyHeader, idempotent_write
+from web.api.measurements import OptionalIdempotencyHeader, idempotent_write, replayed
 from web.api.trace import AnyObject, lot_summary
 from web.db import transaction
+from web.errors import handle_domain_error
 
 TAG = Tag(name="shop floor", description="Lots, operations with live interlocks, consumption, inspections, "
                                          "equipment events and training (scope `production`)")
@@ -128,17 +131,31 @@ class TrainingIn(Strict):
 
 
 def _write(endpoint: str, key: str | None, body: BaseModel, work, *, refusal=None):
-    """One idempotent unit of work; a refused interlock is rolled back, then recorded and answered."""
+    """One idempotent unit of work; a refused interlock is rolled back, then recorded and answered.
+
+    The refusal is committed with its answer under the Idempotency-Key, so a retry of a refused
+    request is answered the same (replayed, not judged again and recorded twice).
+    """
     try:
         return idempotent_write(endpoint, key, body, work)
     except InterlockRefused as exc:
-        if refusal is not None:
-            client = current_client()
-            with transaction() as session:
-                action, lot_number = refusal
-                interlocks.record_refusal(session, client.actor, lots.get_lot(session, lot_number), action,
-                                          body.model_dump(mode="json"), exc.blocking)
-        raise
+        if refusal is None:
+            raise
+        client = current_client()
+        answer = handle_domain_error(exc)
+        with transaction() as session:
+            claim = None
+            if key:
+                claim = idempotency.claim(session, client_id=client.client_id, key=key, endpoint=endpoint,
+                                          fingerprint=fingerprint(body.model_dump(mode="json")))
+                if claim.replay is not None:  # a concurrent retry answered first
+                    return replayed(claim.replay)
+            action, lot_number = refusal
+            interlocks.record_refusal(session, client.actor, lots.get_lot(session, lot_number), action,
+                                      body.model_dump(mode="json"), exc.blocking)
+            if claim is not None:
+                idempotency.complete(session, claim, status=answer.status_code, body=answer.get_json())
+        return answer
 
 
 def routes(api: APIBlueprint) -> None:

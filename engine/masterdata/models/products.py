@@ -18,6 +18,10 @@ def _effective_index(table: str, column: str) -> Index:
                  sqlite_where=text(RELEASED_WHERE), postgresql_where=text(RELEASED_WHERE))
 
 
+# Consumption beyond the BOM quantity allowed by default (per cent), until a line says otherwise.
+DEFAULT_TOLERANCE_PCT = 5.0
+
+
 class Product(Base):
     """A medical device as sold; made as ``item`` (a finished good)."""
 
@@ -96,12 +100,17 @@ class BomRevision(RevisionMixin, Base):
 
 
 class BomLine(RevisionChild, Base):
-    """``quantity`` ``unit`` of ``component`` per ``base_quantity`` of the parent item."""
+    """``quantity`` ``unit`` of ``component`` per ``base_quantity`` of the parent item.
+
+    ``tolerance_pct``: how far consumption may exceed the quantity for the lot size (set-up
+    losses, purge); the shop-floor interlock refuses more.
+    """
 
     __tablename__ = "bom_lines"
     __table_args__ = (
         UniqueConstraint("bom_revision_id", "position"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("tolerance_pct >= 0 AND tolerance_pct <= 100", name="tolerance_pct"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -110,6 +119,8 @@ class BomLine(RevisionChild, Base):
     component_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
     quantity: Mapped[float] = mapped_column(Float)
     unit: Mapped[str] = mapped_column(String(32))
+    tolerance_pct: Mapped[float] = mapped_column(Float, default=DEFAULT_TOLERANCE_PCT,
+                                                 server_default=str(DEFAULT_TOLERANCE_PCT))
     reference: Mapped[str] = mapped_column(String(100), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
 
