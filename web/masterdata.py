@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from engine.masterdata.models import Bom, Document, Equipment, Product, Routing
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from engine.masterdata.models import Bom, Document, DocumentRevision, Equipment, Product, Routing
 from engine.masterdata.revisions import effective_revision, new_draft
 from engine.users import actor_for, get_user
 from web.db import transaction
@@ -19,6 +22,14 @@ from web.authz import blueprint_rule, may_use, rule
 bp = Blueprint("masterdata", __name__, url_prefix="/masterdata")
 KINDS = {"products": Product, "boms": Bom, "routings": Routing, "documents": Document}
 blueprint_rule(bp, "signed_in")
+# CommonMark with raw HTML off: tags in a document are shown as text, unsafe link schemes dropped.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+
+@bp.app_template_filter("markdown")
+def markdown(text: str | None) -> Markup:
+    """A controlled document's Markdown as HTML (raw HTML in it is escaped, never rendered)."""
+    return Markup(_MARKDOWN.render(text or ""))  # noqa: S704 - markdown-it escapes: html is off
 
 
 @bp.get("/")
@@ -96,6 +107,7 @@ def show(kind: str, code: str):
         tree = bom_tree(s, chosen) if kind == "boms" else None
         return render_template("masterdata/show.html", kind=kind, master=master, revisions=revisions, rev=chosen,
                                content=revision_content(chosen), tree=tree, can_edit=may_use("masterdata.draft"),
+                               pages={"products": "product", "boms": "bom", "documents": "document"},
                                active_nav="masterdata")
 
 
@@ -127,3 +139,19 @@ def draft(kind: str, code: str):
         rev_id = rev.id
     flash(_("Draft revision created. Change control releases it."), "success")
     return redirect(url_for("masterdata.show", kind=kind, code=code, rev=rev_id))
+
+
+@bp.get("/documents/<code>/file/<int:rev_id>")
+def document_file(code: str, rev_id: int):
+    """The file attached to a document revision, shown inline (PDF in the page's frame)."""
+    with transaction() as s:
+        rev = s.get(DocumentRevision, rev_id)
+        if rev is None or rev.master.code != code or rev.file_content is None:
+            abort(404)
+        response = Response(rev.file_content, mimetype=rev.file_type or "application/octet-stream")
+        safe_name = "".join(c for c in rev.file_name or "document" if c.isalnum() or c in "._-") or "document"
+        response.headers["Content-Disposition"] = f'inline; filename="{safe_name}"'
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'self'; sandbox"
+        response.headers["X-Document-SHA256"] = rev.file_sha256 or ""
+        return response
