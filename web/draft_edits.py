@@ -109,7 +109,9 @@ def _edit(kind: str, rev_id: int, form_key: str, apply, anchor: str):
     return redirect(url_for("draftedit.show", kind=kind, rev_id=rev_id, _anchor=anchor))
 
 
-@bp.get("/<any(product, bom, document):kind>/<int:rev_id>")
+@bp.get("/product/<int:rev_id>", defaults={"kind": "product"})
+@bp.get("/bom/<int:rev_id>", defaults={"kind": "bom"})
+@bp.get("/document/<int:rev_id>", defaults={"kind": "document"})
 @role_required(*EDITORS)
 def show(kind: str, rev_id: int):
     with transaction() as s:
