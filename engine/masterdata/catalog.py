@@ -170,6 +170,18 @@ def create_tooling(session: Session, actor: Actor, *, code: str, name: str, tool
     return tool
 
 
+TOOLING_FIELDS = ("name", "tooling_type", "life_cycles")
+
+
+def update_tooling(session: Session, actor: Actor, tool: Tooling, *, reason: str, **fields) -> Tooling:
+    """Change a tool's name, type or life in cycles (a life below the cycles used blocks the tool)."""
+    life = fields.get("life_cycles", tool.life_cycles)
+    if life is not None and (isinstance(life, bool) or not isinstance(life, int) or life <= 0):
+        raise ValidationFailed(f"tooling {tool.code}: life_cycles must be a positive whole number",
+                               field="life_cycles", obj=tool.code)
+    return _update(session, actor, tool, "tooling", TOOLING_FIELDS, reason, fields)
+
+
 def set_tooling_status(session: Session, actor: Actor, tool: Tooling, status: str, *, reason: str) -> Tooling:
     _choice(status, TOOLING_STATUSES, "status")
     return _set_status(session, actor, tool, "tooling", status, reason)
