@@ -35,6 +35,7 @@ def plan(pg: str) -> list[tuple[str, list[str], int]]:
                     "--server-url", pg], 180),
         ("inbox", ["bench/inbox_pages.py", "--tasks", "10000", "--repeat", "20", "--url", pg], 180),
         ("planning", ["bench/planning.py", "--lots", "200", "--time-limit", "25"], 180),
+        ("dmn", ["bench/dmn_evaluate.py", "--repeat", "200", "--rules", "60"], 120),
     ]
 
 
@@ -59,7 +60,7 @@ def table(rows: list[dict]) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--postgres", default=os.environ.get("SEALTRAIL_BENCH_POSTGRES", DEFAULT_PG))
-    ap.add_argument("--only", nargs="*", help="run only these (workflow, append, verify, alarms, inbox, planning)")
+    ap.add_argument("--only", nargs="*", help="run only these (workflow, append, verify, alarms, inbox, planning, dmn)")
     args = ap.parse_args()
     report = Path(tempfile.mkdtemp(prefix="sealtrail-bench-")) / "rows.jsonl"
     started = time.monotonic()
