@@ -96,6 +96,8 @@ def compile_table(table, defaults: dict, helpers: frozenset) -> Program:
     one policy-checked expression; ProgramError names the piece the policy refuses."""
     texts = [i.expression for i in table.inputs]
     texts += [lhs for r in table.rules for e in r.inputEntries for lhs in e.lhs if lhs]
+    texts += [e.text for r in table.rules for e in r.outputEntries if getattr(e, "text", None)]
+    texts += list(defaults.values())
     taken = set().union(*(set(re.findall(r"[A-Za-z_]\w*", t)) for t in texts)) | set(helpers)
     values, hits, hit = (_free_name(n, taken) for n in ("dmnin", "dmnhits", "dmnhit"))
     lines: dict = {}

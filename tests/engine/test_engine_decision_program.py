@@ -109,3 +109,15 @@ def test_a_wrong_type_is_named_not_a_type_error():
                                .format(tests=text).encode())])
     [problem] = found.problems
     assert "input 'N' (n) is '5', not of type integer" in problem.reason
+
+
+def test_names_the_program_binds_never_shadow_task_data():
+    from engine.workflows.decision_program import compile_table
+    from engine.workflows.decisions import Parser
+    from engine.workflows import xmlsafe
+
+    shadow = RISK.replace('<outputEntry id="r_high_3"><text>"high"</text>', '<outputEntry id="r_high_3"><text>dmnin</text>')
+    parser = Parser()
+    parser.add_dmn_xml(xmlsafe.parse(shadow, "t_risk.dmn"), "t_risk.dmn")
+    program = compile_table(parser.get_engine("t_risk", None).decision_table, {}, frozenset())
+    assert "lambda dmnin:" not in program.source and "lambda dmnin1:" in program.source
