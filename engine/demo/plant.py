@@ -25,6 +25,7 @@ from audit import SYSTEM
 from audit.enrollment import begin_enrollment, confirm_enrollment
 from audit.policy import SigningPolicy
 from audit.totp import totp
+from engine.demo.drift_history import run_drift_history
 from engine.demo.lot_history import run_production
 from engine.demo.planning_demo import plan_demo
 from engine.demo.plant_data import DEMO_PRODUCT, ITEMS, USERS
@@ -70,6 +71,7 @@ def load_demo(session: Session, settings, *, today: date | None = None, enroll_t
     plant.equipment()
     plant.master_data()
     result.lots = plant.production()
+    result.lots += run_drift_history(plant)
     result.lots += plan_demo(plant)
     return result
 
