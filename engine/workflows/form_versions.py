@@ -89,22 +89,34 @@ def names(session) -> list[str]:
     return sorted(set(forms.names()) | stored)
 
 
-def save_form_version(session, actor, name: str, schema, comment: str) -> FormVersion:
-    """Store ``schema`` as the next version of form ``name`` (audited; never changed after)."""
-    name = name.removesuffix(".json")
-    if not _NAME.match(name):
-        raise ValidationFailed("a form name is letters, digits, _ and - (at most 120)", field="name")
-    if not (comment or "").strip():
-        raise ValidationFailed("say what changed and why", field="comment")
-    text = json.dumps(schema, ensure_ascii=False, sort_keys=False, indent=1)
-    if len(text.encode("utf-8")) > MAX_SCHEMA_BYTES:
-        raise ValidationFailed(f"the form is larger than {MAX_SCHEMA_BYTES // 1024} KiB", field="schema")
+def valid_name(name: str) -> bool:
+    """True for a form name the builder may save (letters, digits, _ and -)."""
+    return bool(_NAME.match(name))
+
+
+def check_task_schema(schema) -> str:
+    """The schema's stored text; ValidationFailed (field "schema") unless it is a valid JSON
+    Schema of an object with properties, within the size limit."""
     try:
         forms.check_schema(schema)
     except forms.FormError as exc:
         raise ValidationFailed(str(exc), field="schema") from None
     if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
         raise ValidationFailed("a task form is an object schema with properties", field="schema")
+    text = json.dumps(schema, ensure_ascii=False, sort_keys=False, indent=1)
+    if len(text.encode("utf-8")) > MAX_SCHEMA_BYTES:
+        raise ValidationFailed(f"the form is larger than {MAX_SCHEMA_BYTES // 1024} KiB", field="schema")
+    return text
+
+
+def save_form_version(session, actor, name: str, schema, comment: str) -> FormVersion:
+    """Store ``schema`` as the next version of form ``name`` (audited; never changed after)."""
+    name = name.removesuffix(".json")
+    if not valid_name(name):
+        raise ValidationFailed("a form name is letters, digits, _ and - (at most 120)", field="name")
+    if not (comment or "").strip():
+        raise ValidationFailed("say what changed and why", field="comment")
+    text = check_task_schema(schema)
     previous = latest(session, name)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if previous is not None and previous.content_sha256 == digest:

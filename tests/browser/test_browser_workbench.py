@@ -9,6 +9,8 @@ import os
 import shutil
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from audit import SYSTEM
 from audit.policy import SigningPolicy
 from engine.users import get_user
@@ -21,17 +23,6 @@ from tests.browser.test_browser_flows import sign_in, sign_out
 from tests.web.conftest import PASSWORD, make_persona
 
 NEW_STEP_EN, NEW_STEP_ZH = "Pre-screen change request", "变更申请预审"
-# The step's own form, as a form file on the forms search path (SEALTRAIL_FORMS_PATH).
-PRESCREEN_FORM = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Pre-screen", "x-title-zh": "预审",
-    "type": "object", "additionalProperties": False, "required": ["prescreen_decision", "prescreen_comment"],
-    "properties": {
-        "prescreen_decision": {"type": "string", "title": "Decision", "x-title-zh": "决定",
-                               "enum": ["proceed", "return"],
-                               "x-enum-labels": {"proceed": {"en": "Proceed", "zh": "继续"},
-                                                 "return": {"en": "Return", "zh": "退回"}}},
-        "prescreen_comment": {"type": "string", "title": "Comment", "x-title-zh": "意见", "maxLength": 2000}},
-}
 FACTS = {"identity_change": False, "registered_materials_change": False,
          "registered_critical_parameter_change": False, "registered_process_change_class": "none"}
 SUBMISSION = {"change_title": "Tighter press force window", "change_description": "press_force 95-105 N",
@@ -79,14 +70,57 @@ def _insert_task_on_flow(page, flow_id):
     return page.evaluate("() => window.sealtrailModeler.get('selection').get()[0].id")
 
 
-def test_add_an_approval_step_to_change_control_and_a_new_request_waits_there(page, fresh_db, tmp_path,
-                                                                                monkeypatch):
-    (tmp_path / "prescreen_change.json").write_text(json.dumps(PRESCREEN_FORM), encoding="utf-8")
-    monkeypatch.setenv("SEALTRAIL_FORMS_PATH", str(tmp_path))
+def _build_prescreen_form(page):
+    """The step's own form, built in the form builder: a decision with translated choices and a
+    reason required (and shown) only when the request is returned."""
+    page.goto(page.base + "/editor/forms/")
+    page.fill("#new-name", "prescreen_change")
+    page.click("#new-form button[type=submit]")
+    page.wait_for_selector("#builder")
+    page.fill("#b-title-en", "Pre-screen")
+    page.fill("#b-title-zh", "预审")
+    page.click("#b-add")
+    page.fill("#b-key-0", "prescreen_decision")
+    page.press("#b-key-0", "Tab")
+    page.select_option("#b-type-0", "choice")
+    page.fill("#b-title-en-0", "Decision")
+    page.fill("#b-title-zh-0", "决定")
+    page.check("#b-required-0")
+    page.fill("#b-choices-0", "proceed | Proceed | 继续\nreturn | Return to requester | 退回申请人")
+    page.click("#b-add")
+    page.fill("#b-key-1", "prescreen_reason")
+    page.press("#b-key-1", "Tab")
+    page.select_option("#b-type-1", "long_text")
+    page.fill("#b-title-en-1", "Why it goes back")
+    page.fill("#b-title-zh-1", "退回原因")
+    page.check("#b-required-1")
+    page.select_option("#b-when-1", "prescreen_decision")
+    page.fill("#b-when-value-1", "return")
+    # the live preview, in both languages, as the task page renders it
+    expect(page.locator("#preview-zh")).to_contain_text("退回申请人")
+    expect(page.locator("#preview-zh")).to_contain_text("退回原因")
+    assert "Return to requester" in page.inner_text("#preview-en")
+    reason = page.locator("#preview-en [data-show-when-field=prescreen_decision]")
+    assert reason.is_hidden()
+    page.select_option("#preview-en #f-prescreen_decision", "return")
+    assert reason.is_visible()
+    schema = json.loads(page.input_value("#b-json"))
+    assert list(schema["properties"]) == ["prescreen_decision", "prescreen_reason"]
+    assert schema["required"] == ["prescreen_decision"]
+    assert schema["allOf"][0]["then"] == {"required": ["prescreen_reason"]}
+    doc_shot(page, "workbench-form-builder", scroll_to="#builder")
+    page.fill("#comment", "Pre-screen decision for change requests")
+    page.click("#save-form button[type=submit]")
+    page.wait_for_selector(".flash-success")
+    assert "prescreen_change@1" in page.inner_text(".flash-success")
+
+
+def test_add_an_approval_step_to_change_control_and_a_new_request_waits_there(page, fresh_db):
     with fresh_db.sessions.begin() as s:
         deploy_all_shipped(s, SYSTEM)
     pe, qe = make_persona(fresh_db, "pe"), make_persona(fresh_db, "qe")
     sign_in(page, pe)
+    _build_prescreen_form(page)
     _open_editor(page, "change_control")
 
     # a task dropped on the "submit" flow, turned into a user task with the replace menu
@@ -159,7 +193,7 @@ def test_add_an_approval_step_to_change_control_and_a_new_request_waits_there(pa
         complete_task(s, user=user, task_id=submit.id, data=SUBMISSION, password=PASSWORD, totp_code=pe.code(),
                       policy=policy)
         [waiting] = open_tasks(s, instance.id)
-        assert (waiting.spec_name, waiting.lane, waiting.form) == (new_id, "qa_engineer", "prescreen_change")
+        assert (waiting.spec_name, waiting.lane, waiting.form) == (new_id, "qa_engineer", "prescreen_change@1")
         assert s.get(ProcessVersion, instance.process_version_id).version == 2
     sign_in(page, qe)
     page.goto(page.base + "/inbox/")

@@ -70,3 +70,43 @@ def test_simulate_runs_the_edited_diagram_in_memory(client, fresh_db, personas, 
                          'sourceRef="build_context" targetRef="nowhere"')
     refused = client.post("/editor/web_change/simulate", data={**body, "xml": broken}).get_json()
     assert refused["ok"] is False and refused["problems"] and "run" not in refused
+
+
+FORM = {"type": "object", "title": "Pre-screen", "x-title-zh": "预审", "required": ["decision"],
+        "properties": {"decision": {"type": "string", "title": "Decision", "x-title-zh": "决定",
+                                    "enum": ["go", "back"],
+                                    "x-enum-labels": {"go": {"en": "Go", "zh": "继续"}, "back": {"en": "Back", "zh": "退回"}}}}}
+
+
+def test_form_builder_previews_in_both_languages_and_saves_versions(client, fresh_db, personas, login):
+    login(personas("pe"))
+    page = client.get("/editor/forms/prescreen")
+    assert page.status_code == 200 and "prescreen" in page.get_data(as_text=True)
+    token = csrf_token(client, "/editor/forms/prescreen")
+    shown = client.post("/editor/forms/preview", data={"schema": json.dumps(FORM), "csrf_token": token}).get_json()
+    assert shown["ok"] and "Decision" in shown["en"] and "决定" in shown["zh"] and "退回" in shown["zh"]
+    refused = client.post("/editor/forms/preview", data={"schema": '{"type": "nope"}', "csrf_token": token})
+    assert refused.status_code == 422 and refused.get_json()["ok"] is False
+    no_comment = client.post("/editor/forms/prescreen", data={"schema": json.dumps(FORM), "comment": "",
+                                                               "csrf_token": token})
+    assert no_comment.status_code == 422
+    saved = client.post("/editor/forms/prescreen", data={"schema": json.dumps(FORM), "comment": "first",
+                                                          "csrf_token": token})
+    assert saved.status_code == 302
+    assert "prescreen@1" in client.get("/editor/forms/prescreen").get_data(as_text=True)
+    assert "prescreen.json" in _config(_editor_page(client, fresh_db))["forms"]
+    assert client.get("/editor/forms/..%2Fetc").status_code == 404
+    assert client.get("/editor/forms/?name=bad%20name").status_code == 404
+
+
+def _editor_page(client, db) -> str:
+    deploy_test_process(db)
+    return client.get("/editor/web_change").get_data(as_text=True)
+
+
+def test_form_builder_is_for_process_owners_only(client, fresh_db, personas, login):
+    login(personas("qa"))
+    assert client.get("/editor/forms/").status_code == 403
+    token = csrf_token(client, "/inbox/")
+    assert client.post("/editor/forms/prescreen", data={"schema": json.dumps(FORM), "comment": "x",
+                                                         "csrf_token": token}).status_code == 403

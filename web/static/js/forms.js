@@ -23,3 +23,27 @@
     });
   });
 })();
+
+// Fields the form shows only while another field has a given value ("x-show-when", #14): the
+// server still validates (a conditionally required field is required only then).
+(function () {
+  "use strict";
+  function current(scope, name) {
+    var input = scope.querySelector('[name="' + name + '"]');
+    if (!input) { return undefined; }
+    return input.type === "checkbox" ? input.checked : input.value;
+  }
+  function apply(scope) {
+    scope.querySelectorAll("[data-show-when-field]").forEach(function (wrapper) {
+      var expected = JSON.parse(wrapper.getAttribute("data-show-when-equals"));
+      var value = current(scope, wrapper.getAttribute("data-show-when-field"));
+      wrapper.hidden = String(value) !== String(expected);
+    });
+  }
+  window.sealtrailShowWhen = apply;
+  document.addEventListener("change", function (e) {
+    var scope = e.target.closest("form, .form-preview");
+    if (scope) { apply(scope); }
+  });
+  document.querySelectorAll("form").forEach(apply);
+})();
