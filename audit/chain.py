@@ -13,8 +13,8 @@ append, so the head this transaction wrote last is still the head. It is remembe
 ``session.info`` together with the transaction it belongs to and forgotten at any rollback
 (a rolled-back savepoint may have removed the entries, and releases a lock it took), so a
 second append in the same transaction neither locks nor reads the head again. On PostgreSQL
-the lock and the head read go to the server in one round trip (psycopg pipeline mode); the
-head read still runs after the lock is granted, with its own snapshot.
+the lock and the head read go to the server in one message (two statements of the simple-query
+protocol); the head read still runs after the lock is granted, with its own snapshot.
 
 The entries are written with Core ``INSERT … RETURNING id`` in the caller's transaction: if the
 business change rolls back, the entries go with them; if an entry cannot be written, the
@@ -143,6 +143,7 @@ _HELD = "audit.chain.held"  # session.info key: (transaction, head or None) whil
 _RECORD_KEYS = frozenset({"actor", "action", "object_type", "object_id", "reason", "before", "after", "payload",
                           "at"})
 _HEAD_SQL = "SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1"
+_LOCK_AND_HEAD_SQL = f"SELECT pg_advisory_xact_lock({int(CHAIN_LOCK_KEY)}); {_HEAD_SQL}"
 _ENTRY_TABLE = AuditEntry.__table__
 # RETURNING (seq, id) pairs, matched by seq: without an order guarantee SQLAlchemy can send one
 # multi-row INSERT on SQLite too (sort_by_parameter_order would fall back to a row at a time there).
@@ -174,12 +175,12 @@ def _locked_head(session: Session) -> tuple[int, str] | None:
         return held[0]
     conn = session.connection()
     if held is None and conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        # One round trip for both: the pipeline sends the lock and the head read together; the
-        # server runs the read after the lock is granted, with a fresh READ COMMITTED snapshot.
-        raw = conn.connection.driver_connection
-        with raw.pipeline():
-            raw.execute("SELECT pg_advisory_xact_lock(%s)", (CHAIN_LOCK_KEY,))
-            cursor = raw.execute(_HEAD_SQL)
+        # One message, one round trip for both: the simple-query protocol runs the two statements
+        # in order, so the head is read after the lock is granted, with a fresh READ COMMITTED
+        # snapshot of its own (as two separate statements would). A pipeline did the same in
+        # three packets, each waking the server; this is one. Never prepared (two statements).
+        cursor = conn.connection.driver_connection.execute(_LOCK_AND_HEAD_SQL, prepare=False)
+        cursor.nextset()
         row = cursor.fetchone()
         cursor.close()
     else:

@@ -185,9 +185,9 @@ class Sealtrail:
 
         counted = {"on": False, "n": 0, "calls": 0}
 
-        def count(*_args, **_kwargs):
+        def count(*_args, statements: int = 1, **_kwargs):
             if counted["on"]:
-                counted["n"] += 1
+                counted["n"] += statements
 
         real = workflows.complete_task
 
@@ -201,14 +201,14 @@ class Sealtrail:
 
         event.listen(self.engine, "before_cursor_execute", count)
         raw_execute = None
-        try:  # statements the audit chain sends through psycopg's pipeline, around SQLAlchemy
+        try:  # statements the audit chain sends to psycopg directly, around SQLAlchemy
             import psycopg
 
             raw_execute = psycopg.Connection.execute
 
-            def execute(conn, *args, **kwargs):
-                count()
-                return raw_execute(conn, *args, **kwargs)
+            def execute(conn, query, *args, **kwargs):
+                count(statements=1 + str(query).count("; "))  # the chain's lock + head: 2 in 1 message
+                return raw_execute(conn, query, *args, **kwargs)
 
             psycopg.Connection.execute = execute
         except ImportError:
