@@ -19,6 +19,7 @@ from engine.masterdata.models import OperationParameter, RoutingOperation
 from engine.masterdata.units import convert
 from engine.production.models import InspectionResult, Lot, OperationExecution, ParameterMeasurement
 from engine.trace import kpi
+from engine.trace.plant_kpi import plant_figures
 from engine.trace.dhr import processes_models
 from engine.workflows.models import ProcessInstance, WorkflowTask
 
@@ -155,6 +156,7 @@ def kpi_report(session: Session, start: dt.datetime, end: dt.datetime, *, as_of:
             "quality": _quality(session, start, end, as_of),
             "overdue_tasks_by_role": _overdue_tasks(session, as_of),
             "data_integrity": _integrity(session, start, end),
+            "plant": plant_figures(session, start, end, as_of),
             "parameters": chartable_parameters(session)}
 
 
