@@ -98,6 +98,26 @@ def plan_migration(session, instance_id: int, target_version: int | None = None)
     return _plan(instance, current, target, spec, workflow, top, subs)
 
 
+def movable_instances(session, process_id: str, target_version: int | None = None) -> list[ProcessInstance]:
+    """The running and waiting instances of ``process_id`` not yet on ``target_version`` (default latest)."""
+    target = session.scalars(select(ProcessVersion).where(ProcessVersion.process_id == process_id).order_by(
+        ProcessVersion.version.desc()).limit(1)) if target_version is None else None
+    latest = target.first() if target is not None else None
+    if target_version is None and latest is None:
+        raise NotFound(f"{process_id} has no deployed version")
+    version = latest.version if latest is not None else target_version
+    return list(session.scalars(
+        select(ProcessInstance).join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
+        .where(ProcessInstance.process_id == process_id, ProcessInstance.status.in_(("running", "waiting")),
+               ProcessVersion.version != version).order_by(ProcessInstance.id)))
+
+
+def plan_bulk_migration(session, process_id: str, target_version: int | None = None) -> list[MigrationPlan]:
+    """The dry run of moving every movable instance of ``process_id``: one plan each (refusals say why)."""
+    return [plan_migration(session, inst.id, target_version)
+            for inst in movable_instances(session, process_id, target_version)]
+
+
 def _migrate_one(session, actor, instance: ProcessInstance, target: ProcessVersion, now) -> MigrationPlan:
     current = session.get(ProcessVersion, instance.process_version_id)
     workflow = runtime.load(session, instance, actor)

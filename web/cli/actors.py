@@ -58,6 +58,14 @@ def read_credentials(username: str) -> Credentials:
     return Credentials(password, code)
 
 
+def cli_signing_policy() -> SigningPolicy:
+    """The signing policy of the app's settings (and its directory); tests inject the clock."""
+    clock = current_app.extensions.get("sealtrail.clock")  # tests inject one; default: the server's
+    settings = current_app.extensions["sealtrail.settings"]
+    return SigningPolicy.from_settings(settings, password_verifier=password_verifier(
+        LdapDirectory.from_settings(settings)), **({"clock": clock} if clock else {}))
+
+
 def signed_change(by: str, roles: Iterable[str], change: Callable, *, record_type: str,
                   meaning: str = "approved", reason: str | None = None):
     """Make ``change(session, user)`` as ``by`` and sign it, in one transaction.
@@ -66,10 +74,7 @@ def signed_change(by: str, roles: Iterable[str], change: Callable, *, record_typ
     refused signature rolls the change back (and is counted toward the user's lockout).
     """
     sessions = current_app.extensions["sealtrail.sessions"]
-    clock = current_app.extensions.get("sealtrail.clock")  # tests inject one; default: the server's
-    settings = current_app.extensions["sealtrail.settings"]
-    policy = SigningPolicy.from_settings(settings, password_verifier=password_verifier(
-        LdapDirectory.from_settings(settings)), **({"clock": clock} if clock else {}))
+    policy = cli_signing_policy()
     with sessions() as session:  # refuse a wrong --by before asking for a password
         acting_user(session, by, roles)
     credentials = read_credentials(by)

@@ -1,4 +1,5 @@
-"""``sealtrail bpmn validate FILE...`` and ``sealtrail bpmn deploy FILE...`` (BPMN and DMN files)."""
+"""``sealtrail bpmn validate|deploy FILE...`` (BPMN and DMN files), ``simulate FILE`` and
+``migrate PROCESS`` (move running instances to another version, in bulk)."""
 from __future__ import annotations
 
 import getpass
@@ -13,12 +14,16 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from audit import Actor
+from audit.errors import SignatureError
+from engine.errors import SealtrailError
 from engine.schema import load_models
 from engine.workflows import Document, deploy, validate_documents, xmlsafe
 from engine.workflows.lint import NS
+from engine.workflows.migration import MIGRATOR_ROLES, migrate_instances, plan_bulk_migration
 from engine.workflows.simulation import simulate
 from engine.workflows.specs import validate as validate_offline
-from web.cli.actors import actor_of, signed_change
+from web.cli.actors import acting_user, actor_of, cli_signing_policy, read_credentials, signed_change
+from web.db import signing_transaction
 
 EDITOR_ROLES = ("process_engineer",)  # as the editor page (web/editor.py)
 DEPLOY_MEANING = "approved"
@@ -120,6 +125,74 @@ def deploy_cmd(files, comment: str, by: str) -> None:
     for line in signed_change(by, EDITOR_ROLES, change, record_type="process_version", reason=comment,
                               meaning=DEPLOY_MEANING):
         click.echo(line)
+
+
+@bpmn.command("migrate")
+@click.argument("process_id")
+@click.option("--to", "to_version", type=int, default=None, help="The version to move to (default: the latest).")
+@click.option("--dry-run", is_flag=True, help="Only report which instances can move, which cannot and why.")
+@click.option("--reason", default="", help="Why the instances move (required without --dry-run; signed, audited).")
+@click.option("--by", "by", default=None, help="The QA manager (or admin) who signs the move; password and "
+                                                "authenticator code are prompted, or read as two lines from stdin.")
+@click.option("--json", "as_json", is_flag=True, help="The report as one JSON object.")
+@with_appcontext
+def migrate_cmd(process_id: str, to_version: int | None, dry_run: bool, reason: str, by: str | None,
+                as_json: bool) -> None:
+    """Move the running instances of PROCESS_ID to another deployed version, in bulk.
+
+    The report lists each instance: movable, or refused with the reason (a task already started or
+    completed was changed or removed in the target version). Without --dry-run the movable ones are
+    moved in one transaction under one signature (meaning approved) covering the before/after
+    summary; each moved instance gets its own audit entry. Exit 1 when nothing can move."""
+    load_models()
+    sessions = current_app.extensions["sealtrail.sessions"]
+    with sessions() as session:
+        try:
+            plans = plan_bulk_migration(session, process_id, to_version)
+        except SealtrailError as exc:
+            raise click.ClickException(exc.message) from exc
+    movable = [p.instance_id for p in plans if p.ok]
+    _print_migration(plans, as_json)
+    if dry_run or not movable:
+        sys.exit(0 if movable or not plans else 1)
+    if not by or not reason.strip():
+        raise click.UsageError("moving instances needs --by (who signs) and --reason; or use --dry-run")
+    with sessions() as session:  # refuse a wrong --by before asking for a password
+        try:
+            acting_user(session, by, MIGRATOR_ROLES)
+        except SealtrailError as exc:
+            raise click.ClickException(exc.message) from exc
+    credentials = read_credentials(by)
+    policy = cli_signing_policy()
+    try:
+        with signing_transaction(sessions, policy) as session:
+            user = acting_user(session, by, MIGRATOR_ROLES)
+            done = migrate_instances(session, user=user, instance_ids=movable, target_version=to_version,
+                                     reason=reason, totp_code=credentials.totp_code, password=credentials.password,
+                                     policy=policy)
+    except SignatureError as exc:
+        raise click.ClickException(f"not moved: {exc}") from exc
+    except SealtrailError as exc:
+        raise click.ClickException(exc.message) from exc
+    moved = [p for p in done if p.ok]
+    click.echo(f"moved {len(moved)} instance(s) to {process_id} v{moved[0].to_version if moved else to_version}, "
+               f"signed by {by}")
+
+
+def _print_migration(plans, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"instances": [dict(p.summary(), movable=p.ok) for p in plans]}, indent=2))
+        return
+    if not plans:
+        click.echo("no running instance is on another version")
+    for p in plans:
+        verdict = "can move" if p.ok else "cannot move: " + "; ".join(p.refusals)
+        click.echo(f"instance {p.instance_id}: v{p.from_version} → v{p.to_version}: {verdict}")
+        for kind in ("changed", "added", "removed"):
+            if getattr(p, kind):
+                click.echo(f"    {kind}: {', '.join(getattr(p, kind))}")
+    ok = sum(1 for p in plans if p.ok)
+    click.echo(f"{ok} of {len(plans)} instance(s) can move")
 
 
 def _task_option(values) -> dict:
