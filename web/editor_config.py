@@ -57,4 +57,14 @@ def editor_config(known_processes, form_names: list[str]) -> dict:
         "processes": [{"id": v.process_id, "name": bilingual(v.name)} for v in known_processes],
         "labels": _labels(),
         "translations": _translations(),
+        "timerWords": _timer_words(),
     }
+
+
+def _timer_words() -> dict[str, str]:
+    """The timer preview's words ("every %s", "after %s"; units) in the user's language."""
+    return {"label": _("Reads:"), "every": _("every %s"), "times": _("%n times, every %s"), "after": _("after %s"),
+            "on": _("on %s"), "computed": _("computed from the process data when the timer starts"),
+            "invalid": _("not a valid ISO 8601 value"), "none": _("no value yet"),
+            "years": _("years"), "months": _("months"), "weeks": _("weeks"), "days": _("days"),
+            "hours": _("hours"), "minutes": _("minutes"), "seconds": _("seconds")}

@@ -20,7 +20,7 @@ from engine.workflows.models import ProcessVersion
 from engine.workflows.tasks import complete_task
 from tests.browser.conftest import SCREENSHOTS, shot
 from tests.browser.test_browser_flows import sign_in, sign_out
-from tests.web.conftest import PASSWORD, make_persona
+from tests.web.conftest import PASSWORD, deploy_test_process, make_persona
 
 NEW_STEP_EN, NEW_STEP_ZH = "Pre-screen change request", "变更申请预审"
 FACTS = {"identity_change": False, "registered_materials_change": False,
@@ -214,3 +214,33 @@ def _simulate(page, tasks: dict):
     path = page.eval_on_selector_all("#sim-path li", "els => els.map(e => e.getAttribute('data-element-id'))")
     page.evaluate("document.getElementById('sim-status').removeAttribute('data-status')")
     return status, path
+
+
+def test_a_refused_script_shows_at_its_line_and_a_timer_reads_as_words(page, fresh_db):
+    with fresh_db.sessions.begin() as s:
+        deploy_all_shipped(s, SYSTEM)
+    deploy_test_process(fresh_db)
+    sign_in(page, make_persona(fresh_db, "pe"))
+    _open_editor(page, "web_change")
+    page.click("g[data-element-id=build_context]")
+    script = _entry(page, "st-script", "textarea")
+    script.fill('change = {"title": change_title}\nsecret = ().__class__.__base__\n')
+    refusal = page.locator("#properties .st-script-refusal")
+    refusal.wait_for()
+    assert refusal.get_attribute("data-line") == "2" and "__class__" in refusal.inner_text()
+    assert "secret = ().__class__.__base__" in refusal.locator(".st-script-line").inner_text()
+    script.fill('change = {"title": change_title}\n')
+    page.locator("#properties .st-script-ok").wait_for()
+    assert page.locator("#properties .st-script-refusal").count() == 0
+
+    _open_editor(page, "capa")
+    page.evaluate("""() => { const m = window.sealtrailModeler, el = m.get('elementRegistry').get('wait_capa_effectiveness');
+        m.get('canvas').scrollToElement(el); m.get('selection').select(el); }""")
+    preview = page.locator("#properties [data-entry-id=st-timer-preview]")
+    assert "computed from the process data" in preview.inner_text()
+    page.select_option("#properties [data-entry-id=timerEventDefinitionType] select", "timeCycle")
+    _entry(page, "timerEventDefinitionValue").fill("R/P30D")
+    expect(preview).to_contain_text("every 30 days")
+    _entry(page, "timerEventDefinitionValue").fill("R3/PT12H")
+    expect(preview).to_contain_text("3 times, every 12 hours")
+    assert page.console_errors == []

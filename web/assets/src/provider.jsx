@@ -8,6 +8,7 @@ import { getBusinessObject, is, isAny } from "bpmn-js/lib/util/ModelUtil";
 import { getProperty, setProperty, setExpression, splitName, joinName, laneOf, moveToRole, operator,
   setOperation, setParameter, setScript, findExtension } from "./model";
 import { ScriptEntry } from "./script";
+import { TimerPreview, timerDefinition } from "./timer";
 
 const HUMAN = ["bpmn:UserTask", "bpmn:ManualTask"];
 
@@ -244,6 +245,10 @@ export default class SealtrailPropertiesProvider {
           { id: "st-prescript", component: PrePostScript, type: "spiffworkflow:PreScript", isEdited: isTextAreaEntryEdited },
           { id: "st-postscript", component: PrePostScript, type: "spiffworkflow:PostScript",
             isEdited: isTextAreaEntryEdited }]));
+      }
+      const timer = groups.find((g) => g.id === "timer");
+      if (timer && timerDefinition(element)) {
+        timer.entries.push({ id: "st-timer-preview", component: TimerPreview });
       }
       const at = general ? groups.indexOf(general) + 1 : 0;
       groups.splice(at, 0, ...ours.filter(Boolean));
