@@ -16,6 +16,7 @@ from sqlalchemy import select
 from engine.users import get_user
 from engine.workflows import tasks as wf_tasks
 from engine.workflows import visibility
+from engine.workflows.lead_times import task_lead_times
 from engine.workflows.models import WorkflowTask
 from web.auth import safe_next
 from web.authz import blueprint_rule
@@ -45,7 +46,7 @@ def index():
         processes = sorted(s.scalars(select(WorkflowTask.process_id).where(
             WorkflowTask.state == "ready", visibility.task_filter(current_user)).distinct()))
         return render_template("inbox/index.html", page=page, args=args, processes=processes, now=now,
-                               active_nav="inbox")
+                               lead=task_lead_times(s), active_nav="inbox")
 
 
 def _claim_action(action: str, task_id: str):

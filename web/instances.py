@@ -8,7 +8,8 @@ from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
 
 from audit import SYSTEM
-from engine.workflows import runtime, visibility
+from engine.db import utcnow
+from engine.workflows import lead_times, runtime, visibility
 from engine.workflows.instances import get_instance, instance_history, open_tasks
 from engine.workflows.models import ProcessInstance, ProcessVersion
 from web.authz import blueprint_rule
@@ -67,7 +68,8 @@ def show(instance_id: int):
         if not can_see(s, instance):
             abort(403)
         version = s.get(ProcessVersion, instance.process_version_id)
-        return render_template("instances/show.html", instance=instance, version=version,
+        likely = lead_times.likely_completion(s, instance, utcnow())
+        return render_template("instances/show.html", instance=instance, version=version, likely=likely,
                                markers=path_taken(s, instance), history=instance_history(s, instance.id),
                                open=open_tasks(s, instance.id), active_nav="instances")
 

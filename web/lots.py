@@ -6,6 +6,8 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
 from audit.models import AuditEntry, Signature
+from engine.db import utcnow
+from engine.planning.forecasts import predicted_release
 from engine.production.models import InspectionResult, Lot, MaterialConsumption, ParameterMeasurement
 from web.authz import blueprint_rule
 from web.db import transaction
@@ -58,4 +60,5 @@ def show(lot_number: str):
                                                             Signature.record_id.in_(keys))))
         return render_template("lots/show.html", lot=lot, measurements=measurements, superseded=superseded,
                                judge=judge, inspections=inspections, used_in=used_in, entries=entries,
-                               signatures=signatures, active_nav="lots")
+                               signatures=signatures, release=predicted_release(s, lot, utcnow()),
+                               active_nav="lots")
