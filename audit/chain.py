@@ -178,11 +178,13 @@ def _locked_head(session: Session) -> tuple[int, str] | None:
         # One message, one round trip for both: the simple-query protocol runs the two statements
         # in order, so the head is read after the lock is granted, with a fresh READ COMMITTED
         # snapshot of its own (as two separate statements would). A pipeline did the same in
-        # three packets, each waking the server; this is one. Never prepared (two statements).
-        cursor = conn.connection.driver_connection.execute(_LOCK_AND_HEAD_SQL, prepare=False)
+        # three packets, each waking the server; this is one. psycopg never prepares it (two
+        # results); through SQLAlchemy, so that a lost connection is a disconnect like any other.
+        result = conn.exec_driver_sql(_LOCK_AND_HEAD_SQL)
+        cursor = result.cursor
         cursor.nextset()
         row = cursor.fetchone()
-        cursor.close()
+        result.close()
     else:
         lock_chain(session)
         row = conn.exec_driver_sql(_HEAD_SQL).first()

@@ -185,9 +185,9 @@ class Sealtrail:
 
         counted = {"on": False, "n": 0, "calls": 0}
 
-        def count(*_args, statements: int = 1, **_kwargs):
-            if counted["on"]:
-                counted["n"] += statements
+        def count(_conn=None, _cursor=None, statement="", *_args, **_kwargs):
+            if counted["on"]:  # the chain's lock + head read: two statements in one message
+                counted["n"] += 1 + str(statement).count("; ")
 
         real = workflows.complete_task
 
@@ -201,13 +201,13 @@ class Sealtrail:
 
         event.listen(self.engine, "before_cursor_execute", count)
         raw_execute = None
-        try:  # statements the audit chain sends to psycopg directly, around SQLAlchemy
+        try:  # statements sent to psycopg directly, around SQLAlchemy
             import psycopg
 
             raw_execute = psycopg.Connection.execute
 
             def execute(conn, query, *args, **kwargs):
-                count(statements=1 + str(query).count("; "))  # the chain's lock + head: 2 in 1 message
+                count()
                 return raw_execute(conn, query, *args, **kwargs)
 
             psycopg.Connection.execute = execute
