@@ -34,6 +34,7 @@ _DEFAULT = (
     NavItem("decision_editor.index", _l("Decision tables"), roles=("qa_manager",), key="decisions", order=61),
     NavItem("auditor.index", _l("Audit trail"), key="auditor", order=70),
     NavItem("admin.data_dictionary", _l("Data dictionary"), key="admin", order=80),
+    NavItem("notifications.admin_index", _l("Notifications"), key="notifications", order=82),
 )
 
 

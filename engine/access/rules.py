@@ -56,6 +56,8 @@ RULES: dict[str, Rule] = {r.name: r for r in (
           description="record calibration, maintenance, breakdown and repair of equipment"),
     _rule("training.record", ("process_engineer", "production_manager", "qa_engineer", "qa_manager"),
           description="record training on document revisions"),
+    _rule("notifications.admin", ("admin",),
+          description="notification channels (webhooks), directory group → role mapping, outbox, test-send"),
     _rule("data_dictionary", ("qa_manager", "auditor", "regulatory"),
           description="the generated data dictionary: tables, columns, flags, masking rules, drift"),
     _rule("planning", ("production_manager", "process_engineer", "qa_manager"),
