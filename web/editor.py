@@ -19,7 +19,7 @@ from engine.workflows.deploy import deploy as deploy_documents
 from engine.workflows.deploy import check_single_process, list_versions, validate_documents
 from engine.workflows.instances import actor_of
 import forms
-from engine.workflows import form_versions, script_policy
+from engine.workflows import form_versions, script_policy, xmlsafe
 from engine.workflows.simulation import simulate as simulate_run
 from engine.workflows.models import ProcessVersion
 from engine.workflows.operations import helper_names
@@ -254,5 +254,7 @@ def diff(process_id: str):
                        "st-changed": [c.element_id for c in changes if c.kind == "changed"]}
         markers_old = {"st-removed": [c.element_id for c in changes if c.kind == "removed"],
                        "st-changed": [c.element_id for c in changes if c.kind == "changed"]}
+        forms_changed = form_versions.form_changes(s, xmlsafe.parse(old.bpmn_xml.encode("utf-8"), old.file_name),
+                                                   xmlsafe.parse(new.bpmn_xml.encode("utf-8"), new.file_name))
         return render_template("editor/diff.html", old=old, new=new, changes=changes, markers_old=markers_old,
-                               markers_new=markers_new, active_nav="editor")
+                               markers_new=markers_new, forms_changed=forms_changed, active_nav="editor")

@@ -147,3 +147,62 @@ def pin_forms(session, root: etree._Element) -> dict[str, str]:
             prop.set("value", row.pin)
             changed[value] = row.pin
     return changed
+
+
+def forms_named(root: etree._Element) -> dict[str, str]:
+    """Task id → the form name its ``formJsonSchemaFilename`` gives, in a parsed diagram."""
+    out = {}
+    for prop in root.iter(_PROPERTY):
+        if prop.get("name") == "formJsonSchemaFilename" and prop.get("value"):
+            task = prop.getparent().getparent().getparent()  # property < properties < extensionElements < task
+            if task is not None and task.get("id"):
+                out[task.get("id")] = prop.get("value")
+    return out
+
+
+def _field_facts(schema: dict, key: str) -> dict:
+    prop = schema.get("properties", {}).get(key, {})
+    conditional = any(key in (rule.get("then") or {}).get("required", []) for rule in schema.get("allOf", []))
+    return {"type": prop.get("type"), "format": prop.get("format"), "title": prop.get("title"),
+            "title_zh": prop.get("x-title-zh"), "choices": prop.get("enum"), "labels": prop.get("x-enum-labels"),
+            "max_length": prop.get("maxLength"), "shown_when": prop.get("x-show-when"),
+            "required": "yes" if key in schema.get("required", []) else ("when shown" if conditional else "no")}
+
+
+def schema_changes(old: dict, new: dict) -> list[str]:
+    """Field by field, what changed from form ``old`` to form ``new`` (order included)."""
+    before, after = list(old.get("properties", {})), list(new.get("properties", {}))
+    out = [f"field {k} added" for k in after if k not in before]
+    out += [f"field {k} removed" for k in before if k not in after]
+    for key in (k for k in after if k in before):
+        a, b = _field_facts(old, key), _field_facts(new, key)
+        out += [f"{key}.{fact}: {json.dumps(a[fact], ensure_ascii=False)} → {json.dumps(b[fact], ensure_ascii=False)}"
+                for fact in a if a[fact] != b[fact]]
+    kept_before, kept_after = [k for k in before if k in after], [k for k in after if k in before]
+    if kept_before != kept_after:
+        out.append(f"order: {', '.join(kept_before)} → {', '.join(kept_after)}")
+    for fact in ("title", "x-title-zh"):
+        if old.get(fact) != new.get(fact):
+            out.append(f"form {fact}: {old.get(fact)} → {new.get(fact)}")
+    return out
+
+
+def form_changes(session, old_root: etree._Element, new_root: etree._Element) -> list[dict]:
+    """The forms whose pin or content differs between two diagram versions, per task:
+    ``{"task", "old", "new", "changes"}`` (a form that cannot be loaded says so)."""
+    old_forms, new_forms = forms_named(old_root), forms_named(new_root)
+    out = []
+    for task, name in new_forms.items():
+        previous = old_forms.get(task)
+        if previous == name and _PIN.match(name or ""):
+            continue  # the same pinned version: identical
+        try:
+            before = load_form(session, previous) if previous else {"properties": {}}
+            after = load_form(session, name)
+        except NotFound as exc:
+            out.append({"task": task, "old": previous, "new": name, "changes": [exc.message]})
+            continue
+        changes = schema_changes(before, after)
+        if changes or previous != name:
+            out.append({"task": task, "old": previous, "new": name, "changes": changes})
+    return out

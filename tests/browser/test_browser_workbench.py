@@ -182,6 +182,12 @@ def test_add_an_approval_step_to_change_control_and_a_new_request_waits_there(pa
     dialog.locator("button[name=sign]").click()
     page.wait_for_selector(".flash-success")
     assert "version 2" in page.inner_text(".flash-success")
+    # the version comparison lists the new step and its pinned form, field by field
+    page.click("#compare-form button[type=submit]")
+    page.wait_for_selector("#changes")
+    assert new_id in page.inner_text("#changes")
+    forms_changed = page.inner_text("#form-changes")
+    assert "prescreen_change@1" in forms_changed and "field prescreen_decision added" in forms_changed
     sign_out(page)
 
     # a new change request, submitted by the engineer, now waits at the new step for QA engineers

@@ -71,3 +71,21 @@ def test_a_stored_form_without_a_file_passes_the_lint(world, session):
     assert not validate_documents(session, [doc]).ok
     save_form_version(session, world.actor("alice"), "t_builder_only", ACK, "made in the builder")
     assert validate_documents(session, [doc]).ok
+
+
+def test_the_version_diff_lists_form_changes_field_by_field(world, session):
+    from engine.workflows import xmlsafe
+    from engine.workflows.form_versions import form_changes
+
+    save_form_version(session, world.actor("alice"), "t_ack", ACK, "as the file")
+    [v1] = world.deploy("approval.bpmn").deployed
+    changed = _with_required_note(ACK)
+    changed["properties"]["seen_on"] = {"type": "string", "format": "date", "title": "Seen on"}
+    save_form_version(session, world.actor("alice"), "t_ack", changed, "note required, date added")
+    [v2] = world.deploy("approval.bpmn").deployed  # same diagram: the new pin makes it a new version
+    assert 'value="t_ack@2"' in v2.bpmn_xml and v2.version == v1.version + 1
+    [ack] = form_changes(session, xmlsafe.parse(v1.bpmn_xml.encode(), "a"), xmlsafe.parse(v2.bpmn_xml.encode(), "b"))
+    assert (ack["task"], ack["old"], ack["new"]) == ("ut_ack", "t_ack@1", "t_ack@2")
+    assert "field seen_on added" in ack["changes"]
+    assert 'note.required: "no" → "yes"' in ack["changes"]
+    assert any(c.startswith("note.max_length") for c in ack["changes"])
