@@ -30,7 +30,8 @@ EDITORS = duties.EDIT_MASTER_DATA
 MODELS = {"product": ProductRevision, "bom": BomRevision, "document": DocumentRevision}
 TEXT_LIMITS = {"description": 4000, "gtin": 14, "udi_di": 64, "issuing_agency": 16, "device_class": 16,
                "sterilisation_method": 32, "registration_number": 100, "title": 300, "body": 200_000,
-               "reference": 100, "notes": 4000, "unit": 32}
+               "reference": 100, "notes": 4000, "unit": 32, "code": 64, "name": 200, "work_centre": 64,
+               "method": 4000, "acceptance_criteria": 4000}
 
 
 class FormErrors(dict):
@@ -42,7 +43,7 @@ class FormErrors(dict):
             raise ValidationFailed(self[field], field=field)
 
 
-def _text(form, name: str, errors: FormErrors, *, required: bool = False) -> str:
+def form_text(form, name: str, errors: FormErrors, *, required: bool = False) -> str:
     value = (form.get(name) or "").strip()
     if required and not value:
         errors[name] = _("This field is required.")
@@ -51,7 +52,7 @@ def _text(form, name: str, errors: FormErrors, *, required: bool = False) -> str
     return value
 
 
-def _number(form, name: str, errors: FormErrors, *, integer: bool = False, required: bool = False):
+def form_number(form, name: str, errors: FormErrors, *, integer: bool = False, required: bool = False):
     text = (form.get(name) or "").strip().replace(",", ".")
     if not text:
         if required:
@@ -68,7 +69,7 @@ def _number(form, name: str, errors: FormErrors, *, integer: bool = False, requi
     return value
 
 
-def _reason(form, errors: FormErrors) -> str:
+def form_reason(form, errors: FormErrors) -> str:
     reason = (form.get("reason") or "").strip()[:2000]
     if not reason:
         errors["reason"] = _("Give the reason for the change.")
@@ -124,15 +125,15 @@ def product(rev_id: int):
     """The regulated identity of a product draft: UDI-DI (GS1 GTIN), class, sterility, shelf life."""
     def apply(s, actor, rev, errors):
         form = request.form
-        fields = {name: _text(form, name, errors) for name in ("description", "gtin", "udi_di", "issuing_agency",
+        fields = {name: form_text(form, name, errors) for name in ("description", "gtin", "udi_di", "issuing_agency",
                                                                 "device_class", "sterilisation_method",
                                                                 "registration_number")}
         fields["gtin"] = fields["gtin"] or None
         fields["udi_di"] = fields["udi_di"] or None
         fields["issuing_agency"] = fields["issuing_agency"] or "GS1"
         fields["sterile"] = form.get("sterile") == "on"
-        fields["shelf_life_months"] = _number(form, "shelf_life_months", errors, integer=True)
-        reason = _reason(form, errors)
+        fields["shelf_life_months"] = form_number(form, "shelf_life_months", errors, integer=True)
+        reason = form_reason(form, errors)
         errors.check()
         revisions.edit_draft(s, actor, rev, reason=reason, **fields)
     return _edit("product", rev_id, "identity", apply, "identity")
@@ -143,18 +144,18 @@ def product(rev_id: int):
 def bom(rev_id: int):
     """The base quantity the BOM lines are given for."""
     def apply(s, actor, rev, errors):
-        base = _number(request.form, "base_quantity", errors, required=True)
-        reason = _reason(request.form, errors)
+        base = form_number(request.form, "base_quantity", errors, required=True)
+        reason = form_reason(request.form, errors)
         errors.check()
         revisions.edit_draft(s, actor, rev, reason=reason, base_quantity=base)
     return _edit("bom", rev_id, "base", apply, "base")
 
 
 def _line_fields(s, form, errors: FormErrors) -> dict:
-    fields = {"quantity": _number(form, "quantity", errors, required=True),
-              "unit": _text(form, "unit", errors, required=True),
-              "tolerance_pct": _number(form, "tolerance_pct", errors, required=True),
-              "reference": _text(form, "reference", errors), "notes": _text(form, "notes", errors)}
+    fields = {"quantity": form_number(form, "quantity", errors, required=True),
+              "unit": form_text(form, "unit", errors, required=True),
+              "tolerance_pct": form_number(form, "tolerance_pct", errors, required=True),
+              "reference": form_text(form, "reference", errors), "notes": form_text(form, "notes", errors)}
     if fields["quantity"] is not None and fields["quantity"] <= 0:
         errors["quantity"] = _("The quantity must be greater than zero.")
     if fields["tolerance_pct"] is not None and not 0 <= fields["tolerance_pct"] <= 100:
@@ -190,7 +191,7 @@ def bom_line(rev_id: int, line_id: int):
     def apply(s, actor, rev, errors):
         form = request.form
         line = _line(rev, line_id)
-        reason = _reason(form, errors)
+        reason = form_reason(form, errors)
         if form.get("remove") == "1":
             errors.check()
             boms.remove_line(s, actor, line, reason=reason)
@@ -207,7 +208,7 @@ def document(rev_id: int):
     """Title, Markdown body and an attached PDF or Markdown file (stored with its SHA-256)."""
     def apply(s, actor, rev, errors):
         form = request.form
-        fields = {"title": _text(form, "title", errors, required=True), "body": form.get("body") or ""}
+        fields = {"title": form_text(form, "title", errors, required=True), "body": form.get("body") or ""}
         if len(fields["body"]) > TEXT_LIMITS["body"]:
             errors["body"] = _("At most %(n)s characters.", n=TEXT_LIMITS["body"])
         upload = request.files.get("file")
@@ -220,7 +221,7 @@ def document(rev_id: int):
                 errors["file"] = exc.message
         elif form.get("remove_file") == "on":
             fields.update(file_name=None, file_type=None, file_content=None)
-        reason = _reason(form, errors)
+        reason = form_reason(form, errors)
         errors.check()
         revisions.edit_draft(s, actor, rev, reason=reason, **fields)
     return _edit("document", rev_id, "content", apply, "content")

@@ -18,8 +18,9 @@ from sqlalchemy import select
 from engine.db import utcnow
 from engine.errors import SealtrailError, ValidationFailed
 from engine.masterdata.models import (
-    BomRevision, DocumentRevision, OperationParameter, ProductRevision, RoutingRevision,
+    BomRevision, Document, DocumentRevision, Equipment, OperationParameter, ProductRevision, RoutingRevision, Tooling,
 )
+from engine.masterdata.models.routings import DOCUMENT_PURPOSES, INSPECTION_KINDS
 from engine.masterdata.routings import update_parameter
 from engine.processes.diffs import diff_revision
 from engine.users import actor_for, duties, get_user
@@ -56,7 +57,7 @@ def index():
                                active_nav="masterdata")
 
 
-def _routing_draft(s, rev_id: int) -> RoutingRevision:
+def routing_draft(s, rev_id: int) -> RoutingRevision:
     rev = s.get(RoutingRevision, rev_id)
     if rev is None:
         abort(404)
@@ -67,12 +68,18 @@ def _routing_draft(s, rev_id: int) -> RoutingRevision:
 @role_required(*EDITORS)
 def routing(rev_id: int):
     with transaction() as s:
-        return _render_routing(s, _routing_draft(s, rev_id), {}, {})
+        return render_routing(s, routing_draft(s, rev_id), {}, {})
 
 
-def _render_routing(s, rev, values: dict, errors: dict, status: int = 200):
+def render_routing(s, rev, values: dict, errors: dict, status: int = 200):
+    """The routing draft page; ``values``/``errors`` keyed by parameter id or form key (``op-new``, …)."""
+    choices = {"equipment": list(s.scalars(select(Equipment).where(Equipment.status != "obsolete")
+                                           .order_by(Equipment.code))),
+               "tooling": list(s.scalars(select(Tooling).where(Tooling.status != "obsolete").order_by(Tooling.code))),
+               "documents": list(s.scalars(select(Document).order_by(Document.code))),
+               "purposes": DOCUMENT_PURPOSES, "kinds": INSPECTION_KINDS}
     return render_template("drafts/routing.html", rev=rev, values=values, errors=errors, limits=LIMITS,
-                           diff=diff_revision(s, rev), editable=rev.state == "draft",
+                           diff=diff_revision(s, rev), editable=rev.state == "draft", choices=choices,
                            active_nav="masterdata"), status
 
 
@@ -105,7 +112,7 @@ def parameter(rev_id: int, param_id: int):
     name = None
     try:
         with transaction() as s:
-            rev = _routing_draft(s, rev_id)
+            rev = routing_draft(s, rev_id)
             param = s.get(OperationParameter, param_id)
             if param is None or param.operation.routing_revision_id != rev.id:
                 abort(404)
@@ -117,7 +124,7 @@ def parameter(rev_id: int, param_id: int):
         if not errors:
             errors[exc.field or "unit"] = exc.message
         with transaction() as s:
-            return _render_routing(s, _routing_draft(s, rev_id), {param_id: dict(request.form)},
+            return render_routing(s, routing_draft(s, rev_id), {param_id: dict(request.form)},
                                    {param_id: errors}, 422)
     flash(_("Parameter %(name)s changed on the draft.", name=name), "success")
     return redirect(url_for("drafts.routing", rev_id=rev_id, _anchor=f"param-{param_id}"))
