@@ -16,8 +16,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from engine.errors import SealtrailError, ValidationFailed
-from engine.masterdata import boms, document_checks, revisions
-from engine.masterdata.models import BomLine, BomRevision, DocumentRevision, Item, ProductRevision
+from engine.masterdata import boms, catalog, document_checks, revisions
+from engine.masterdata.models import DOCUMENT_TYPES, BomLine, BomRevision, DocumentRevision, Item, ProductRevision
 from engine.processes.diffs import diff_revision
 from engine.users import actor_for, duties, get_user
 from web.authz import blueprint_rule
@@ -225,3 +225,61 @@ def document(rev_id: int):
         errors.check()
         revisions.edit_draft(s, actor, rev, reason=reason, **fields)
     return _edit("document", rev_id, "content", apply, "content")
+
+
+# --- new objects: the master and its first draft (revision A), released by change control ----------
+
+NEW_KINDS = ("product", "bom", "routing", "document")
+
+
+def _new_page(s, *, values=None, errors=None, status: int = 200):
+    items = list(s.scalars(select(Item).where(Item.active.is_(True)).order_by(Item.code)))
+    return render_template("drafts/new.html", items=items, doc_types=DOCUMENT_TYPES, values=values or {},
+                           errors=errors or {}, active_nav="masterdata"), status
+
+
+@bp.get("/new")
+@role_required(*EDITORS)
+def new():
+    with transaction() as s:
+        return _new_page(s)[0]
+
+
+def _create(s, actor, kind: str, form, errors: FormErrors):
+    code = form_text(form, "code", errors, required=True)
+    if kind == "document":
+        title = form_text(form, "title", errors, required=True)
+        doc_type = form.get("doc_type") or ""
+        if doc_type not in DOCUMENT_TYPES:
+            errors["doc_type"] = _("Choose from the list.")
+        errors.check()
+        return catalog.create_document(s, actor, code=code, title=title, doc_type=doc_type)[1]
+    name = form_text(form, "name", errors, required=True)
+    item = s.scalar(select(Item).where(Item.code == (form.get("item") or "").strip()))
+    if item is None:
+        errors["item"] = _("Choose from the list.")
+    errors.check()
+    create = {"product": catalog.create_product, "bom": catalog.create_bom, "routing": catalog.create_routing}[kind]
+    return create(s, actor, code=code, name=name, item=item)[1]
+
+
+@role_required(*EDITORS)
+def create(kind: str):
+    """Create a new object of ``kind`` with its first draft, then open the draft's editor."""
+    errors = FormErrors()
+    try:
+        with transaction() as s:
+            rev = _create(s, actor_for(get_user(s, current_user.id)), kind, request.form, errors)
+            rev_id = rev.id
+    except SealtrailError as exc:
+        with transaction() as s:
+            return _new_page(s, values={kind: dict(request.form)},
+                             errors={kind: dict(errors) or {exc.field or "code": exc.message}}, status=exc.status)
+    flash(_("Created with a first draft (revision A): fill it in, then propose the change."), "success")
+    if kind == "routing":
+        return redirect(url_for("drafts.routing", rev_id=rev_id))
+    return redirect(url_for("draftedit.show", kind=kind, rev_id=rev_id))
+
+
+for _kind in NEW_KINDS:  # one rule per kind: an unknown kind is no route
+    bp.add_url_rule(f"/new/{_kind}", "create", create, methods=["POST"], defaults={"kind": _kind})

@@ -145,3 +145,23 @@ def test_only_process_engineers_edit_drafts(demo_db, key):
                            ).status_code == 403
     finally:
         app.extensions["sealtrail.engine"].dispose()
+
+
+def test_new_objects_start_with_a_first_draft(engineer, demo_db):
+    client, _drafts = engineer
+    assert 'id="new-object"' in client.get("/drafts/").get_data(as_text=True)
+    token = csrf_token(client, "/drafts/new")
+    bad = client.post("/drafts/new/document", data={"code": "SOP 009!", "title": "Pouch sealing",
+                                                    "doc_type": "sop", "csrf_token": token})
+    assert bad.status_code == 422 and 'data-field="code"' in bad.get_data(as_text=True)
+    assert 'value="Pouch sealing"' in bad.get_data(as_text=True)
+    made = client.post("/drafts/new/document", data={"code": "SOP-009", "title": "Pouch sealing", "doc_type": "sop",
+                                                     "csrf_token": token})
+    assert made.status_code == 302 and "/drafts/document/" in made.headers["Location"]
+    with demo_db.sessions() as s:
+        doc = s.scalar(select(Document).where(Document.code == "SOP-009"))
+        assert [(r.label, r.state) for r in doc.revisions] == [("A", "draft")]
+    taken = client.post("/drafts/new/routing", data={"code": "RT-X", "name": "Another drip routing",
+                                                     "item": "NOPE",
+                                                     "csrf_token": token})
+    assert taken.status_code == 422 and 'data-field="item"' in taken.get_data(as_text=True)
