@@ -7,10 +7,12 @@ import datetime as dt
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from audit import SYSTEM
 from audit.errors import SignatureError
 from engine.errors import Forbidden, RuleViolation, TaskNotReady, ValidationFailed
+from engine.masterdata.models import Document, DocumentRevision
 from engine.users import get_user
 from engine.workflows import runtime
 from engine.workflows import tasks as wf_tasks
@@ -36,6 +38,15 @@ def _context(s, row: WorkflowTask, schema: dict) -> dict:
     workflow = runtime.load(s, get_instance(s, row.instance_id), SYSTEM)
     data = runtime.find_task(workflow, row.id).data
     return {k: data.get(k) for k in keys if data.get(k) not in (None, "", [], {})}
+
+
+def _document_to_read(s, context: dict):
+    """The document revision a read-and-acknowledge task is about (shown in full beside the form)."""
+    code, label = context.get("document_code"), context.get("document_revision")
+    if not isinstance(code, str) or not isinstance(label, str):
+        return None
+    return s.scalar(select(DocumentRevision).join(Document, Document.id == DocumentRevision.document_id)
+                    .where(Document.code == code, DocumentRevision.label == label))
 
 
 def _prefill(s, row: WorkflowTask) -> dict:
@@ -73,6 +84,7 @@ def _render(s, row: WorkflowTask, data: dict, errors: dict[str, list[str]], sign
             "record": f"{row.title} · {row.business_key or instance.id}", "submit_label": _("Sign and complete")}
     return render_template("tasks/show.html", task=row, instance=instance, fields=fields, context=context, lang=lang,
                            context_fields=context_fields, history=instance_history(s, instance.id),
+                           document=_document_to_read(s, context),
                            sign=sign, general=general, description=formrender.description_of(schema, lang),
                            active_nav="inbox"), status
 

@@ -81,6 +81,7 @@ def test_an_effective_sop_revision_gives_each_operator_a_task_and_the_interlock_
         assert "SOP-001 rev C · olly.operator" in inbox and "SOP-001 rev C · zhang.wei" not in inbox
         page = client.get(f"/tasks/{task_id}").get_data(as_text=True)
         assert "SOP-001" in page and "I have read this revision" in page
+        assert 'id="document-view"' in page and "Hold 10 s before reading the decay." in page  # read it here
         token = csrf_token(client, f"/tasks/{task_id}")
         unread = client.post(f"/tasks/{task_id}", data={"csrf_token": token, "password": PASSWORD,
                                                         "totp_code": pyotp.TOTP(operator.secret).now()})
