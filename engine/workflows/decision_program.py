@@ -91,9 +91,34 @@ def _free_name(base: str, taken: set) -> str:
     return name
 
 
+_CACHE: dict[tuple, Program] = {}
+_CACHE_SIZE = 256
+
+
+def _key(table, defaults: dict, helpers: frozenset) -> tuple:
+    """Everything the composed source depends on (a deserialized spec brings new table objects)."""
+    return (tuple((i.label, i.expression) for i in table.inputs),
+            tuple((o.id, o.name, o.label) for o in table.outputs),
+            tuple((r.id, tuple((table.inputs.index(e.input), tuple(e.lhs)) for e in r.inputEntries),
+                   tuple(getattr(e, "text", None) for e in r.outputEntries)) for r in table.rules),
+            tuple(sorted(defaults.items())), helpers)
+
+
 def compile_table(table, defaults: dict, helpers: frozenset) -> Program:
     """The table (SpiffWorkflow ``DecisionTable``) and its default outputs (output id -> text) as
-    one policy-checked expression; ProgramError names the piece the policy refuses."""
+    one policy-checked expression, built once per table content; ProgramError names the piece the
+    policy refuses."""
+    key = _key(table, defaults, helpers)
+    program = _CACHE.get(key)
+    if program is None:
+        program = _compile(table, defaults, helpers)
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        _CACHE[key] = program
+    return program
+
+
+def _compile(table, defaults: dict, helpers: frozenset) -> Program:
     texts = [i.expression for i in table.inputs]
     texts += [lhs for r in table.rules for e in r.inputEntries for lhs in e.lhs if lhs]
     texts += [e.text for r in table.rules for e in r.outputEntries if getattr(e, "text", None)]
