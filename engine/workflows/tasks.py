@@ -27,6 +27,7 @@ import forms
 from audit import SYSTEM, Actor, chain
 from audit.signatures import Grant, authenticate, store_signature
 from engine.db import utcnow
+from engine.delegations.acting import acting_for, on_behalf_name
 from engine.errors import Conflict, Forbidden, NotFound, TaskNotReady, ValidationFailed
 from engine.notifications import outbox
 from engine.workflows import form_versions, runtime
@@ -57,24 +58,33 @@ def get_task(session, task_id: str) -> WorkflowTask:
     return row
 
 
-def _authorize(session, user, row: WorkflowTask, instance: ProcessInstance, props: dict) -> None:
+def _authorize(session, user, row: WorkflowTask, instance: ProcessInstance, props: dict, at: datetime):
+    """Refuse what ``user`` may not complete; the delegation they act under when the lane is not
+    their own role (segregation of duties then holds for the delegate and the delegator alike)."""
     if not getattr(user, "active", True):
         raise Forbidden("user is disabled")
+    delegation = None
     if row.lane and row.lane not in user.roles:
-        raise Forbidden(f"task {row.title!r} needs the role {row.lane!r}")
+        delegation = acting_for(session, user, role=row.lane, process_id=instance.process_id, at=at)
+        if delegation is None:
+            raise Forbidden(f"task {row.title!r} needs the role {row.lane!r}")
     if row.assignee_id is not None and row.assignee_id != user.id:
         raise Forbidden(f"task {row.title!r} is claimed by someone else")
+    people = {user.id} | ({delegation.delegator_id} if delegation else set())
+    names = f"{user.username}" + (f" (for {delegation.delegator.username})" if delegation else "")
     rules = separation_rules(props)
-    if "initiator" in rules and instance.started_by_id == str(user.id):
+    if "initiator" in rules and instance.started_by_id in {str(p) for p in people}:
         raise Forbidden(f"segregation of duties: the initiator of this {instance.process_id} may not "
-                        f"complete {row.title!r}")
+                        f"complete {row.title!r}: {names}")
     earlier = [r for r in rules if r != "initiator"]
     if earlier:
         done = session.scalars(select(WorkflowTask.spec_name).where(
             WorkflowTask.instance_id == instance.id, WorkflowTask.state == "completed",
-            WorkflowTask.completed_by_id == user.id, WorkflowTask.spec_name.in_(earlier))).first()
+            WorkflowTask.completed_by_id.in_(people), WorkflowTask.spec_name.in_(earlier))).first()
         if done:
-            raise Forbidden(f"segregation of duties: whoever completed {done!r} may not complete {row.title!r}")
+            raise Forbidden(f"segregation of duties: whoever completed {done!r} may not complete {row.title!r}: "
+                            f"{names}")
+    return delegation
 
 
 def _validate(session, row: WorkflowTask, data) -> None:
@@ -180,7 +190,7 @@ def complete_task(session, *, user, task_id: str, data: dict, totp_code: str, po
     if not task.has_state(runtime.TaskState.READY):
         raise TaskNotReady(f"task {row.title!r} is no longer ready; reload")
     props = runtime.task_properties(task)
-    _authorize(session, user, row, instance, props)
+    delegation = _authorize(session, user, row, instance, props, policy.clock())
     payload = _payload(session, row, data)
     meaning = signature_meaning(task, data)
     grant = authenticate(session, user, password=password, totp_code=totp_code, meaning=meaning,
@@ -193,9 +203,11 @@ def complete_task(session, *, user, task_id: str, data: dict, totp_code: str, po
                          detail={"task": row.spec_name, "meaning": meaning})
     # The chain lock is taken here and held to COMMIT: only what needs the entries comes after.
     grant = grant.applied_at(policy.clock())  # after the entries written since the check
-    signature_entry, completion_entry = _audit(session, actor, grant, row, instance, payload, step, comment)
+    signature_entry, completion_entry = _audit(session, actor, grant, row, instance, payload, step, comment,
+                                               delegation)
     signature = store_signature(session, grant, signature_entry)
-    _complete_row(session, row, user, payload, grant, completion_entry.seq, now)
+    _complete_row(session, row, user, payload, grant, completion_entry.seq, now,
+                  on_behalf_name(user, delegation) if delegation else user.printed_name)
     session.flush()
     return Completion(row, instance, signature, new_tasks)
 
@@ -264,22 +276,26 @@ def _save_instance(session, instance: ProcessInstance, workflow, step: _Step, no
 
 
 def _audit(session, actor: Actor, grant: Grant, row: WorkflowTask, instance: ProcessInstance,
-           payload: _Payload, step: _Step, comment: str | None):
+           payload: _Payload, step: _Step, comment: str | None, delegation=None):
     """The signature entry and the completion entry: one chain lock, one INSERT."""
     reason = comment or f"task {row.title!r} completed and signed ({grant.meaning})"
+    on_behalf = {"on_behalf_of": {"user_id": delegation.delegator_id, "name": delegation.delegator.printed_name,
+                                  "delegation_id": delegation.id}} if delegation else {}
+    signed_for = (f"signed for {delegation.delegator.printed_name} under delegation {delegation.id}"
+                  + (f"; {comment}" if comment else "")) if delegation else comment
     completion = dict(actor=actor, action="workflow.task_completed", object_type="workflow_task",
                       object_id=row.id, reason=reason, before=step.before, after=json.loads(payload.text),
                       payload={"instance_id": instance.id, "process_id": instance.process_id,
                                "task": row.spec_name, "meaning": grant.meaning,
                                "signature_id": grant.signature_id, "payload_sha256": payload.sha256,
-                               "instance_status": step.status})
-    return chain.append_many(session, [grant.audit_record(comment), completion])
+                               "instance_status": step.status, **on_behalf})
+    return chain.append_many(session, [grant.audit_record(signed_for), completion])
 
 
 def _complete_row(session, row: WorkflowTask, user, payload: _Payload, grant: Grant, audit_seq: int,
-                  now: datetime) -> None:
+                  now: datetime, manifested_name: str) -> None:
     """Turn the ready row into the evidence of the completion (one UPDATE, written once)."""
-    values = dict(completed_at=now, completed_by_id=user.id, completed_by_name=user.printed_name,
+    values = dict(completed_at=now, completed_by_id=user.id, completed_by_name=manifested_name,
                   payload_json=payload.text, payload_sha256=payload.sha256, meaning=grant.meaning,
                   signature_id=grant.signature_id, audit_seq=audit_seq)
     if session.connection().execute(_COMPLETE_ROW, dict(values, task_id=row.id)).rowcount != 1:
@@ -296,10 +312,11 @@ def _open_row(session, task_id: str) -> WorkflowTask:
     return row
 
 
-def claim(session, *, user, task_id: str) -> WorkflowTask:
-    """``user`` takes an open task of their role (audited)."""
+def claim(session, *, user, task_id: str, at: datetime | None = None) -> WorkflowTask:
+    """``user`` takes an open task of their role, or of a role delegated to them (audited)."""
     row = _open_row(session, task_id)
-    if row.lane and row.lane not in user.roles:
+    if row.lane and row.lane not in user.roles and acting_for(
+            session, user, role=row.lane, process_id=row.process_id, at=at or utcnow()) is None:
         raise Forbidden(f"task {row.title!r} needs the role {row.lane!r}")
     if row.assignee_id is not None and row.assignee_id != user.id:
         raise Conflict(f"task {row.title!r} is already claimed")

@@ -14,11 +14,11 @@ from audit.errors import CheckpointError
 from engine.config import ConfigError
 from web.app import create_app
 from web.cli.database import explain_database_error
-from web.cli import (api, audit, bpmn, demo, governance, maintenance, notifications, ops, planning, processes, serials,
-                     setup, trace, users, worker)
+from web.cli import (api, audit, bpmn, delegations, demo, governance, maintenance, notifications, ops, planning,
+                     processes, serials, setup, trace, users, worker)
 
 _AREAS = (setup, demo, users, ops, api, bpmn, worker, notifications, processes, trace, audit, governance, planning, serials,
-          maintenance)
+          maintenance, delegations)
 
 
 def _create_app():

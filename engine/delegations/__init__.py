@@ -1,0 +1,1 @@
+"""Signed, time-boxed delegation of roles from one person to another (issue #18)."""
