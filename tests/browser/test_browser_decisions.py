@@ -81,3 +81,17 @@ def test_edit_a_rule_and_its_example_then_deploy_signed(page, fresh_db):
     # not an error of the page (anything else, CSP violations included, still fails the test).
     page.console_errors[:] = [e for e in page.console_errors if not e.startswith(INFERNO_NOTICE)]
     assert page.console_errors == []
+
+
+def test_qa_managers_reach_the_tables_from_the_navigation(page, fresh_db):
+    _deploy_risk(fresh_db)
+    sign_in(page, make_persona(fresh_db, "qa"))
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.click("nav a:has-text('Decision tables')")
+    page.wait_for_selector("#decisions")
+    assert "t_risk" in page.inner_text("#decisions")
+    assert page.locator("a[href='/editor/']").count() == 0  # the BPMN editor is not theirs
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+    shot(page, "decision-tables-qa-1024")
+    page.console_errors[:] = [e for e in page.console_errors if not e.startswith(INFERNO_NOTICE)]
+    assert page.console_errors == []
