@@ -80,3 +80,23 @@ def test_cli_on_the_demo_flags_the_drifting_station_with_its_lead(demo_db):
     text = CliRunner().invoke(cli, ["maintenance", "forecast"], obj=ScriptInfo(create_app=lambda: app))
     assert "days before the first out-of-spec value" in text.output and "OUT_OF_SPEC EXT-01" in text.output
     app.extensions["sealtrail.engine"].dispose()
+
+
+def test_an_alarm_raises_one_maintenance_request_in_the_process_engineers_inbox(demo_db):
+    from audit import SYSTEM
+    from engine.maintenance.requests import raise_requests
+    from engine.workflows import deploy_all_shipped, open_tasks
+
+    days, values = _drifting(n=95)
+    alarm = judge(_series(values))
+    assert alarm.status == "alarm"
+    quiet = judge(_series(values[:70]))
+    with demo_db.sessions.begin() as s:
+        assert raise_requests(s, SYSTEM, [alarm]) == []  # not deployed: nothing to start
+        result = deploy_all_shipped(s, SYSTEM)
+        assert not result.problems
+        [instance] = raise_requests(s, SYSTEM, [alarm, quiet])
+        assert instance.business_key == "UV-09/UV intensity"
+        [task] = open_tasks(s, instance.id)
+        assert task.spec_name == "perform_maintenance" and task.lane == "process_engineer"
+        assert raise_requests(s, SYSTEM, [alarm]) == []  # one open request per equipment and parameter

@@ -8,7 +8,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from audit import SYSTEM
 from engine.maintenance import forecast as forecasting
+from engine.maintenance.requests import raise_requests
 
 
 def register(cli: click.Group) -> None:
@@ -24,16 +26,22 @@ def maintenance_cmd() -> None:
 @click.option("--lead-days", type=click.FloatRange(1, 180), default=forecasting.LEAD_DAYS, show_default=True,
               help="Alarm when the forecast reaches a specification limit within this many days.")
 @click.option("--json", "as_json", is_flag=True, help="Print the forecast and the backtest as JSON.")
+@click.option("--raise", "raise_tasks", is_flag=True,
+              help="Start a maintenance request (an inbox task) for each alarm without an open one.")
 @with_appcontext
-def forecast_cmd(lead_days: float, as_json: bool) -> None:
+def forecast_cmd(lead_days: float, as_json: bool, raise_tasks: bool) -> None:
     """Forecast per equipment and parameter; backtest of the alarm on the recorded history."""
-    with current_app.extensions["sealtrail.sessions"]() as session:
+    started = []
+    with current_app.extensions["sealtrail.sessions"].begin() as session:
         found = forecasting.forecast(session, lead_days=lead_days)
         tests = forecasting.backtests(session, lead_days=lead_days)
+        if raise_tasks:
+            started = [(i.id, i.business_key) for i in raise_requests(session, SYSTEM, found)]
     years = sum(t.years for t in tests)
     false = sum(t.false_alarms for t in tests)
     if as_json:
         click.echo(json.dumps({"lead_days": lead_days, "forecasts": [f.as_dict() for f in found],
+                               "requests_started": [{"instance": i, "business_key": k} for i, k in started],
                                "backtest": [t.as_dict() for t in tests],
                                "false_alarms_per_equipment_year": round(false / years, 2) if years else None},
                               ensure_ascii=False, indent=2))
@@ -67,5 +75,7 @@ def forecast_cmd(lead_days: float, as_json: bool) -> None:
                        "with no alarm before it")
         if t.false_alarms:
             click.echo(f"  {t.equipment} {t.parameter}: {t.false_alarms} false alarm(s)")
+    for instance_id, key in started:
+        click.echo(f"maintenance request started for {key}: process instance {instance_id}")
     click.echo(f"  false alarms: {false} over {years:.2f} equipment-parameter-years"
                f" = {false / years if years else 0:.2f} per year, across {len(tests)} series")
