@@ -138,7 +138,8 @@ def validate(decision_id: str):
         result = validate_documents(s, [doc], max_bytes=settings().upload_max_bytes)
         problems = _problems(result.problems) or _same_decision(result, decision_id)
         passed = len(result.decisions[decision_id].table.tests) if not problems else 0
-    return jsonify({"ok": not problems, "problems": problems, "tests_passed": passed})
+        warnings = _problems(result.warnings)
+    return jsonify({"ok": not problems, "problems": problems, "warnings": warnings, "tests_passed": passed})
 
 
 @bp.post("/<decision_id>/try")

@@ -263,9 +263,10 @@ def evaluate_alone(engine: DecisionEngine, given: dict) -> Outcome:
     return engine.outcome(task)
 
 
-def run_test_sheet(table, engine: DecisionEngine) -> list[Problem]:
+def run_test_sheet(table, engine: DecisionEngine, hits: set | None = None) -> list[Problem]:
     """Run the table's test cases (``decision_tables.TestCase``) through ``engine``; one problem
-    per failing case (a failing example blocks the deployment)."""
+    per failing case (a failing example blocks the deployment). ``hits`` collects the ids of the
+    rules the examples matched (for ``untested_rules``)."""
     problems = []
     for case in table.tests:
         where = (table.file, case.id, case.element.sourceline)
@@ -274,6 +275,8 @@ def run_test_sheet(table, engine: DecisionEngine) -> list[Problem]:
         except Exception as exc:  # noqa: BLE001 - any failure of the example is the finding
             problems.append(Problem(*where, f"test {case.id} fails: {type(exc).__name__}: {exc}"))
             continue
+        if hits is not None:
+            hits.update(r.id for r in found.rules)
         wrong = {k: (v, found.outputs.get(k)) for k, v in case.expect.items() if found.outputs.get(k) != v}
         for key, (expected, got) in wrong.items():
             problems.append(Problem(*where, f"test {case.id}: expected {key} = {expected!r}, the table gives "
@@ -283,3 +286,10 @@ def run_test_sheet(table, engine: DecisionEngine) -> list[Problem]:
             problems.append(Problem(*where, f"test {case.id}: expected rule {case.rule}, "
                                             f"matched {got_rule or 'no rule (default)'}"))
     return problems
+
+
+def untested_rules(table, hits: set) -> list[Problem]:
+    """Warnings (deploy goes ahead): rules no example of the test sheet exercises."""
+    return [Problem(table.file, row.id, row.element.sourceline,
+                    f"rule {row.id} is not exercised by any example of the test sheet", severity="warning")
+            for row in table.rows if row.id not in hits]

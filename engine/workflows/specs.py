@@ -16,7 +16,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from engine.workflows import decision_tables, xmlsafe
-from engine.workflows.decisions import Parser, run_test_sheet
+from engine.workflows.decisions import Parser, run_test_sheet, untested_rules
 from engine.workflows.lint import NS, lint
 from engine.workflows.operations import helper_names
 from engine.workflows.xmlsafe import Problem, XmlRefused
@@ -159,7 +159,9 @@ def validate(documents: list[Document], *, known: dict[str, Document] | None = N
         for dep in {d.file_name: d for d in known.values()}.values():
             parser.add_bpmn_xml(xmlsafe.parse(dep.content, dep.file_name, max_bytes=max_bytes), dep.file_name)
         for decision_id, parsed in result.decisions.items():
-            result.problems.extend(run_test_sheet(parsed.table, parser.get_engine(decision_id, None)))
+            hits: set[str] = set()
+            result.problems.extend(run_test_sheet(parsed.table, parser.get_engine(decision_id, None), hits))
+            result.warnings.extend(untested_rules(parsed.table, hits))
     except (SpiffWorkflowException, TypeError, ValueError, KeyError, AttributeError) as exc:
         file_name = getattr(exc, "file_name", "") or (documents[0].file_name if documents else "")
         result.problems.append(_spiff_problem(exc, file_name, lines.get(file_name, {})))

@@ -163,3 +163,13 @@ def test_cli_deploys_tables_with_the_diagrams_and_skips_unchanged(run_cli, cli_e
     assert "deployed decision t_risk v1" in first.output and "deployed t_risk_process v1" in first.output
     again = run_cli(["bpmn", "deploy", *files, "--comment", "again", "--by", engineer], input=credentials())
     assert again.exit_code == 1 and "t_risk_process v1 has the same content" in again.output
+
+
+def test_rules_no_example_exercises_are_warnings_and_the_shipped_sheets_cover_every_rule():
+    from engine.workflows.deploy import shipped_bpmn_dir
+
+    result = validate([dmn()])
+    assert result.ok and [(w.element_id, w.severity) for w in result.warnings] == [("r_sterile_low", "warning")]
+    shipped = [Document(p.name, p.read_bytes()) for p in sorted(shipped_bpmn_dir().glob("*.dmn"))]
+    checked = validate(shipped)
+    assert checked.ok and len(checked.decisions) >= 2 and checked.warnings == []

@@ -50,7 +50,12 @@ def test_validate_reports_findings_and_failing_examples(client, fresh_db, person
         return client.post("/editor/decisions/t_risk/validate",
                            data={"xml": xml, "tests": json.dumps(tests), "csrf_token": token}).get_json()
 
-    assert check(RISK, TESTS) == {"ok": True, "problems": [], "tests_passed": 2}
+    checked = check(RISK, TESTS)
+    assert (checked["ok"], checked["problems"], checked["tests_passed"]) == (True, [], 2)
+    assert [(w["element_id"], w["message"]) for w in checked["warnings"]] == [
+        ("r_sterile_low", "rule r_sterile_low is not exercised by any example of the test sheet")]
+    sterile = {"id": "test_sterile", "given": '{"score": 1, "category": "sterility"}', "expect": '{"level": "medium"}'}
+    assert check(RISK, [*TESTS, sterile])["warnings"] == []
     overlap = RISK.replace('<inputEntry id="r_high_1"><text>&gt;= 5</text>', '<inputEntry id="r_high_1"><text>&gt;= 4</text>')
     found = check(overlap, TESTS)
     assert not found["ok"] and any("rules r_low and r_high overlap" in p["message"] for p in found["problems"])

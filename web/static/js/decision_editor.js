@@ -96,14 +96,16 @@
   if (initialTests.length) { tryGiven.value = initialTests[0].given; }
 
   // --- problems -------------------------------------------------------------------------
-  function showProblems(list) {
+  function showProblems(list, warnings) {
     problems.innerHTML = "";
-    list.forEach(function (p) {
+    list.concat(warnings || []).forEach(function (p, i) {
       var li = document.createElement("li");
+      if (i >= list.length) { li.className = "warning"; li.setAttribute("data-warning", ""); }
       var where = [];
       if (p.element_id) { where.push(p.element_id); }
       if (p.line) { where.push(text("line-text") + " " + p.line); }
-      li.textContent = (where.length ? "[" + where.join(", ") + "] " : "") + p.message;
+      li.textContent = (i >= list.length ? text("warning-text") + " " : "") +
+        (where.length ? "[" + where.join(", ") + "] " : "") + p.message;
       problems.appendChild(li);
     });
   }
@@ -124,7 +126,7 @@
     return currentXml().then(function (xml) {
       return post(text("validate-url"), { xml: xml, tests: JSON.stringify(rows()) });
     }).then(function (result) {
-      showProblems(result.problems || []);
+      showProblems(result.problems || [], result.warnings || []);
       if (result.ok) { say(text("valid-text").replace("%(n)s", result.tests_passed), "alert-ok"); }
       else { say(text("invalid-text").replace("%(n)s", result.problems.length), "alert-bad"); }
       root.setAttribute("data-validated", result.ok ? "ok" : "problems");
