@@ -34,7 +34,8 @@ class WebhookForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=channels.NAME_MAX)])
     kind = SelectField(_l("Service"), choices=[SelectChoice(k) for k in WEBHOOK_KINDS])
     url = StringField(_l("Webhook URL"), validators=[DataRequired(), Length(max=channels.URL_MAX)])
-    role = SelectField(_l("Lane (role)"), choices=_ROLE_CHOICES)
+    role = SelectField(_l("Lane (role)"), choices=[SelectChoice("", "—")] + _ROLE_CHOICES)
+    work_centre = StringField(_l("or work centre"), validators=[Optional(), Length(max=64)])
     locale = SelectField(_l("Language"), choices=[SelectChoice("zh_CN", "中文"), SelectChoice("en", "English")])
     secret = PasswordField(_l("DingTalk signing secret"), validators=[Optional(), Length(max=200)])
 
@@ -97,8 +98,9 @@ def add_webhook():
     try:
         with transaction() as s:
             channels.add_webhook(s, actor_for(get_user(s, current_user.id)), name=form.name.data.strip(),
-                                 kind=form.kind.data, url=form.url.data.strip(), role=form.role.data,
-                                 locale=form.locale.data, secret=form.secret.data or None)
+                                 kind=form.kind.data, url=form.url.data.strip(), role=form.role.data or None,
+                                 work_centre=form.work_centre.data, locale=form.locale.data,
+                                 secret=form.secret.data or None)
     except SealtrailError as exc:
         _refused(exc, form)
         return _page(webhook_form=form, status=422)

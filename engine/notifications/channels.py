@@ -50,7 +50,7 @@ def url_host(url: str) -> str:
     return urllib.parse.urlsplit(url).hostname or ""
 
 
-def _check_webhook(name: str, kind: str, url: str, role: str, locale: str) -> None:
+def _check_webhook(name: str, kind: str, url: str, role: str | None, work_centre: str | None, locale: str) -> None:
     if not name or len(name) > NAME_MAX or not name.isprintable():
         raise ValidationFailed(f"name must be 1 to {NAME_MAX} printable characters", field="name")
     if kind not in WEBHOOK_KINDS:
@@ -58,26 +58,34 @@ def _check_webhook(name: str, kind: str, url: str, role: str, locale: str) -> No
     parts = urllib.parse.urlsplit(url or "")
     if len(url or "") > URL_MAX or parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValidationFailed(f"url must be an http(s) URL of at most {URL_MAX} characters", field="url")
-    if role not in ROLES:
+    if (role is None) == (work_centre is None):
+        raise ValidationFailed("choose a role (its tasks) or a work centre (its deviations), not both",
+                               field="role")
+    if role is not None and role not in ROLES:
         raise ValidationFailed(f"role must be one of {', '.join(ROLES)}", field="role")
+    if work_centre is not None and (not work_centre.strip() or len(work_centre) > 64):
+        raise ValidationFailed("work centre must be 1 to 64 characters", field="work_centre")
     if locale not in LOCALES:
         raise ValidationFailed(f"locale must be one of {', '.join(LOCALES)}", field="locale")
 
 
-def add_webhook(session, actor, *, name: str, kind: str, url: str, role: str, locale: str = "zh_CN",
-                secret: str | None = None) -> WebhookChannel:
-    """A chat webhook told about the tasks of ``role``'s lane (and its escalations)."""
-    _check_webhook(name, kind, url, role, locale)
+def add_webhook(session, actor, *, name: str, kind: str, url: str, role: str | None = None,
+                work_centre: str | None = None, locale: str = "zh_CN", secret: str | None = None) -> WebhookChannel:
+    """A chat webhook told about the tasks of ``role``'s lane (and its escalations), or about the
+    deviations opened on ``work_centre``."""
+    role, work_centre = role or None, (work_centre or "").strip() or None
+    _check_webhook(name, kind, url, role, work_centre, locale)
     if session.scalar(select(WebhookChannel.id).where(WebhookChannel.name == name)) is not None:
         raise ValidationFailed(f"a webhook named {name!r} exists", field="name")
     if secret is not None and (len(secret) > 200 or kind != "dingtalk"):
         raise ValidationFailed("a signing secret (at most 200 characters) is for DingTalk only", field="secret")
-    hook = WebhookChannel(name=name, kind=kind, url=url, role=role, locale=locale, secret=secret or None,
-                          active=True, created_at=utcnow())
+    hook = WebhookChannel(name=name, kind=kind, url=url, role=role, work_centre=work_centre, locale=locale,
+                          secret=secret or None, active=True, created_at=utcnow())
     session.add(hook)
     session.flush()
     chain.append(session, actor, "notification.webhook_added", "notification_webhook", str(hook.id),
-                 after={"name": name, "kind": kind, "host": url_host(url), "role": role, "locale": locale,
+                 after={"name": name, "kind": kind, "host": url_host(url), "role": role,
+                        "work_centre": work_centre, "locale": locale,
                         "signed": secret is not None})
     return hook
 

@@ -29,6 +29,10 @@ WORDING = {
                "tell your administrator."),
         "zh_CN": ("您的电子签名已被锁定", "多次尝试失败后，您的电子签名已被锁定。如非本人操作，请通知管理员。"),
     },
+    "deviation_opened": {
+        "en": ("Deviation opened: {title}", "A deviation was opened on your work centre:"),
+        "zh_CN": ("新偏差：{title}", "您的工作中心新开了一项偏差："),
+    },
     "test": {
         "en": ("Sealtrail test message", "This is a test message from Sealtrail: the channel works."),
         "zh_CN": ("Sealtrail 测试消息", "这是一条来自 Sealtrail 的测试消息：该通道工作正常。"),

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, UTCDateTime, utcnow
 
-KINDS = ("task_ready", "task_due_soon", "task_overdue", "signing_locked", "test")
+KINDS = ("task_ready", "task_due_soon", "task_overdue", "signing_locked", "deviation_opened", "test")
 #: Kinds a user who chose "escalations only" still receives.
 ESCALATIONS = frozenset({"task_overdue", "signing_locked", "test"})
 CHANNELS = ("email", "webhook")
@@ -79,17 +79,20 @@ class NotificationPreference(Base):
 
 
 class WebhookChannel(Base):
-    """A chat webhook (WeCom, DingTalk, Teams, Slack) told about the tasks of a role's lane."""
+    """A chat webhook (WeCom, DingTalk, Teams, Slack) told about the tasks of a role's lane, or
+    about deviations opened on a work centre (exactly one of the two)."""
 
     __tablename__ = "notification_webhooks"
-    __table_args__ = (CheckConstraint(f"kind IN ({_in(WEBHOOK_KINDS)})", name="kind"),)
+    __table_args__ = (CheckConstraint(f"kind IN ({_in(WEBHOOK_KINDS)})", name="kind"),
+                      CheckConstraint("(role IS NULL) <> (work_centre IS NULL)", name="scope"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     kind: Mapped[str] = mapped_column(String(10))
     url: Mapped[str] = mapped_column(String(1000))
     secret: Mapped[str | None] = mapped_column(String(200))  # DingTalk's signing secret, when set
-    role: Mapped[str] = mapped_column(String(32), index=True)
+    role: Mapped[str | None] = mapped_column(String(32), index=True)
+    work_centre: Mapped[str | None] = mapped_column(String(64), index=True)
     locale: Mapped[str] = mapped_column(String(8), default="zh_CN")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

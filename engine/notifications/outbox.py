@@ -104,3 +104,20 @@ def signing_locked(session, user_id: int, now: datetime | None = None) -> int:
         return 0
     subject = Subject("user", str(user_id), "", "/account")
     return enqueue(session, "signing_locked", subject, users=[user_id], now=now)
+
+
+def work_centre_webhooks(session, work_centre: str) -> list[int]:
+    """Ids of the active webhooks of ``work_centre``."""
+    return list(session.scalars(select(WebhookChannel.id).where(WebhookChannel.work_centre == work_centre,
+                                                                 WebhookChannel.active.is_(True))
+                                .order_by(WebhookChannel.id)))
+
+
+def deviation_opened(session, number: str, work_centre: str | None, instance_id: int,
+                     now: datetime | None = None) -> int:
+    """A deviation was opened on ``work_centre``: tell its webhooks (the number and the process
+    page; the description stays in Sealtrail)."""
+    if not work_centre:
+        return 0
+    subject = Subject("deviation", number, f"{number} · {work_centre}"[:TITLE_MAX], f"/processes/{instance_id}")
+    return enqueue(session, "deviation_opened", subject, webhooks=work_centre_webhooks(session, work_centre), now=now)

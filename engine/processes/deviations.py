@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from audit import chain
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.masterdata.models import OperationParameter, RoutingOperation
+from engine.notifications import outbox
 from engine.processes import holds
 from engine.processes.charts import parameter_chart
 from engine.processes.models import Deviation, DeviationLot
@@ -123,6 +124,7 @@ def open_deviation(session: Session, actor, *, lot: Lot | str | None = None,
         instance = start(session, actor, "deviation", data, business_key=dev.number)
         dev.process_instance_id = instance.id
         session.flush()
+        outbox.deviation_opened(session, dev.number, op_row.work_centre if op_row else None, instance.id)
     return dev
 
 

@@ -149,22 +149,24 @@ def webhook() -> None:
 @click.argument("name")
 @click.option("--kind", type=click.Choice(WEBHOOK_KINDS), required=True)
 @click.option("--url", required=True, help="The webhook URL the chat service gave you.")
-@click.option("--role", type=click.Choice(ROLES), required=True, help="Tasks of this role's lane are posted.")
+@click.option("--role", type=click.Choice(ROLES), default=None, help="Tasks of this role's lane are posted.")
+@click.option("--work-centre", default=None, help="Or: deviations opened on this work centre are posted.")
 @click.option("--locale", type=click.Choice(LOCALES), default="zh_CN", show_default=True)
 @click.option("--secret", default=None, help="DingTalk signing secret (SEC…), when the robot has one.")
 @click.option("--by", "by", required=True, help="The administrator making the change.")
 @with_appcontext
-def webhook_add(name, kind, url, role, locale, secret, by) -> None:
+def webhook_add(name, kind, url, role, work_centre, locale, secret, by) -> None:
     """Add a webhook NAME."""
     try:
         with _sessions().begin() as session:
             admin = acting_user(session, by, ("admin",))
             hook = channels.add_webhook(session, accounts.actor_for(admin), name=name, kind=kind, url=url,
-                                        role=role, locale=locale, secret=secret)
+                                        role=role, work_centre=work_centre, locale=locale, secret=secret)
             hook_id = hook.id
     except SealtrailError as exc:
         raise click.ClickException(exc.message) from exc
-    click.echo(f"webhook {name} (#{hook_id}) posts the {role} lane to {channels.url_host(url)}")
+    what = f"the {role} lane" if role else f"deviations on work centre {work_centre}"
+    click.echo(f"webhook {name} (#{hook_id}) posts {what} to {channels.url_host(url)}")
 
 
 @webhook.command("list")
@@ -173,7 +175,8 @@ def webhook_list() -> None:
     """List the webhooks (hosts only: the URL holds the token)."""
     with _sessions().begin() as session:
         for h in channels.list_webhooks(session):
-            click.echo(f"{h.name}\t{h.kind}\t{h.role}\t{h.locale}\t{channels.url_host(h.url)}\t"
+            click.echo(f"{h.name}\t{h.kind}\t{h.role or 'work centre ' + h.work_centre}\t{h.locale}\t"
+                       f"{channels.url_host(h.url)}\t"
                        f"{'on' if h.active else 'off'}")
 
 
