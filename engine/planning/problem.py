@@ -23,6 +23,7 @@ from engine.masterdata.revisions import effective_revision
 from engine.planning.calendars import open_windows, shifts_of, zone
 from engine.planning.materials import MaterialLedger
 from engine.production.interlocks import Blocker, equipment_blockers, operator_blockers, tooling_blockers
+from engine.processes.models import Deviation, LotHold
 from engine.production.models import Lot
 from engine.users.models import User
 
@@ -108,11 +109,31 @@ def build_problem(session: Session, *, start_day: date, days: int, timezone: str
             problem.blocked[lot.lot_number] = blockers
         else:
             problem.jobs.append(job)
+    for lot, blocker in held_lots(session):
+        problem.blocked[lot.lot_number] = [blocker]
     for wc in {t.work_centre for j in problem.jobs for t in j.tasks}:
         problem.wc_capacity[wc], problem.wc_reduced[wc] = ctx.calendar(wc)
     for code in {e for j in problem.jobs for t in j.tasks for e in t.equipment}:
         problem.equipment_closed[code] = ctx.equipment_closed[code]
     return problem
+
+
+def held_lots(session: Session) -> list[tuple[Lot, Blocker]]:
+    """Lots held while planned (a deviation's hold): out of the plan until the hold is lifted, and said so."""
+    rows = session.execute(select(Lot, LotHold, Deviation.number).join(LotHold, LotHold.lot_id == Lot.id)
+                           .outerjoin(Deviation, Deviation.id == LotHold.deviation_id)
+                           .where(Lot.status == "on_hold", Lot.source == "made", LotHold.released_at.is_(None),
+                                  LotHold.status_before == "planned").order_by(Lot.lot_number, LotHold.id)).all()
+    out, seen = [], set()
+    for lot, hold, number in rows:
+        if lot.id in seen:
+            continue
+        seen.add(lot.id)
+        record = number or f"hold {hold.id}"
+        out.append((lot, Blocker("on_hold", "status", record,
+                                 f"lot {lot.lot_number} is on hold ({record}: {hold.reason}); it returns to the "
+                                 "plan when the hold is lifted")))
+    return out
 
 
 class _Context:

@@ -174,3 +174,19 @@ def test_cli_plans_prints_json_and_a_production_manager_releases_it_signed(demo_
         assert plans.get_plan(s, 1).state == "released"
     operator = _invoke(app, ["plan", "release", "1", "--by", "li.na", "--reason", "x"], input="x\n1\n")
     assert operator.exit_code == 1 and "needs the role production_manager" in operator.output
+
+
+def test_a_planned_lot_held_by_a_deviation_leaves_the_plan_with_the_reason_and_returns_when_lifted(demo_db):
+    from engine.processes.holds import hold_lot, release_hold
+
+    with demo_db.sessions.begin() as s:
+        day = _plant_day(s)
+        lot = lots.get_lot(s, "TUBE-2611-01")
+        hold = hold_lot(s, SYSTEM, lot, reason="resin lot under investigation")
+        problem, solution = _compute(s, day)
+        [reason] = problem.blocked["TUBE-2611-01"]
+        assert reason.code == "on_hold" and "resin lot under investigation" in reason.message
+        assert "TUBE-2611-01" not in {p.lot for p in solution.placements}
+        release_hold(s, SYSTEM, hold, reason="resin cleared")
+        problem, solution = _compute(s, day)
+        assert "TUBE-2611-01" not in problem.blocked and "TUBE-2611-01" in {p.lot for p in solution.placements}
