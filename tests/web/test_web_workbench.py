@@ -110,3 +110,41 @@ def test_form_builder_is_for_process_owners_only(client, fresh_db, personas, log
     token = csrf_token(client, "/inbox/")
     assert client.post("/editor/forms/prescreen", data={"schema": json.dumps(FORM), "comment": "x",
                                                          "csrf_token": token}).status_code == 403
+
+
+def test_move_running_instances_dry_run_then_signed(client, fresh_db, personas, login):
+    from audit import SYSTEM
+    from engine.workflows import Document, deploy
+    from engine.workflows.models import ProcessInstance, ProcessVersion
+    from sqlalchemy import select
+    from tests.web.conftest import PASSWORD, start_change
+    from tests.web.test_web_editor import XML
+
+    deploy_test_process(fresh_db)
+    pe, qa = personas("pe"), personas("qa")
+    first = start_change(fresh_db, pe, title="A", key="CC-1")
+    second = start_change(fresh_db, pe, title="B", key="CC-2")
+    with fresh_db.sessions.begin() as s:  # v2 renames the open QA step: both can move
+        deploy(s, SYSTEM, [Document("web_change.bpmn", XML.replace(
+            'name="QA approval / 质量批准"', 'name="QA review / 质量审核"').encode())], comment="rename")
+        # v3 changes the completed script: nothing may move there
+        deploy(s, SYSTEM, [Document("web_change.bpmn", XML.replace(
+            'name="Collect the impact"', 'name="Gather the impact"').encode())], comment="script renamed")
+    login(qa)  # (a process engineer is refused: tests/web/test_web_authz_matrix.py, rule bpmn.migrate)
+    dry = client.get("/editor/moves/web_change?to=3").get_data(as_text=True)
+    assert "0 of 2 running instance(s) can move to v3" in dry and "build_context" in dry
+    report = client.get("/editor/moves/web_change?to=2").get_data(as_text=True)
+    assert "2 of 2 running instance(s) can move to v2" in report
+    token = csrf_token(client, "/editor/moves/web_change?to=2")
+    refused = client.post("/editor/moves/web_change", data={"to": "2", "reason": "", "csrf_token": token})
+    assert refused.status_code == 422
+    wrong = client.post("/editor/moves/web_change", data={"to": "2", "reason": "clearer name", "csrf_token": token,
+                                                         "password": PASSWORD, "totp_code": "000000"})
+    assert wrong.status_code == 422
+    moved = client.post("/editor/moves/web_change", data={"to": "2", "reason": "clearer name", "csrf_token": token,
+                                                         "password": PASSWORD, "totp_code": qa.code()})
+    assert moved.status_code == 302, moved.get_data(as_text=True)[:1500]
+    with fresh_db.sessions() as s:
+        v2 = s.scalar(select(ProcessVersion.id).where(ProcessVersion.version == 2))
+        assert {i.process_version_id for i in s.scalars(select(ProcessInstance).where(
+            ProcessInstance.id.in_([first, second])))} == {v2}
