@@ -10,6 +10,7 @@ from sqlalchemy import select
 from engine.demo.plant_data import CODE_START, ITEMS
 from engine.masterdata.models import Product
 from engine.production import lots, records
+from engine.trace import serials
 
 # day offset from lot start for each operation sequence (EO and aeration run days later)
 _DAY_OF_OP = {10: 0, 20: 0, 30: 1, 40: 1, 50: 2, 60: 3, 70: 4}
@@ -52,6 +53,8 @@ def run_production(plant) -> list[str]:
     fg1 = runner.run("IS200-2609-001", "FG-IS200", 2000, 60, parts(tube1, drip1), made_qty=1985,
                      correction=("UV intensity", 6.1, 61.0,
                                  "decimal point missed when typing; value from the radiometer printout"))
+    # Every unit of lot 001 carries a serial number (GS1 AI 21) on its UDI label.
+    serials.assign_serials(plant.s, pm, fg1, serials.expand_range("IS2609000001", 1985))
     lots.change_lot_status(plant.s, qam, fg1, "released", quantity_approved=1964,
                            reason="DHR reviewed; 21 sets consumed by destructive testing")
     fg2 = runner.run("IS200-2610-002", "FG-IS200", 2000, 45, parts(tube1, drip1), made_qty=1990,

@@ -7,6 +7,7 @@ characters replaced, and the first page says so — the record is never silently
 from __future__ import annotations
 
 import json
+import re
 
 from fpdf import FPDF
 from fpdf.fonts import FontFace as Style
@@ -163,10 +164,25 @@ def _serials(pdf: DhrPdf, r: dict):
     rows = r.get("serials") or []
     if not rows:
         return
-    pdf.heading("序列号", f"Unit serial numbers (GS1 AI 21): {len(rows)}")
-    pdf.grid(["Serial", "UDI (HRI)", "Assigned", "Packed"],
-             [[s["serial"], s["udi_hri"], s["assigned_at"], s["packed_at"] or "—"] for s in rows],
-             widths=(30, 90, 35, 35))
+    packed = sum(1 for s in rows if s["packed_at"])
+    pdf.heading("序列号", f"Unit serial numbers (GS1 AI 21): {len(rows)}, {packed} scanned at packing")
+    pdf.grid(["Serials", "Count", "First UDI (HRI)"],
+             [[f"{first} – {last}" if first != last else first, str(count), hri]
+              for first, last, count, hri in _serial_runs(rows)], widths=(70, 20, 100))
+
+
+def _serial_runs(rows: list[dict]) -> list[tuple[str, str, int, str]]:
+    """Consecutive serials (same prefix, numbers counting up by one, same width) as one line each."""
+    runs: list[list] = []
+    for s in rows:
+        match = re.match(r"^(.*?)(\d+)$", s["serial"])
+        key = (match.group(1), len(match.group(2)), int(match.group(2))) if match else None
+        last = runs[-1] if runs else None
+        if key and last and last[4] and last[4][:2] == key[:2] and last[4][2] + 1 == key[2]:
+            last[1], last[2], last[4] = s["serial"], last[2] + 1, key
+        else:
+            runs.append([s["serial"], s["serial"], 1, s["udi_hri"], key])
+    return [(first, last, count, hri) for first, last, count, hri, _key in runs]
 
 
 def _components(pdf: DhrPdf, r: dict):

@@ -92,3 +92,12 @@ def test_trace_command_with_a_serial(fresh_db):
     assert result.exit_code == 0, result.output
     assert result.output.startswith("serial SN0007: a unit of lot L-SN\nL-SN") and "R-1" in result.output
     assert "SN0007  not packed" in listing.output
+
+
+def test_the_demo_serials_trace_to_their_lot_and_components(demo_db):
+    with demo_db.sessions() as session:
+        lot = genealogy.get_lot(session, f"(01){GTIN}(21)IS2609000017")
+        assert lot.lot_number == "IS200-2609-001"
+        numbers = {t.lot_number for t in genealogy.trace(session, lot, "backward").lots.values()}
+        assert {"TUBE-2609-01", "RCV-2609-001", "DRIP-2609-01"} <= numbers
+        assert len(serials.serials_of(session, lot)) == 1985
