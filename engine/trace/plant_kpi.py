@@ -142,7 +142,8 @@ def _finished(session: Session, start, end) -> list[dict]:
 def _training(session: Session, start, end) -> list[dict]:
     rows = session.scalars(select(TrainingRecord).where(TrainingRecord.trained_on >= start.date(),
                                                         TrainingRecord.trained_on < end.date()))
-    return [{"id": f"{r.user.username}:{r.document_revision.describe()}", "result": r.result} for r in rows]
+    return [{"id": f"{r.user.username}:{r.document_revision.master.code} rev {r.document_revision.label}",
+             "result": r.result} for r in rows]
 
 
 def _overdue_training(session: Session, as_of: dt.datetime) -> kpi.Figure:

@@ -53,6 +53,7 @@ def test_demo_report_page_and_cli_show_the_plant_figures(demo_db):
     with demo_db.sessions() as s:
         plant = kpi_report(s, start, end)["plant"]
     assert plant["overdue_training"]["records"] == ["li.na:SOP-001 rev B"]
+    assert "zhang.wei:SOP-001 rev B" in plant["training_pass_rate"]["records"]
     assert "LT-01" not in plant["calibration_on_time"]["records"] and plant["calibration_on_time"]["denominator"] > \
         plant["calibration_on_time"]["numerator"]  # LT-01 is overdue: counted, not on time
     assert set(plant["tooling_life_consumed"]) == {"DIE-T30", "FIX-ASM-01"}
