@@ -91,22 +91,22 @@ def ingest_alarm(session: Session, actor: Actor, alarm: AlarmIn, *, event_id: st
 
 def _insert_once(session: Session, values: dict) -> Alarm | None:
     """INSERT … ON CONFLICT (source, event_id) DO NOTHING RETURNING the row; None when it existed."""
-    stmt = _INSERT_ONCE[is_postgres(session)]
-    return session.scalars(stmt, {key: values[key] for key in _ALARM_KEYS}).one_or_none()
+    key = (is_postgres(session), tuple(sorted(values)))
+    stmt = _INSERT_ONCE.get(key)
+    if stmt is None:  # one statement per dialect and set of columns, with a bind parameter each
+        stmt = _INSERT_ONCE[key] = _insert_once_statement(postgresql.insert if key[0] else sqlite.insert, key[1])
+    return session.scalars(stmt, values).one_or_none()
 
 
-def _insert_once_statement(dialect_insert):
-    # Built once with a bind parameter per column (the statement is compiled once and cached),
-    # not once per alarm with the values inlined.
+def _insert_once_statement(dialect_insert, columns: tuple[str, ...]):
+    # Built once with bind parameters (compiled once and cached by SQLAlchemy), not once per
+    # alarm with the values inlined.
     table = Alarm.__table__
-    return (dialect_insert(Alarm).values({key: bindparam(key, type_=table.c[key].type) for key in _ALARM_KEYS})
+    return (dialect_insert(Alarm).values({name: bindparam(name, type_=table.c[name].type) for name in columns})
             .on_conflict_do_nothing(index_elements=["source", "event_id"]).returning(Alarm))
 
 
-_ALARM_KEYS = ("source", "event_id", "line", "equipment", "code", "severity", "message", "occurred_at",
-               "received_at", "lot_number", "operation", "parameter", "value", "unit", "payload_sha256",
-               "client_id", "channel", "rule_id", "rule_version", "outcome")
-_INSERT_ONCE = {True: _insert_once_statement(postgresql.insert), False: _insert_once_statement(sqlite.insert)}
+_INSERT_ONCE: dict = {}
 
 
 def _describe(alarm: AlarmIn, source: str) -> str:
