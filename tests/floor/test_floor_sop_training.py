@@ -114,3 +114,16 @@ def test_nobody_else_may_sign_an_operators_acknowledgement(demo_db):
         zhang = accounts.get_user_by_name(s, "zhang.wei")
         olly_task = s.scalar(select(WorkflowTask).where(WorkflowTask.business_key == "SOP-001 rev C · olly.operator"))
         assert olly_task.id not in {t.id for t in visible_tasks(s, zhang)}
+
+
+def test_an_operator_cannot_start_their_own_acknowledgement(demo_db):
+    from engine.errors import Forbidden
+    from engine.workflows.instances import start_instance
+
+    with demo_db.sessions.begin() as s:
+        deploy_all_shipped(s, SYSTEM)
+        li = accounts.get_user_by_name(s, "li.na")
+        with pytest.raises(Forbidden, match="qa_manager"):
+            start_instance(s, accounts.actor_for(li), "sop_training", user=li,
+                           data={"document_code": "SOP-001", "document_revision": "B", "trainee": "li.na",
+                                 "document_title": "Leak test", "trainee_name": "Li Na"})
