@@ -165,3 +165,20 @@ def test_new_objects_start_with_a_first_draft(engineer, demo_db):
                                                      "item": "NOPE",
                                                      "csrf_token": token})
     assert taken.status_code == 422 and 'data-field="item"' in taken.get_data(as_text=True)
+
+
+def test_a_bom_and_a_document_draft_proposed_together(engineer, demo_db):
+    from engine.workflows import deploy_all_shipped
+
+    client, drafts = engineer
+    with demo_db.sessions.begin() as s:
+        deploy_all_shipped(s, SYSTEM)
+    token = csrf_token(client, "/drafts/")
+    index = client.get("/drafts/").get_data(as_text=True)
+    assert f'href="/drafts/bom/{drafts["bom"]}"' in index and f'href="/drafts/document/{drafts["document"]}"' in index
+    proposed = client.post("/drafts/propose", data={"rev": [f"bom:{drafts['bom']}", f"document:{drafts['document']}"],
+                                                     "title": "Leak test hold and clamp losses", "reason": "audit",
+                                                     "csrf_token": token})
+    assert proposed.status_code == 302 and "/tasks/" in proposed.headers["Location"]
+    task_page = client.get(proposed.headers["Location"]).get_data(as_text=True)
+    assert "SOP-001" in task_page and "Leak test hold and clamp losses" in task_page
