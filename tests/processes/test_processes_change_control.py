@@ -235,3 +235,38 @@ def test_a_flag_never_decided_still_needs_a_justification_to_untick(quality):
     with pytest.raises(ValidationFailed, match="regulatory_notification_required"):
         record_assessment(s, quality.actor("pe_xu"), change, risk_level="low", risk_assessment="r",
                           validation_required=True, validation_plan="OQ", regulatory_notification_required=False)
+
+
+@pytest.mark.requirement("ISO13485-7.3.9")
+def test_a_released_sop_revision_gives_the_operator_a_read_and_acknowledge_task(quality):
+    """Change control releases SOP-ASSY rev B from its own timer step: the operator who works to it
+    gets their read-and-acknowledge task (a second process started inside the first one's step)."""
+    from engine.masterdata.revisions import edit_draft
+    from engine.workflows.models import WorkflowTask
+
+    s, plant = quality.session, quality.plant
+    draft = new_draft(s, quality.actor("pe_wang"), plant.sop, change_summary="torque check added")
+    edit_draft(s, quality.actor("pe_wang"), draft, body="Assemble. Check torque.", reason="new step")
+    iid = _start(quality)
+    quality.complete(iid, "submit_change", "pe_wang", {
+        "change_title": "SOP-ASSY torque check", "change_description": "torque check",
+        "change_reason": "field returns", "change_urgency": "routine",
+        "changed_revisions": [{"kind": "document", "code": "SOP-ASSY", "label": draft.label}],
+        "changed_objects": [], "effective_from": utc_today().isoformat(), "change_action": "submit",
+        "change_comment": ""})
+    _assess(quality, iid)
+    for task in list(quality.tasks(iid)):  # only the approvals the impact flagged
+        who, field = {"approve_change_qa": ("qm_chen", "qa"), "approve_change_production": ("pm_liu", "production"),
+                      "approve_change_regulatory": ("ra_sun", "regulatory")}[task]
+        data = {f"{field}_decision": "approve", f"{field}_comment": ""}
+        if field == "regulatory":
+            data["regulatory_notification_plan"] = "none needed"
+        quality.complete(iid, task, who, data)
+    quality.complete(iid, "confirm_change_implementation", "pe_wang", {
+        "effective_from": utc_today().isoformat(), "training_completed": True, "implementation_notes": "issued"})
+    s.refresh(draft)
+    assert draft.state == "released"
+    waiting = s.scalars(select(WorkflowTask).where(WorkflowTask.process_id == "sop_training",
+                                                   WorkflowTask.state == "ready")).all()
+    assert [(t.assignee_id, t.business_key) for t in waiting] == [
+        (plant.users["op_li"].id, f"SOP-ASSY rev {draft.label} · op_li")]
