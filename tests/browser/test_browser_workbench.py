@@ -1,7 +1,8 @@
 """The process owner's workbench (#14) in a real browser: a new approval step added to the shipped
 change-control process with its own form, role (lane) and signature meaning through the
 properties panel, validated, deployed with a signature, and a new change request then waiting at
-that step in the inbox of the step's role; a script refused by the policy at its line."""
+that step in the inbox of the step's role; a script refused by the policy at its line, an
+unreachable task named by Validate, a timer read as words."""
 from __future__ import annotations
 
 import json
@@ -238,6 +239,20 @@ def test_a_refused_script_shows_at_its_line_and_a_timer_reads_as_words(page, fre
     script.fill('change = {"title": change_title}\n')
     page.locator("#properties .st-script-ok").wait_for()
     assert page.locator("#properties .st-script-refusal").count() == 0
+
+    # a task dropped where no flow reaches it: Validate names it as unreachable, highlighted
+    box = page.locator("g[data-element-id=approve_change_qa]").bounding_box()
+    page.click(".djs-palette .entry.bpmn-icon-task")
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] + 90
+    page.mouse.move(x - 30, y - 30, steps=4)
+    page.mouse.move(x, y, steps=6)
+    page.mouse.click(x, y)
+    orphan = page.evaluate("() => window.sealtrailModeler.get('selection').get()[0].id")
+    page.click("#btn-validate")
+    page.wait_for_selector("#editor-status.alert-bad")
+    problems = page.inner_text("#problems")
+    assert orphan in problems and "can never run" in problems
+    assert page.locator(f"g[data-element-id={orphan}].st-error").count() == 1
 
     _open_editor(page, "capa")
     page.evaluate("""() => { const m = window.sealtrailModeler, el = m.get('elementRegistry').get('wait_capa_effectiveness');
