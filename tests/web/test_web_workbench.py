@@ -148,3 +148,10 @@ def test_move_running_instances_dry_run_then_signed(client, fresh_db, personas, 
         v2 = s.scalar(select(ProcessVersion.id).where(ProcessVersion.version == 2))
         assert {i.process_version_id for i in s.scalars(select(ProcessInstance).where(
             ProcessInstance.id.in_([first, second])))} == {v2}
+
+
+def test_the_processes_page_links_qa_managers_to_the_move(client, fresh_db, personas, login):
+    deploy_test_process(fresh_db)
+    login(personas("qa"))
+    assert "/editor/moves/web_change" in client.get("/processes/?process=web_change").get_data(as_text=True)
+    assert "/editor/moves/" not in client.get("/processes/").get_data(as_text=True)
