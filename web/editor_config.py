@@ -42,7 +42,14 @@ def _translations() -> dict[str, str]:
             "Element documentation": _("Element documentation"), "Timer": _("Timer"), "Type": _("Type"),
             "Value": _("Value"), "Date": _("Date"), "Duration": _("Duration"), "Cycle": _("Cycle"),
             "Message": _("Message"), "Multi-instance": _("Multi-instance"),
-            "Process documentation": _("Process documentation"), "Signal": _("Signal"), "Error": _("Error")}
+            "Process documentation": _("Process documentation"), "Signal": _("Signal"), "Error": _("Error"),
+            # the panel header's element types
+            "User Task": _("User Task"), "Service Task": _("Service Task"), "Script Task": _("Script Task"),
+            "Business Rule Task": _("Business Rule Task"), "Call Activity": _("Call Activity"), "Task": _("Task"),
+            "Sequence Flow": _("Sequence Flow"), "Exclusive Gateway": _("Exclusive Gateway"),
+            "Parallel Gateway": _("Parallel Gateway"), "Start Event": _("Start Event"), "End Event": _("End Event"),
+            "Timer Intermediate Catch Event": _("Timer Intermediate Catch Event"), "Lane": _("Lane"),
+            "Participant": _("Participant"), "Collaboration": _("Collaboration")}
     return {k: v for k, v in keys.items() if v != k}
 
 
