@@ -173,3 +173,39 @@ def test_failed_calibration_opens_the_deviation(plant_page, demo_db):
     assert "DEV-" in table and "IS200-2610-003" in table and "DRIP-2610-01" in table
     assert page.locator("#calibration-deviation tr[data-lot='IS200-2610-003'] .badge-bad").count() == 1
     shot(page, "failed-calibration-deviation")
+
+
+def test_an_operator_reads_and_acknowledges_a_new_sop_revision_on_a_tablet(plant_page, demo_db):
+    from sqlalchemy import select
+
+    from engine.masterdata.models import Document
+    from engine.masterdata.revisions import effective_revision
+    from engine.users import accounts
+    from tests.floor.test_floor_sop_training import _make_sop001_rev_c_effective
+
+    page = plant_page
+    page.set_viewport_size(TABLET_LANDSCAPE)
+    operator = make_persona(demo_db, "op")
+    with demo_db.sessions.begin() as s:
+        _make_sop001_rev_c_effective(s)
+    sign_in(page, operator)
+    page.goto(page.base + "/inbox/")
+    page.click("#inbox tr:has-text('SOP-001 rev C') a")
+    page.wait_for_selector("#task-form")
+    assert "Hold 10 s before reading the decay." in page.inner_text("#document-view")
+    page.check("input[name=sop_read_and_understood]")
+    page.click("button[data-open-sign=sign-task]")
+    dialog = page.locator("dialog#sign-task")
+    dialog.wait_for(state="visible")
+    assert "Acknowledged" in dialog.inner_text()
+    dialog.locator("input[name=password]").fill(PASSWORD)
+    dialog.locator("input[name=totp_code]").fill(operator.code())
+    dialog.locator("button[name=sign]").click()
+    page.wait_for_selector(".flash-success")
+    shot(page, "sop-acknowledged")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    with demo_db.sessions() as s:
+        olly = accounts.get_user_by_name(s, operator.username)
+        rev_c = effective_revision(s, s.scalar(select(Document).where(Document.code == "SOP-001")))
+        assert [(r.method, r.result) for r in olly.training_records if r.document_revision_id == rev_c.id] == [
+            ("read_and_acknowledge", "pass")]
