@@ -88,6 +88,8 @@ class LdapDirectory:
                                 read_only=True, receive_timeout=TIMEOUT, raise_exceptions=False)
         try:
             conn.open()
+            if conn.closed:
+                raise DirectoryUnavailable(f"cannot reach the directory at {self.url}")
             if self.starttls:
                 conn.start_tls()
             return self._person(conn, username) if conn.bind() else None

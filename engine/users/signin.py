@@ -22,7 +22,7 @@ from audit.passwords import verify_password
 from engine.db import utcnow
 from engine.errors import ValidationFailed
 from engine.users.accounts import USERNAME_RE, actor_for, disable_user, find_user, set_roles
-from engine.users.directory import DIRECTORY_HASH, LdapDirectory, mapped_roles
+from engine.users.directory import DIRECTORY_HASH, DirectoryUnavailable, LdapDirectory, mapped_roles
 from engine.users.models import User
 from engine.users.sessions import end_user_sessions
 
@@ -128,7 +128,13 @@ def _directory_sign_in(session: Session, directory: LdapDirectory, name: str, pa
             chain.append(session, actor_for(user), LOGIN_REFUSED, "user", str(user.id),
                          payload=context | {"kind": "locked", "locked_until": iso_utc(until)})
             return SignIn(locked_until=until)
-    person = directory.authenticate(name, password)
+    try:
+        person = directory.authenticate(name, password)
+    except DirectoryUnavailable as exc:  # not the person's fault: audited, not counted toward lockout
+        chain.append(session, actor_for(user) if user else SIGNIN, LOGIN_REFUSED, "user" if user else "login",
+                     str(user.id) if user else name, payload=context | {"kind": "directory_unavailable",
+                                                                        "error": str(exc)[:300]})
+        return SignIn()
     if person is None:
         if user is None:
             chain.append(session, SIGNIN, LOGIN_FAILED, "login", name, payload=context | {"kind": "directory_refused"})

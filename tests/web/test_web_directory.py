@@ -17,6 +17,7 @@ from audit.policy import SigningPolicy
 from engine.users import get_user_by_name
 from engine.users.directory import DIRECTORY_HASH, LdapDirectory, map_group, password_verifier
 from engine.workflows.models import WorkflowTask
+from tests.engine.mailservers import free_port
 from tests.engine.slapd import BASE, Slapd, slapd_binary
 from tests.web.conftest import Persona, csrf_token, deploy_test_process, open_task_id, start_change
 from web.app import create_app
@@ -127,3 +128,17 @@ def test_local_accounts_keep_their_local_password_when_a_directory_is_configured
     qa = personas("qa")
     client = ldap_app.test_client()
     assert post_login(client, qa.username, qa.password).status_code == 302
+
+
+def test_an_unreachable_directory_refuses_sign_in_cleanly_and_counts_nothing(fresh_db, directory):
+    settings = fresh_db.settings(ldap_url=f"ldap://127.0.0.1:{free_port()}",
+                                 ldap_user_dn=f"uid={{username}},ou=people,{BASE}", ldap_base_dn=BASE)
+    app = create_app({"TESTING": True, "SESSION_COOKIE_SECURE": False}, settings=settings)
+    try:
+        response = post_login(app.test_client(), "lena.wang", LENA_PASSWORD)
+        assert response.status_code == 401  # the sign-in page again, not an error page
+        with fresh_db.sessions() as s:
+            last = s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
+            assert (last.action, last.payload_value["kind"]) == ("auth.login_refused", "directory_unavailable")
+    finally:
+        app.extensions["sealtrail.engine"].dispose()
