@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from audit.checkpoints import load_signing_key
 from audit.models import AuditEntry
 from audit.verify import verify_chain
+from engine.workflows.models import WorkflowTask
 
 
 def list_entries(session: Session, *, object_type: str | None = None, object_id: str | None = None,
@@ -51,3 +52,26 @@ def verify(session: Session, *, key_path=None) -> dict:
             "last_checkpoint_seq": result.last_checkpoint_seq, "signatures_checked": result.signatures_checked,
             "problems": [{"seq": p.seq, "kind": p.kind, "detail": p.detail} for p in result.problems],
             "notes": [n if isinstance(n, (str, int, float, dict, list)) else str(n) for n in result.notes]}
+
+
+def signed_record_titles(session: Session, signatures) -> dict[str, dict]:
+    """What each signature signed, by signature id, in human terms: ``{"title", "key", "lane"}``.
+
+    A task signature names the task (its title, bilingual as the diagram wrote it), the business key
+    (lot, change or deviation number) and the lane (role) it was signed in; other records their id.
+    """
+    rows = list(signatures)
+    task_ids = [s.signature_id for s in rows if s.record_type == "workflow_task"]
+    tasks = {t.signature_id: t for t in session.scalars(
+        select(WorkflowTask).where(WorkflowTask.signature_id.in_(task_ids)))} if task_ids else {}
+    out = {}
+    for s in rows:
+        task = tasks.get(s.signature_id)
+        if task is not None:
+            out[s.signature_id] = {"title": task.title, "key": task.business_key or "", "lane": task.lane or ""}
+        elif s.record_type == "process_version" and ":v" in s.record_id:
+            process, version = s.record_id.rsplit(":v", 1)
+            out[s.signature_id] = {"title": process, "key": f"v{version}", "lane": ""}
+        else:
+            out[s.signature_id] = {"title": s.record_id, "key": "", "lane": ""}
+    return out

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from audit.checkpoints import load_signing_key, signing_key_for, write_checkpoint_files
@@ -18,15 +19,51 @@ from audit.models import AuditEntry, Signature
 from audit.policy import MEANINGS
 from audit.verify import verify_chain
 from engine.config import checkpoint_files
+from engine.trail_reader import signed_record_titles
 from engine.errors import Conflict, ValidationFailed
 from web.authz import blueprint_rule
 from web.db import settings, transaction
+from web.i18n import meaning_label
 from web.pagination import page_number, paginate
 
 bp = Blueprint("auditor", __name__, url_prefix="/audit")
 
 
 blueprint_rule(bp, "audit_trail")
+
+
+_RECORD_TYPES = {
+    "workflow_task": _l("Task"), "process_version": _l("Process version"), "lot": _l("Lot"),
+    "api_token": _l("API token"), "alarm_rule": _l("Alarm rule"), "spc_baseline": _l("SPC baseline"),
+    "workflow_migration": _l("Process migration"), "esignature_acknowledgement": _l("E-signature acknowledgement"),
+    "totp_credential": _l("Authenticator"),
+}
+
+
+_OBJECT_TYPES = {
+    "lot": _l("Lot"), "user": _l("User"), "change_request": _l("Change request"),
+    "routing_revision": _l("Routing revision"), "bom_revision": _l("BOM revision"), "capa": _l("CAPA"),
+    "process_instance": _l("Process instance"), "process_version": _l("Process version"),
+    "decision_version": _l("Decision table version"), "deviation": _l("Deviation"), "workflow_task": _l("Task"),
+    "audit_review": _l("Audit-trail review"), "release_review": _l("Release review"), "equipment": _l("Equipment"),
+    "tooling": _l("Tooling"), "routing": _l("Routing"), "product": _l("Product"), "item": _l("Item"),
+    "document": _l("Document"), "bom": _l("BOM"), "training_record": _l("Training record"),
+    "work_centre": _l("Work centre"), "production_plan": _l("Production plan"),
+}
+
+
+def object_label(object_type: str) -> str:
+    """An audited object's type in the user's language (unknown types as stored, spaced)."""
+    label = _OBJECT_TYPES.get(object_type)
+    return str(label) if label is not None else object_type.replace("_", " ")
+
+
+bp.add_app_template_global(object_label)
+
+
+def _meanings() -> dict[str, str]:
+    """Signature meanings (stored keys) with their labels in the user's language."""
+    return {key: meaning_label(key) for key in MEANINGS}
 
 
 def _utc_bound(raw: str | None, end: bool = False) -> str | None:
@@ -71,20 +108,32 @@ def index():
                                active_nav="auditor")
 
 
+def _flatten(value, prefix: str = "") -> dict:
+    """Nested mappings as ``{"a.b": leaf}`` so a change deep inside a record is one row of the diff."""
+    if not isinstance(value, dict) or (prefix and not value):
+        return {prefix: value}
+    out: dict = {}
+    for key, inner in value.items():
+        out.update(_flatten(inner, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
 def _changes(before, after) -> list[tuple[str, object, object, str]]:
-    """(field, old, new, kind) for a before/after pair; kind: added, removed, changed, same."""
-    if not isinstance(before, dict) or not isinstance(after, dict):
+    """(field, old, new, kind) for a before/after pair, field by field (nested fields by their
+    dotted path); kind: added, removed, changed, same."""
+    if not isinstance(before, dict) and not isinstance(after, dict):
         if before == after:
             return []
         return [("", before, after, "changed")]
+    old, new = _flatten(before or {}), _flatten(after or {})
     rows = []
-    for key in sorted(set(before) | set(after)):
-        if key not in before:
-            rows.append((key, None, after[key], "added"))
-        elif key not in after:
-            rows.append((key, before[key], None, "removed"))
+    for key in sorted(set(old) | set(new)):
+        if key not in old:
+            rows.append((key, None, new[key], "added"))
+        elif key not in new:
+            rows.append((key, old[key], None, "removed"))
         else:
-            rows.append((key, before[key], after[key], "same" if before[key] == after[key] else "changed"))
+            rows.append((key, old[key], new[key], "same" if old[key] == new[key] else "changed"))
     return rows
 
 
@@ -104,7 +153,7 @@ def entry(seq: int):
         }
         return render_template("auditor/entry.html", e=row, changes=_changes(row.before_value, row.after_value),
                                payload=_pretty(row.payload_value), signature=signature,
-                               neighbours=neighbours, meanings=MEANINGS, active_nav="auditor")
+                               neighbours=neighbours, meanings=_meanings(), active_nav="auditor")
 
 
 def _pretty(value) -> str | None:
@@ -125,7 +174,7 @@ def history(object_type: str, object_id: str):
             abort(404)
         return render_template("auditor/history.html", object_type=object_type, object_id=object_id,
                                entries=[(e, _changes(e.before_value, e.after_value)) for e in entries],
-                               signatures=signatures, meanings=MEANINGS, active_nav="auditor")
+                               signatures=signatures, meanings=_meanings(), active_nav="auditor")
 
 
 @bp.get("/signatures")
@@ -148,8 +197,11 @@ def signatures():
     with transaction() as s:
         page = paginate(s, query.order_by(Signature.id.desc()), page_number(request.args.get("page")),
                         scalars=False)
-        return render_template("auditor/signatures.html", page=page, args=args, meanings=MEANINGS,
-                               active_nav="auditor")
+        titles = signed_record_titles(s, [sig for sig, _seq in page.items])
+        types = {t: str(_RECORD_TYPES.get(t, t.replace("_", " ")))
+                 for t in s.scalars(select(Signature.record_type).distinct().order_by(Signature.record_type))}
+        return render_template("auditor/signatures.html", page=page, args=args, meanings=_meanings(),
+                               titles=titles, record_types=types, active_nav="auditor")
 
 
 def _checkpoint_key():

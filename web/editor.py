@@ -16,14 +16,14 @@ from engine.errors import DeploymentRefused
 from engine.users import get_user
 from engine.workflows import specs
 from engine.workflows.deploy import deploy as deploy_documents
-from engine.workflows.deploy import check_single_process, list_versions, validate_documents
+from engine.workflows.deploy import SHIPPED_COMMENT, check_single_process, list_versions, validate_documents
 from engine.workflows.instances import actor_of
 import forms
 from engine.workflows import form_versions, script_policy, xmlsafe
 from engine.workflows.simulation import simulate as simulate_run
 from engine.workflows.models import ProcessVersion
 from engine.workflows.operations import helper_names
-from web import bpmndiff
+from web import bpmndiff, diagram_labels
 from web.editor_config import editor_config
 from web.auth import needs_password, signature_error_text, signing_policy
 from web.authz import blueprint_rule
@@ -35,6 +35,7 @@ DEPLOY_MEANING = "approved"
 
 
 blueprint_rule(bp, "bpmn.edit")
+bp.add_app_template_global(SHIPPED_COMMENT, "shipped_comment")  # shown in the reader's language
 
 
 def _latest_versions(s) -> list[ProcessVersion]:
@@ -92,6 +93,9 @@ def edit(process_id: str):
 def source(process_id: str, number: int):
     with transaction() as s:
         xml = _version(s, process_id, number).bpmn_xml
+    # The compare page's viewers read labels in the user's language; the modeler edits the stored names.
+    if request.args.get("labels") == "reader":
+        xml = diagram_labels.for_viewer(xml)
     return Response(xml, mimetype="application/xml")
 
 

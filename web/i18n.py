@@ -95,6 +95,12 @@ _STATES = {
     "overdue": _l("overdue"), "error": _l("error"), "claimed": _l("claimed"),
     "unclaimed": _l("unclaimed"), "in_progress": _l("in progress"), "planned": _l("planned"),
     "due": _l("due"), "valid": _l("valid"), "expired": _l("expired"),
+    "submitted": _l("submitted"), "assessed": _l("assessed"), "implemented": _l("implemented"),
+    "withdrawn": _l("withdrawn"), "superseded": _l("superseded"), "scheduled": _l("scheduled"),
+    "assembled": _l("assembled"), "active": _l("active"),
+    # item types (master data)
+    "raw_material": _l("raw material"), "component": _l("component"), "subassembly": _l("subassembly"),
+    "packaging": _l("packaging"), "finished_good": _l("finished good"),
 }
 
 
@@ -159,9 +165,32 @@ def age(value) -> str:
     return str(_l("%(n)s min", n=max(0, int(seconds // 60))))
 
 
+_SECONDS = {"s": 1, "min": 60, "h": 3600, "d": 86400}
+
+
+def duration(value, unit: str = "min") -> str:
+    """A duration given in ``unit`` (s, min, h, d) in the two largest human units: ``45 d 6 h``,
+    ``3 h 20 min``, ``12 min``; under a minute ``< 1 min``; None as an em dash."""
+    if value is None:
+        return "—"
+    seconds = round(float(value) * _SECONDS[unit])
+    if 0 < seconds < 60:
+        return str(_l("< 1 min"))
+    days, rest = divmod(seconds, 86400)
+    hours, minutes = rest // 3600, rest % 3600 // 60
+    if days:
+        parts = [_l("%(n)s d", n=days)] + ([_l("%(n)s h", n=hours)] if hours else [])
+    elif hours:
+        parts = [_l("%(n)s h", n=hours)] + ([_l("%(n)s min", n=minutes)] if minutes else [])
+    else:
+        parts = [_l("%(n)s min", n=minutes)]
+    return " ".join(str(p) for p in parts)
+
+
 def register_labels(app: Flask) -> None:
     app.jinja_env.globals.update(process_label=process_label, role_label=role_label,
                                  meaning_label=meaning_label, age=age, event_label=event_label)
+    app.jinja_env.filters["duration"] = duration
     app.jinja_env.filters["bilingual"] = bilingual
 
 

@@ -12,6 +12,7 @@ from engine.db import utcnow
 from engine.workflows import lead_times, runtime, visibility
 from engine.workflows.instances import get_instance, instance_history, open_tasks
 from engine.workflows.models import ProcessInstance, ProcessVersion
+from web import diagram_labels
 from web.authz import blueprint_rule
 from web.db import transaction
 from web.pagination import page_number, paginate
@@ -82,4 +83,4 @@ def diagram(instance_id: int):
         if not can_see(s, instance):
             abort(403)
         xml = s.get(ProcessVersion, instance.process_version_id).bpmn_xml
-    return Response(xml, mimetype="application/xml")
+    return Response(diagram_labels.for_viewer(xml), mimetype="application/xml")

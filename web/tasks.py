@@ -28,6 +28,7 @@ from web.i18n import current_language, meaning_label, utc_dt
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 blueprint_rule(bp, "processes")
+bp.add_app_template_global(task_context.measurement_chart, "measurement_chart")
 
 
 def _context(s, row: WorkflowTask, schema: dict) -> dict:

@@ -17,6 +17,7 @@ from engine.trace import genealogy, kpi_report
 from web.authz import blueprint_rule
 from web.db import transaction
 from web.nav import NavItem, add_nav
+from web import kpi_records
 from web.trace_charts import dashboard_charts
 
 bp = Blueprint("trace", __name__, url_prefix="/trace")
@@ -121,4 +122,23 @@ def kpi():
         chart = kpi_report.control_chart(session, param_id) if param_id else None
     charts = dashboard_charts(report, chart, lambda lot: url_for("trace.dhr", lot=lot))
     return render_template("trace/kpi.html", active_nav="kpi", report=report, chart=chart, charts=charts,
+                           kpi_label=kpi_records.label,
                            start=start, end=end, param_id=param_id)
+
+
+@bp.get("/kpi/records")
+def kpi_records_list():
+    """The records behind one dashboard figure (``section``, ``figure``, optional ``key``) over the period."""
+    start, end = _period()
+    section, name, key = (request.args.get(k, "")[:200] for k in ("section", "figure", "key"))
+    utc = dt.timezone.utc
+    with transaction() as session:
+        report = kpi_report.kpi_report(session, dt.datetime.combine(start, dt.time(), utc),
+                                       dt.datetime.combine(end, dt.time(), utc))
+    figure = kpi_records.find_figure(report, section, name, key)
+    if figure is None:
+        abort(404)
+    rows = [(r, kpi_records.record_link(section, r)) for r in figure["records"]]
+    title = kpi_records.label(name) + (f" · {key}" if key else "")
+    return render_template("trace/kpi_records.html", active_nav="kpi", figure=figure, rows=rows, title=title,
+                           start=start, end=end)

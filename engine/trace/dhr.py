@@ -24,6 +24,7 @@ from engine.production.models import (EquipmentLog, InspectionResult, Lot, Mater
                                       ParameterMeasurement)
 from engine.trace import gs1, serials
 from engine.trace.genealogy import trace
+from engine.trail_reader import signed_record_titles
 from engine.users.models import User
 from engine.workflows.models import ProcessInstance, WorkflowTask
 
@@ -227,6 +228,11 @@ def _quality_events(session: Session, lot: Lot) -> tuple[list[dict], list[dict],
     return deviations, capa_rows, instances, objects
 
 
+def _title(signed: dict | None) -> str:
+    signed = signed or {}
+    return " · ".join(p for p in (signed.get("title", ""), signed.get("key", "")) if p)
+
+
 def _signatures(session: Session, lot: Lot, instance_ids: list[int], tz: ZoneInfo) -> list[dict]:
     keyed = select(ProcessInstance.id).where(ProcessInstance.business_key == lot.lot_number)
     tasks = select(WorkflowTask.signature_id).where(
@@ -237,10 +243,7 @@ def _signatures(session: Session, lot: Lot, instance_ids: list[int], tz: ZoneInf
         (Signature.record_type == "lot") & (Signature.record_id == lot.lot_number))).order_by(Signature.signed_at))
     rows = list(rows)
     # A task's signature is shown by what was signed (task title and business key), not by its UUID.
-    titles = dict(session.execute(select(WorkflowTask.signature_id,
-                                         WorkflowTask.title + " · " + func.coalesce(WorkflowTask.business_key, ""))
-                                  .where(WorkflowTask.signature_id.in_([s.signature_id for s in rows]))).all()) \
-        if rows else {}
+    titles = signed_record_titles(session, rows)
     out = []
     for s in rows:
         signed = dt.datetime.fromisoformat(s.signed_at.replace("Z", "+00:00"))
@@ -249,7 +252,7 @@ def _signatures(session: Session, lot: Lot, instance_ids: list[int], tz: ZoneInf
                     "signed_at_local": signed.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z (UTC%z)"),
                     "record_type": s.record_type, "record_id": s.record_id, "record_sha256": s.record_sha256,
                     "components": s.components, "signature_id": s.signature_id, "audit_entry_id": s.audit_entry_id,
-                    "record_title": (titles.get(s.signature_id) or f"{s.record_type} {s.record_id}").strip(" ·")})
+                    "record_title": _title(titles.get(s.signature_id)) or f"{s.record_type} {s.record_id}"})
     return out
 
 

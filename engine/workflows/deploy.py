@@ -266,6 +266,10 @@ def deploy(session, actor, documents: list[specs.Document], *, comment: str | No
     return result
 
 
+# The deployment comment of the shipped diagrams (pages show it in the reader's language).
+SHIPPED_COMMENT = "shipped with Sealtrail"
+
+
 def shipped_bpmn_dir() -> Path:
     """The directory of the diagrams shipped with Sealtrail (``bpmn/`` at the project root)."""
     return Path(__file__).resolve().parents[2] / "bpmn"
@@ -298,7 +302,7 @@ def deploy_all_shipped(session, actor, directory: Path | None = None) -> DeployR
     result = DeployResult()
     if new_files:
         result = deploy(session, actor, [d for d in documents if d.file_name in new_files],
-                        comment="shipped with Sealtrail", skip_unchanged=True)
+                        comment=SHIPPED_COMMENT, skip_unchanged=True)
     for model, entries in ((ProcessVersion, processes), (DecisionVersion, tables)):
         for _, (document, latest, same_id) in sorted(entries.items()):
             if latest is None or document.file_name in new_files:

@@ -70,7 +70,15 @@ def test_kpi_dashboard_and_api(client):
     period = f"from={today - dt.timedelta(days=365)}&to={today + dt.timedelta(days=1)}"
     html = client.get(f"/trace/kpi?{period}").get_data(as_text=True)
     assert 'id="kpi-production"' in html and html.count("<svg") >= 2
-    assert 'href="/trace/dhr/IS200-2609-001"' in html  # numbers link to the records behind them
+    # a figure's records are a count linking to their list; the list links each record to its page
+    link = re.search(r'<div class="kpi" data-figure="batch_pass_rate">.*?<a href="([^"]+)">(\d+) records</a>', html, re.S)
+    assert link is not None, html
+    records = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert 'href="/trace/dhr/IS200-2609-001"' in records
+    assert records.count("<li>") == int(link.group(2))
+    assert not re.search(r"\d+\.\dmin|\d+\.\dh\b", html)  # durations in human units, not 65161.5min
+    assert client.get(f"/trace/kpi/records?{period}&section=production&figure=nope").status_code == 404
+    assert client.get(f"/trace/kpi/records?{period}&section=__class__&figure=x").status_code == 404
     assert client.get("/trace/kpi?from=2026-02-01&to=2026-01-01").status_code == 400
     data = client.get(f"/api/v1/kpi?{period}").get_json()
     assert data["schema"] == "sealtrail.kpi/1" and data["lots_in_period"] >= 3

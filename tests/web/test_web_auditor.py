@@ -1,6 +1,8 @@
 """Auditor views: read-only, role-restricted, entries with before/after, history, signatures."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from audit import Actor, chain
@@ -49,6 +51,9 @@ def test_object_history_and_signature_register(client, fresh_db, personas, login
     html = client.get("/audit/signatures").get_data(as_text=True)
     register = html.split('id="signature-register"')[1]
     assert "Ada Auditor" in register and "Acknowledged" in register
+    text = re.sub(r"<[^>]+>", " ", register)  # what the reader sees, not the links' paths
+    assert "E-signature acknowledgement" in text and "esignature_acknowledgement" not in text
+    assert "password+totp" not in text
     html = client.get("/audit/signatures?meaning=approved").get_data(as_text=True)
     assert "Ada Auditor" not in html.split('id="signature-register"')[1]
     assert client.get("/audit/objects/item/NOPE").status_code == 404
@@ -78,3 +83,21 @@ def test_chain_verification_and_export_download(client, fresh_db, personas, logi
     names = zipfile.ZipFile(io.BytesIO(response.data)).namelist()
     assert "manifest.json" in names and "entries.jsonl" in names  # flat, as verify_bundle.py reads it
     assert client.get("/audit/export?object_type=item&object_id=ITM-1").status_code == 200
+
+
+def test_entry_diff_is_field_by_field_with_nested_fields_and_plain_values(client, fresh_db, personas, login):
+    actor = Actor("user", "pat.engineer", "Pat Engineer")
+    with fresh_db.sessions.begin() as s:
+        chain.append(s, actor, "change.assessed", "change_request", "CC-1", reason="flag overridden: no labelling impact",
+                     before={"flags": {"validation_required": True, "regulatory_notification_required": True},
+                             "status": "submitted"},
+                     after={"flags": {"validation_required": True, "regulatory_notification_required": False},
+                            "status": "assessed", "lots": ["L-1", "L-2"]})
+        seq = s.scalar(select(AuditEntry.seq).where(AuditEntry.object_id == "CC-1"))
+    login(personas("auditor"))
+    html = client.get(f"/audit/entries/{seq}").get_data(as_text=True)
+    rows = {field: kind for kind, field in re.findall(r'<tr class="diff-(\w+)" data-field="([^"]+)">', html)}
+    assert rows == {"flags.regulatory_notification_required": "changed", "flags.validation_required": "same",
+                    "lots": "added", "status": "changed"}
+    assert "flags › regulatory notification required" in html
+    assert "L-1, L-2" in html and "[&#34;L-1&#34;" not in html and '"L-1"' not in html  # not JSON

@@ -87,3 +87,85 @@ def test_disposition_form_offers_the_review_exceptions_as_a_select(app):
 def test_other_contexts_offer_no_choices():
     assert task_context.choices({"impact": [1, 2]}) == {}
     assert task_context.first_rows({"release_review": None}) == {}
+
+
+CHANGE = {
+    "id": 1, "number": "CC-2026-0001", "title": "Tighten UV intensity on RT-IS200", "status": "submitted",
+    "urgency": "routine", "reason": "Capability study", "effective_from": "2026-12-13",
+    "revisions": [{"kind": "routing", "code": "RT-IS200", "label": "B", "revision_id": 4, "replaces": "A",
+                   "released_at": None}],
+    "changed_objects": [],
+    "impact": {
+        "subjects": [{"kind": "routing", "code": "RT-IS200", "label": "B"}],
+        "changes": [{"subject": "routing RT-IS200 rev B", "area": "parameter", "operation": "UVB",
+                     "change": "UV intensity: lsl 50.0 → 52.0"}],
+        "products": [{"code": "IS-200", "name": "Infusion set", "revision": "A", "why": "its routing changes"}],
+        "boms": [],
+        "routings": [{"code": "RT-IS200", "name": "Infusion set routing", "revision": "A", "why": "rev B replaces"}],
+        "operations": [{"routing": "RT-IS200", "revision": "A", "sequence": 20, "code": "UVB", "name": "UV bonding",
+                        "why": "carries the parameter"}],
+        "documents": [{"code": "SOP-002", "title": "UV bonding", "doc_type": "sop", "purpose": "sop",
+                       "operations": ["RT-IS200/UVB"], "changed": False, "revision": "A"}],
+        "inspection_items": [{"routing": "RT-IS200", "operation": "PULL", "name": "Pull strength", "kind": "variable"}],
+        "lots": [{"lot_number": "IS200-2611-004", "status": "planned", "item": "FG-IS200", "bom_revision": None,
+                  "routing_revision": None, "why": "lot of affected item FG-IS200"}],
+        "training": [{"document": "SOP-002", "current_revision": "A", "trained_users": ["li.na", "zhang.wei"]}],
+        "counts": {"products": 1, "boms": 0},
+    },
+    "flags": {"validation": [{"type": "OQ/PQ", "reason": "critical parameter changed"}],
+              "regulatory_notification": [], "training": [],
+              "validation_required": True, "regulatory_notification_required": False},
+}
+CHANGE_PANEL = '{% from "tasks/_context.html" import panel %}{{ panel("change", c, "Change", lang) }}'
+
+
+def test_change_panel_groups_the_impact_by_kind_with_links(app):
+    with app.test_request_context("/"):
+        html = render_template_string(CHANGE_PANEL, c=CHANGE, lang="en")
+    groups = re.findall(r'<details data-impact="(\w+)"[^>]*>\s*<summary>([^<]+)<span class="badge[^"]*">(\d+)</span>', html)
+    assert [(k, n) for k, _label, n in groups] == [
+        ("products", "1"), ("boms", "0"), ("routings", "1"), ("operations", "1"), ("documents", "1"),
+        ("inspection_items", "1"), ("lots", "1"), ("training", "1")]
+    assert 'href="/masterdata/products/IS-200"' in html and 'href="/masterdata/routings/RT-IS200"' in html
+    assert 'href="/masterdata/documents/SOP-002"' in html and 'href="/lots/IS200-2611-004"' in html
+    assert re.search(r'data-flag="validation"><span class="badge badge-warn">Yes', html)
+    assert re.search(r'data-flag="regulatory_notification"><span class="badge badge-ok">No', html)
+    assert "UV intensity: lsl 50.0 → 52.0" in html and "li.na, zhang.wei" in html
+    assert "inspection items" not in html and "counts" not in html  # no raw keys
+
+
+def test_change_panel_in_chinese_translates_statuses(app):
+    with app.test_request_context("/"), force_locale("zh_CN"):
+        html = render_template_string(CHANGE_PANEL, c=CHANGE, lang="zh")
+    assert ">planned<" not in html and "planned" not in re.sub(r'<[^>]+>', '', html)
+
+
+def test_deviation_chart_is_drawn_as_a_chart_with_the_limits(app):
+    chart = {"parameter": "UV intensity", "operation": "UVB", "routing": "RT-IS200", "unit": "mW/cm2",
+             "target": 60, "lsl": 50, "usl": 70, "lcl": None, "ucl": None,
+             "points": [{"lot": f"IS200-2610-00{i}", "value": v, "unit": "mW/cm2", "in_spec": 50 <= v <= 70,
+                         "measured_at": "2026-10-0{i}T08:00:00+00:00", "lsl": 50, "usl": 70}
+                        for i, v in enumerate([61.0, 63.5, 74.5], start=1)]}
+    with app.test_request_context("/"):
+        html = render_template_string(
+            '{% from "tasks/_context.html" import panel %}{{ panel("measurement_chart", c, "Chart", "en") }}', c=chart)
+    assert '<figure class="chart" id="measurement-chart"><svg' in html
+    assert html.count('class="point"') == 2 and html.count('class="flagged"') == 1
+    assert "USL 70" in html and "LSL 50" in html
+    assert 'href="/lots/IS200-2610-003#measurements"' in html
+    assert "measured_at" not in html  # not the generic table
+
+
+def test_audit_review_panel_counts_categories_and_links_each_event(app):
+    review = {"id": 3, "period_start": "2026-11-01T00:00:00.000000Z", "period_end": "2026-12-01T00:00:00.000000Z",
+              "head_seq": 812, "head_hash": "ab" * 32, "status": "assembled", "counts": {"correction": 2},
+              "events": [{"seq": 40 + i, "recorded_at": "2026-11-0{}T08:00:00.000000Z".format(i + 1),
+                          "category": "correction", "actor": "Li Na", "actor_kind": "user",
+                          "action": "measurement.corrected", "object": "measurement:7", "reason": "typo"}
+                         for i in range(2)]}
+    with app.test_request_context("/"), force_locale("zh_CN"):
+        html = render_template_string(
+            '{% from "tasks/_context.html" import panel %}{{ panel("audit_review", a, "Review", "zh") }}', a=review)
+    assert re.search(r'data-category="correction"><span class="badge badge-warn">2<', html)
+    assert 'href="/audit/entries/40"' in html and 'href="/audit/entries/812"' in html
+    assert ">correction<" not in html and "更正" in html

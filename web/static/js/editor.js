@@ -75,6 +75,24 @@
     });
   }
 
+  // Fit the diagram into the canvas right of the palette (fit-viewport alone lets the palette
+  // cover the start of the process), never zooming in beyond 100 %.
+  function fitBesidePalette(canvas, container) {
+    canvas.zoom("fit-viewport", "auto");
+    var palette = container.querySelector(".djs-palette");
+    var box = canvas.viewbox();
+    if (!palette || !box.inner.width || !box.inner.height) { return; }
+    var left = palette.getBoundingClientRect().right - container.getBoundingClientRect().left + 16;
+    var size = { width: box.outer.width - left - 16, height: box.outer.height - 32 };
+    var scale = Math.min(1, size.width / box.inner.width, size.height / box.inner.height);
+    canvas.viewbox({
+      x: box.inner.x - left / scale,
+      y: box.inner.y - (box.outer.height / scale - box.inner.height) / 2,
+      width: box.outer.width / scale,
+      height: box.outer.height / scale
+    });
+  }
+
   var initial = document.getElementById("initial-problems");
   // After a refused deployment the server sends the edited diagram back: nothing is lost.
   var draft = document.getElementById("draft-xml");
@@ -83,7 +101,7 @@
   source
     .then(function (xml) { return modeler.importXML(xml); })
     .then(function () {
-      modeler.get("canvas").zoom("fit-viewport", "auto");
+      fitBesidePalette(modeler.get("canvas"), root);
       root.setAttribute("data-loaded", "true");
       if (initial) { showProblems(JSON.parse(initial.textContent)); }
     })
