@@ -97,7 +97,8 @@ _STATES = {
     "due": _l("due"), "valid": _l("valid"), "expired": _l("expired"),
     "submitted": _l("submitted"), "assessed": _l("assessed"), "implemented": _l("implemented"),
     "withdrawn": _l("withdrawn"), "superseded": _l("superseded"), "scheduled": _l("scheduled"),
-    "assembled": _l("assembled"), "active": _l("active"),
+    "assembled": _l("assembled"), "active": _l("active"), "pending": _l("pending"), "sent": _l("sent"),
+    "suppressed": _l("suppressed"),
     # item types (master data)
     "raw_material": _l("raw material"), "component": _l("component"), "subassembly": _l("subassembly"),
     "packaging": _l("packaging"), "finished_good": _l("finished good"),

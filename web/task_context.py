@@ -17,22 +17,41 @@ def _review(context: dict) -> dict | None:
     return review if isinstance(review, dict) else None
 
 
+def _events(context: dict) -> list[dict]:
+    review = context.get("audit_review")
+    events = review.get("events") if isinstance(review, dict) else None
+    return [e for e in events or [] if isinstance(e, dict) and e.get("seq")]
+
+
+# Up to this many events, the audit-trail review's form opens with one finding row per event.
+FINDING_ROWS = 30
+
+
 def choices(context: dict) -> dict[str, list[tuple[str, str]]]:
     """Form paths whose values are picked from the context, with ``(value, label)`` options."""
+    out = {}
     review = _review(context)
-    if review is None:
-        return {}
-    # Labelled by the message (what tells exceptions apart; a select shows its start), not the key.
-    return {"exception_dispositions.key": [(e["key"], e.get("message") or e["key"])
-                                           for e in review.get("exceptions") or [] if e.get("key")]}
+    if review is not None:
+        # Labelled by the message (what tells exceptions apart; a select shows its start), not the key.
+        out["exception_dispositions.key"] = [(e["key"], e.get("message") or e["key"])
+                                             for e in review.get("exceptions") or [] if e.get("key")]
+    if events := _events(context):
+        out["event_findings.seq"] = [(str(e["seq"]), f'#{e["seq"]} · {e.get("action", "")} · {e.get("actor", "")}')
+                                     for e in events]
+    return out
 
 
 def first_rows(context: dict) -> dict:
-    """Initial form values drawn from the context: one disposition row per review exception."""
+    """Initial form values drawn from the context: one disposition row per review exception, one
+    finding row per listed audit event (when they are few enough to answer one by one)."""
+    out = {}
     review = _review(context)
-    if review is None or not review.get("exceptions"):
-        return {}
-    return {"exception_dispositions": [{"key": e["key"]} for e in review["exceptions"] if e.get("key")]}
+    if review is not None and review.get("exceptions"):
+        out["exception_dispositions"] = [{"key": e["key"]} for e in review["exceptions"] if e.get("key")]
+    events = _events(context)
+    if events and len(events) <= FINDING_ROWS:
+        out["event_findings"] = [{"seq": e["seq"]} for e in events]
+    return out
 
 
 def measurement_chart(chart: dict) -> Markup:

@@ -2,10 +2,12 @@
 laptop (1366×900) and a tablet (1024×768).
 
 A page fails when the document is wider than the window (the user would scroll sideways), when the
-browser logs a console error, or when a Chinese page shows a catalogue message in English. The
-sweep visits the menu's pages and, from each, the first link of each kind found on it (a task, a
-lot, a tab, a filter…), so detail pages are covered too. Screenshots of each page go to
-``var/screenshots/sweep/`` (one per page kind, language and size: the first role to see it).
+browser logs a console error, when a Chinese page shows a catalogue message in English, or when the
+modeler's palette covers the diagram. The menu's pages are checked as every role (each sees its own
+rows); from them, the first link of each kind (a task, a lot, a tab, a filter…) once per language,
+and every task once per language, so detail pages are covered too. Recorded values (audit
+before/after, reasons, instance data) are marked ``data-i18n-exempt``: evidence is not translated.
+Screenshots go to ``var/screenshots/sweep/`` (one per page kind, language and size).
 
 One browser and one context per role: the languages and sizes are switched inside it.
 """
@@ -18,7 +20,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from audit import SYSTEM
 from engine.demo.plant_data import USERS
 from tests.browser.conftest import SCREENSHOTS, LiveServer
 from tests.catalogue import english_in

@@ -169,3 +169,22 @@ def test_audit_review_panel_counts_categories_and_links_each_event(app):
     assert re.search(r'data-category="correction"><span class="badge badge-warn">2<', html)
     assert 'href="/audit/entries/40"' in html and 'href="/audit/entries/812"' in html
     assert ">correction<" not in html and "更正" in html
+
+
+def test_audit_review_findings_pick_the_listed_events(app):
+    events = [{"seq": 40 + i, "recorded_at": "2026-11-01T08:00:00.000000Z", "category": "correction",
+               "actor": "Li Na", "actor_kind": "user", "action": "measurement.corrected", "object": "m:7",
+               "reason": "typo"} for i in range(3)]
+    context = {"audit_review": {"events": events, "counts": {"correction": 3}}}
+    fields = formrender.build(forms.load("review_audit_trail"), task_context.first_rows(context), "en")
+    for path, options in task_context.choices(context).items():
+        formrender.offer_choices(fields, path, options)
+    with app.test_request_context("/"):
+        html = render_template_string(FIELDS, fields=fields)
+    for i, e in enumerate(events):  # one finding row per event, its entry chosen from the list
+        select = re.search(rf'<select id="f-event_findings\.{i}\.seq".*?</select>', html, re.S).group(0)
+        assert re.findall(r'<option value="([^"]*)"', select) == ["", "40", "41", "42"]
+        assert f'<option value="{e["seq"]}" selected>#{e["seq"]} · measurement.corrected · Li Na' in select
+    many = {"audit_review": {"events": [dict(events[0], seq=n) for n in range(1, task_context.FINDING_ROWS + 2)]}}
+    assert task_context.first_rows(many) == {}  # too many to prefill: the rows are added as answered
+    assert len(task_context.choices(many)["event_findings.seq"]) == task_context.FINDING_ROWS + 1
