@@ -26,6 +26,10 @@ class ApiToken(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(100))
     revoke_reason: Mapped[str | None] = mapped_column(String(500))
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A token bound to a sharing profile (engine/governance/profiles) sees only that profile's
+    # masked view, and for a supplier profile only the lots of that recipient (#18).
+    share_profile: Mapped[str | None] = mapped_column(String(40))
+    share_recipient: Mapped[str | None] = mapped_column(String(200))
 
     @property
     def scope_set(self) -> frozenset[str]:

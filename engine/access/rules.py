@@ -64,6 +64,9 @@ RULES: dict[str, Rule] = {r.name: r for r in (
           description="the generated data dictionary: tables, columns, flags, masking rules, drift"),
     _rule("planning", ("production_manager", "process_engineer", "qa_manager"),
           description="production plans: versions, Gantt per work centre, lots not placed and why"),
+    _rule("share.view", ("qa_manager", "regulatory"),
+          description="a sharing profile's masked view through the API: tokens bound to the profile (#18), "
+                      "and the people who share records previewing what a recipient sees"),
     _rule("api.scoped", description="API operations whose token scope decides (sessions: web.api.auth.ROLE_SCOPES)"),
 )}
 

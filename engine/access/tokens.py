@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from audit import Actor, chain
 from engine.access.models import ApiToken
 from engine.errors import NotFound, Unauthenticated, ValidationFailed
+from engine.governance.profiles import get_profile
+from engine.governance.share_records import supplier_known
 
 ALARMS_WRITE = "alarms:write"
 MEASUREMENTS_WRITE = "measurements:write"
@@ -48,8 +50,14 @@ def actor_for_token(token: ApiToken) -> Actor:
 
 
 def create_token(session: Session, actor: Actor, *, name: str, scopes: list[str] | tuple[str, ...],
-                 expires_in_days: int | None = None) -> IssuedToken:
-    """Create a token with ``scopes``; the returned secret is the only copy."""
+                 expires_in_days: int | None = None, share_profile: str | None = None,
+                 share_recipient: str | None = None) -> IssuedToken:
+    """Create a token with ``scopes``; the returned secret is the only copy.
+
+    ``share_profile`` binds the token to a sharing profile: it then reads that profile's masked
+    view and nothing else (scope ``read`` only); ``share_recipient`` names whom it serves — for a
+    profile rooted in purchased lots, the supplier whose lots alone it may read (required there).
+    """
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValidationFailed("a token needs a name of 1 to 100 characters", field="name")
@@ -60,6 +68,7 @@ def create_token(session: Session, actor: Actor, *, name: str, scopes: list[str]
             else f"choose at least one scope of {', '.join(SCOPES)}", field="scopes")
     if expires_in_days is not None and expires_in_days <= 0:
         raise ValidationFailed("expiry must be a positive number of days", field="expires_in_days")
+    share_profile, share_recipient = _check_binding(session, share_profile, share_recipient, scopes)
     public_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
@@ -67,11 +76,33 @@ def create_token(session: Session, actor: Actor, *, name: str, scopes: list[str]
         public_id=public_id, name=name, scopes=" ".join(s for s in SCOPES if s in scopes),
         secret_sha256=_digest(secret), created_at=now, created_by=actor.id,
         expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+        share_profile=share_profile, share_recipient=share_recipient,
     )
     session.add(token)
     session.flush()
     _audit(session, actor, "api_token.created", token, after=_public_view(token))
     return IssuedToken(token=token, secret=f"{PREFIX}{public_id}_{secret}")
+
+
+def _check_binding(session: Session, profile_name: str | None, recipient: str | None,
+                   scopes) -> tuple[str | None, str | None]:
+    recipient = (recipient or "").strip() or None
+    if not profile_name:
+        if recipient:
+            raise ValidationFailed("a recipient needs a sharing profile", field="share_recipient")
+        return None, None
+    profile = get_profile(profile_name)
+    if set(scopes) != {READ}:
+        raise ValidationFailed(f"a token bound to a sharing profile has the scope {READ!r} only", field="scopes")
+    if recipient is not None and len(recipient) > 200:
+        raise ValidationFailed("the recipient is at most 200 characters", field="share_recipient")
+    if profile.root == "purchased":
+        if recipient is None:
+            raise ValidationFailed(f"the {profile.name} profile needs the supplier the token serves",
+                                   field="share_recipient")
+        if not supplier_known(session, recipient):
+            raise ValidationFailed(f"no supplier lot is from {recipient!r}", field="share_recipient")
+    return profile.name, recipient
 
 
 def authenticate(session: Session, presented: str, *, now: datetime | None = None) -> ApiToken:
@@ -131,6 +162,7 @@ def _public_view(token: ApiToken) -> dict:
         "public_id": token.public_id, "name": token.name, "scopes": token.scopes,
         "expires_at": token.expires_at.isoformat() if token.expires_at else None,
         "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
+        "share_profile": token.share_profile, "share_recipient": token.share_recipient,
     }
 
 

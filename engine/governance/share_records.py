@@ -137,3 +137,16 @@ def supplier_names(session: Session, except_ids: set[int]) -> set[str]:
     names = set(session.execute(select(sl.supplier).distinct()).scalars())
     return {n for n in names - own if n and not any(n.casefold() == o.casefold() for o in own)}
 
+
+
+def supplier_known(session: Session, name: str) -> bool:
+    """Whether some supplier lot comes from ``name`` (compared without case)."""
+    sl = table("supplier_lots").c
+    names = session.execute(select(sl.supplier).distinct()).scalars()
+    return any(n and n.strip().casefold() == name.strip().casefold() for n in names)
+
+
+def suppliers_of(session: Session, supplier_lot_ids: set[int]) -> set[str]:
+    """The supplier names of the supplier lots ``supplier_lot_ids``."""
+    sl = table("supplier_lots").c
+    return set(session.execute(select(sl.supplier).where(sl.id.in_(supplier_lot_ids or {-1}))).scalars()) - {None}

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from audit import Actor, chain
 from audit.checkpoints import key_id, public_key_pem
-from engine.errors import ValidationFailed
+from engine.errors import NotFound, ValidationFailed
 from engine.governance import share_records
 from engine.governance.dictionary import build_dictionary
 from engine.governance.masking import Masker, Person
@@ -89,6 +89,51 @@ def _zip(created_at: dt.datetime, files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+@dataclass(frozen=True)
+class MaskedView:
+    """The records a profile allows for one selector, masked (what a package's payload holds)."""
+
+    selector: dict
+    records: dict[str, list[dict]]
+    dictionary: dict[str, dict]
+    masker: Masker
+
+    @property
+    def record_counts(self) -> dict[str, int]:
+        return {name: len(rows) for name, rows in self.records.items()}
+
+
+def masked_view(session: Session, profile: Profile, selector: tuple[str, str], *, pseudonym_key: bytes,
+                recipient: str | None = None) -> MaskedView:
+    """The masked records ``profile`` allows for ``selector`` (read only).
+
+    ``recipient``: for a profile rooted in purchased lots, the supplier the view is for — a lot
+    of another supplier is not found (the caller learns nothing about it).
+    """
+    ids, resolved = _collect(session, profile, selector)
+    if recipient is not None and profile.root == "purchased":
+        wanted = recipient.strip().casefold()
+        if not any(s.strip().casefold() == wanted for s in share_records.suppliers_of(session, ids["supplier_lots"])):
+            raise NotFound(f"no lot {selector[1]!r} of {recipient}", field=selector[0])
+    users = share_records.table("users").c
+    people = [Person(*row) for row in session.execute(select(users.id, users.username, users.printed_name))]
+    own_supplier_lots = ids.get("supplier_lots", set()) if "supplier_lots" in profile.tables else set()
+    masker = Masker(pseudonym_key, people, redact=share_records.supplier_names(session, own_supplier_lots))
+    entries = {t.name: {c.name: c for c in t.columns} for t in build_dictionary().tables}
+    records, dictionary = {}, {}
+    for name, columns in profile.tables.items():
+        rows = share_records.fetch_rows(session, name, columns, ids.get(name, set()))
+        records[name] = [masker.row(r, entries[name]) for r in rows]
+        dictionary[name] = {c: {"meaning": entries[name][c].meaning, "unit": entries[name][c].unit,
+                                "mask": entries[name][c].mask} for c in columns if entries[name][c].mask != "remove"}
+    return MaskedView(selector=resolved, records=records, dictionary=dictionary, masker=masker)
+
+
+def token_pseudonym_key(signing_key: Ed25519PrivateKey, token_public_id: str) -> bytes:
+    """The pseudonym key of an API token's view: stable for that token, unrelated to any other."""
+    return _pseudonym_key(signing_key, f"api-token:{token_public_id}")
+
+
 def create_share(session: Session, actor: Actor, profile: Profile, selector: tuple[str, str], *,
                  recipient_key: str, reason: str, signing_key: Ed25519PrivateKey, now: dt.datetime,
                  installation_id: str = "") -> SharePackage:
@@ -97,20 +142,9 @@ def create_share(session: Session, actor: Actor, profile: Profile, selector: tup
     reason = (reason or "").strip()
     if not reason or len(reason) > MAX_REASON_CHARS:
         raise ValidationFailed(f"say why the records are shared (1 to {MAX_REASON_CHARS} characters)", field="reason")
-    ids, resolved = _collect(session, profile, selector)
     package_id = str(uuid.uuid4())
-    users = share_records.table("users").c
-    people = [Person(*row) for row in session.execute(select(users.id, users.username, users.printed_name))]
-    own_supplier_lots = ids.get("supplier_lots", set()) if "supplier_lots" in profile.tables else set()
-    masker = Masker(_pseudonym_key(signing_key, package_id), people,
-                    redact=share_records.supplier_names(session, own_supplier_lots))
-    entries = {t.name: {c.name: c for c in t.columns} for t in build_dictionary().tables}
-    records, dictionary = {}, {}
-    for name, columns in profile.tables.items():
-        rows = share_records.fetch_rows(session, name, columns, ids.get(name, set()))
-        records[name] = [masker.row(r, entries[name]) for r in rows]
-        dictionary[name] = {c: {"meaning": entries[name][c].meaning, "unit": entries[name][c].unit,
-                                "mask": entries[name][c].mask} for c in columns if entries[name][c].mask != "remove"}
+    view = masked_view(session, profile, selector, pseudonym_key=_pseudonym_key(signing_key, package_id))
+    records, dictionary, resolved, masker = view.records, view.dictionary, view.selector, view.masker
     counts = {name: len(rows) for name, rows in records.items()}
     created_at = now.astimezone(dt.timezone.utc).isoformat()
     payload = {"format": FORMAT, "package_id": package_id, "profile": profile.name, "selector": resolved,
@@ -134,3 +168,17 @@ def create_share(session: Session, actor: Actor, profile: Profile, selector: tup
                         "package_sha256": hashlib.sha256(data).hexdigest(), "record_counts": counts,
                         "key_id": manifest["signer"]["key_id"]})
     return SharePackage(package_id=package_id, data=data, manifest=manifest, record_counts=counts)
+
+
+def read_view(session: Session, actor: Actor, profile: Profile, selector: tuple[str, str], *,
+              pseudonym_key: bytes, recipient: str | None = None) -> dict:
+    """A profile's masked view read by a client (an API token bound to the profile, or a person
+    previewing it): the records, and an audit entry saying who read what, for whom (flush, no commit)."""
+    view = masked_view(session, profile, selector, pseudonym_key=pseudonym_key, recipient=recipient)
+    body = {"format": FORMAT, "profile": profile.name, "profile_sha256": profile.sha256, "recipient": recipient,
+            "selector": view.selector, "dictionary": view.dictionary, "records": view.records}
+    digest = hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+    chain.append(session, actor, "share.viewed", "share_profile", profile.name,
+                 after={"profile_sha256": profile.sha256, "selector": {selector[0]: selector[1]},
+                        "recipient": recipient, "record_counts": view.record_counts, "records_sha256": digest})
+    return body

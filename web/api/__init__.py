@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask_openapi3 import APIBlueprint, OpenAPI
 from flask_openapi3_swagger.templates import swagger_html_string
 
-from web.api import alarm_rules, alarms, audit, auth, measurements, shopfloor, system, trace, workflows
+from web.api import alarm_rules, alarms, audit, auth, measurements, shared, shopfloor, system, trace, workflows
 from web.api.common import PROBLEM_RESPONSES
 
 PREFIX = "/api/v1"
@@ -26,7 +26,7 @@ def register(app: OpenAPI) -> None:
     app.config.setdefault("SWAGGER_HTML_STRING", _swagger_page())
     api = APIBlueprint("api", __name__, url_prefix=PREFIX, abp_responses=PROBLEM_RESPONSES)
     api.before_request(auth.guard)
-    for module in (system, alarms, alarm_rules, measurements, workflows, audit, trace, shopfloor):
+    for module in (system, alarms, alarm_rules, measurements, workflows, audit, trace, shopfloor, shared):
         module.routes(api)
     app.register_api(api)
     csrf = app.extensions.get("csrf")

@@ -48,6 +48,9 @@ class Client:
     scopes: frozenset[str]
     via: str  # "token" | "session"
     user: object | None = None
+    share_profile: str | None = None  # a token bound to a sharing profile sees only its masked view
+    share_recipient: str | None = None
+    token_public_id: str | None = None
 
     @property
     def client_id(self) -> str:
@@ -76,6 +79,9 @@ def guard():
         needed = getattr(view, "required_scope", tokens.READ)
         if needed not in client.scopes:
             raise Forbidden(f"this operation needs the scope {needed!r}", field="scope")
+        if client.share_profile and not getattr(view, "shared_view", False):
+            raise Forbidden(f"this token is bound to the sharing profile {client.share_profile!r}: it reads "
+                            "/api/v1/shared only", field="share_profile")
         if client.via == "session":
             require(name, client.user.role_names)
         if client.via == "session" and request.method in UNSAFE:
@@ -94,7 +100,9 @@ def _authenticate() -> Client:
             raise Unauthenticated("use 'Authorization: Bearer <API token>'")
         with transaction() as session:
             token = tokens.authenticate(session, credential.strip())
-            return Client(actor=tokens.actor_for_token(token), scopes=token.scope_set, via="token")
+            return Client(actor=tokens.actor_for_token(token), scopes=token.scope_set, via="token",
+                          share_profile=token.share_profile, share_recipient=token.share_recipient,
+                          token_public_id=token.public_id)
     client = _session_client()
     if client is None:
         raise Unauthenticated("an API token or a signed-in session is required")

@@ -40,7 +40,8 @@ def _token_record(token) -> dict:
     return {"public_id": token.public_id, "name": token.name, "scopes": token.scopes,
             "expires_at": token.expires_at.isoformat() if token.expires_at else None,
             "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
-            "revoke_reason": token.revoke_reason}
+            "revoke_reason": token.revoke_reason, "share_profile": token.share_profile,
+            "share_recipient": token.share_recipient}
 
 
 def _run(work):
@@ -62,17 +63,26 @@ def tokens() -> None:
 @click.option("--scope", "scopes", multiple=True, required=True,
               type=click.Choice(token_registry.SCOPES), help="Repeat for several scopes.")
 @click.option("--expires-days", type=int, default=None, help="Expire after this many days.")
+@click.option("--profile", "share_profile", default=None,
+              help="Bind the token to a sharing profile (`share profiles`): it reads only that profile's masked "
+                   "view at /api/v1/shared (scope read only).")
+@click.option("--recipient", "share_recipient", default=None,
+              help="Whom a profile-bound token serves; for the supplier profile the supplier's name (its lots only).")
 @click.option("--by", "by", required=True, help="The administrator creating it (username). " + _BY_HELP)
 @with_appcontext
-def create(name: str, scopes: tuple[str, ...], expires_days: int | None, by: str) -> None:
+def create(name: str, scopes: tuple[str, ...], expires_days: int | None, share_profile: str | None,
+           share_recipient: str | None, by: str) -> None:
     """Create a token (signed by an administrator) and print it once."""
     def change(session, user):
         issued = token_registry.create_token(session, actor_of(user), name=name, scopes=list(scopes),
-                                             expires_in_days=expires_days)
+                                             expires_in_days=expires_days, share_profile=share_profile,
+                                             share_recipient=share_recipient)
         return issued, issued.token.public_id, _token_record(issued.token)
 
     issued = signed_change(by, ADMIN, change, record_type="api_token")
-    click.echo(f"token {issued.token.public_id} ({issued.token.name}; {issued.token.scopes})")
+    bound = (f"; sharing profile {issued.token.share_profile} for {issued.token.share_recipient or 'any recipient'}"
+             if issued.token.share_profile else "")
+    click.echo(f"token {issued.token.public_id} ({issued.token.name}; {issued.token.scopes}{bound})")
     click.echo("Store it now; it is not shown again:")
     click.echo(issued.secret)
 
@@ -82,7 +92,8 @@ def create(name: str, scopes: tuple[str, ...], expires_days: int | None, by: str
 def list_() -> None:
     """List tokens (never their secrets)."""
     def rows(session):
-        return [(t.public_id, t.name, t.scopes, t.created_at, t.created_by,
+        return [(t.public_id, t.name, t.scopes + (f" profile {t.share_profile}" if t.share_profile else ""),
+                 t.created_at, t.created_by,
                  "revoked" if t.revoked_at else "active", t.last_used_at)
                 for t in token_registry.list_tokens(session)]
 
