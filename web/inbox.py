@@ -22,6 +22,7 @@ from web.auth import safe_next
 from web.authz import blueprint_rule
 from web.db import transaction
 from web.pagination import page_number, paginate
+from web.viewer import current_viewer
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 blueprint_rule(bp, "processes")
@@ -38,13 +39,14 @@ def index():
         "dir": "desc" if request.args.get("dir") == "desc" else "asc",
     }
     now = dt.datetime.now(dt.timezone.utc)
-    query = visibility.visible_tasks_query(current_user, scope=args["scope"], process_id=args["process"],
-                                           q=args["q"], due_before=now if args["overdue"] else None,
-                                           sort=args["sort"], direction=args["dir"])
     with transaction() as s:
+        viewer = current_viewer(s)
+        query = visibility.visible_tasks_query(viewer, scope=args["scope"], process_id=args["process"],
+                                               q=args["q"], due_before=now if args["overdue"] else None,
+                                               sort=args["sort"], direction=args["dir"])
         page = paginate(s, query, page_number(request.args.get("page")))
         processes = sorted(s.scalars(select(WorkflowTask.process_id).where(
-            WorkflowTask.state == "ready", visibility.task_filter(current_user)).distinct()))
+            WorkflowTask.state == "ready", visibility.task_filter(viewer)).distinct()))
         return render_template("inbox/index.html", page=page, args=args, processes=processes, now=now,
                                lead=task_lead_times(s), active_nav="inbox")
 

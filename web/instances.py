@@ -16,6 +16,7 @@ from web import diagram_labels
 from web.authz import blueprint_rule
 from web.db import transaction
 from web.pagination import page_number, paginate
+from web.viewer import current_viewer
 
 bp = Blueprint("instances", __name__, url_prefix="/processes")
 blueprint_rule(bp, "processes")
@@ -24,7 +25,7 @@ STATUSES = ("running", "waiting", "completed", "error", "cancelled")
 
 
 def can_see(s, instance: ProcessInstance) -> bool:
-    return visibility.can_see_instance(s, current_user, instance, username=current_user.username)
+    return visibility.can_see_instance(s, current_viewer(s), instance, username=current_user.username)
 
 
 @bp.get("/")
@@ -32,7 +33,8 @@ def index():
     args = {"process": (request.args.get("process") or "").strip()[:200],
             "status": request.args.get("status") if request.args.get("status") in STATUSES else "",
             "q": (request.args.get("q") or "").strip()[:120]}
-    query = visibility.visible_instances_query(current_user, username=current_user.username)
+    with transaction() as s:
+        query = visibility.visible_instances_query(current_viewer(s), username=current_user.username)
     if args["process"]:
         query = query.where(ProcessInstance.process_id == args["process"])
     if args["status"]:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from audit import SYSTEM
 from audit.errors import SignatureError
+from engine.delegations.acting import acting_for, on_behalf_name
 from engine.errors import Forbidden, RuleViolation, TaskNotReady, ValidationFailed
 from engine.masterdata.models import Document, DocumentRevision
 from engine.users import get_user
@@ -25,6 +26,7 @@ from web.auth import needs_password, signature_error_text, signing_policy
 from web.authz import blueprint_rule
 from web.db import sessions, signing_transaction, transaction
 from web.i18n import current_language, meaning_label, utc_dt
+from web.viewer import current_viewer
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 blueprint_rule(bp, "processes")
@@ -79,7 +81,7 @@ def _render(s, row: WorkflowTask, data: dict, errors: dict[str, list[str]], sign
     instance = get_instance(s, row.instance_id)
     context_fields = {f.key: f for f in fields if f.kind == "readonly"}
     sign = {"id": "sign-task", "meaning": meaning, "meaning_label": meaning_label(meaning),
-            "meaning_url": url_for("tasks.meaning", task_id=row.id), "printed_name": current_user.printed_name,
+            "meaning_url": url_for("tasks.meaning", task_id=row.id), "printed_name": _signer_name(s, row),
             "username": current_user.username, "needs_password": needs_password(s), "error": sign_error,
             "open": bool(sign_error), "now_utc": utc_dt(dt.datetime.now(dt.timezone.utc)),
             "record": f"{row.title} · {row.business_key or instance.id}", "submit_label": _("Sign and complete")}
@@ -90,8 +92,18 @@ def _render(s, row: WorkflowTask, data: dict, errors: dict[str, list[str]], sign
                            active_nav="inbox"), status
 
 
+def _signer_name(s, row: WorkflowTask) -> str:
+    """The name the signature will manifest: the person's, or "Li Na for Zhao Min" when the task's
+    lane is delegated to them rather than theirs (the same test complete_task applies)."""
+    if row.lane is None or row.lane in current_user.roles:
+        return current_user.printed_name
+    delegation = acting_for(s, current_user, role=row.lane, process_id=row.process_id,
+                            at=dt.datetime.now(dt.timezone.utc))
+    return on_behalf_name(current_user, delegation) if delegation else current_user.printed_name
+
+
 def _visible_row(s, task_id: str) -> WorkflowTask:
-    return visibility.check_task_visible(current_user, wf_tasks.get_task(s, task_id))
+    return visibility.check_task_visible(current_viewer(s), wf_tasks.get_task(s, task_id))
 
 
 @bp.get("/<task_id>")

@@ -6,6 +6,7 @@ A delegate never gets a role the delegator no longer holds, nor one the delegato
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -95,3 +96,26 @@ def acting_for(session: Session, user: User, *, role: str, process_id: str, at: 
 def on_behalf_name(user: User, delegation: Delegation) -> str:
     """The manifestation of a signature given under a delegation: both names."""
     return f"{user.printed_name} for {delegation.delegator.printed_name}"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Whose tasks a person sees (engine.workflows.visibility): their own roles, and the lanes
+    delegated to them now — ``(role, process ids)``, no process ids meaning every process."""
+
+    id: int
+    roles: frozenset[str]
+    delegated: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+def delegated_lanes(session: Session, user, at: datetime) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The lanes ``user`` may act in for someone else at ``at`` (the same test as :func:`acting_for`)."""
+    lanes = []
+    for d in active_delegations(session, user, at):
+        lanes += [(role, tuple(d.process_ids)) for role in d.roles if role in d.delegator.roles]
+    return tuple(lanes)
+
+
+def viewer_for(session: Session, user, at: datetime) -> Viewer:
+    """``user`` as the visibility rule sees them at ``at``, delegated lanes included."""
+    return Viewer(id=user.id, roles=frozenset(user.roles), delegated=delegated_lanes(session, user, at))

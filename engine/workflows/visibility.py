@@ -2,11 +2,12 @@
 
 The inbox, the task page, the instance pages and the JSON API all ask here, so they cannot drift
 apart. A *viewer* is anything with ``id`` (the user's id) and ``roles`` (a set of role names):
-an ``engine.users.User`` or the web's signed-in user. ``None`` stands for an API token that holds
+an ``engine.users.User`` or the web's signed-in user; ``engine.delegations.acting.viewer_for`` adds
+``delegated``, the lanes delegated to the person now (role, process ids). ``None`` stands for an API token that holds
 the read scope: a machine client of the whole plant, not a person, so no personal filter applies.
 
-- A task is visible to the user it is claimed by, to the user who completed it, and to every
-  holder of its lane's role. The inbox shows the *open* visible tasks that nobody else claimed.
+- A task is visible to the user it is claimed by, to the user who completed it, to every
+  holder of its lane's role, and to whoever that lane is delegated to (for its processes) (#18). The inbox shows the *open* visible tasks that nobody else claimed.
 - An instance is visible to overseers (QA manager, production manager, regulatory, auditor,
   admin), to whoever started it and to anyone who sees one of its tasks.
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Select, asc, desc, func, or_, select, true
+from sqlalchemy import Select, and_, asc, desc, func, or_, select, true
 
 from engine.errors import Forbidden
 from engine.workflows.models import ProcessInstance, WorkflowTask
@@ -36,8 +37,10 @@ def task_filter(viewer):
     """The SQL condition "``viewer`` may see this task" (true for a read-scoped API token)."""
     if viewer is None:
         return true()
+    delegated = [and_(WorkflowTask.lane == role, WorkflowTask.process_id.in_(processes)) if processes
+                 else WorkflowTask.lane == role for role, processes in getattr(viewer, "delegated", ())]
     return or_(WorkflowTask.assignee_id == viewer.id, WorkflowTask.completed_by_id == viewer.id,
-               WorkflowTask.lane.in_(sorted(viewer.roles)))
+               WorkflowTask.lane.in_(sorted(viewer.roles)), *delegated)
 
 
 def can_see_task(viewer, row: WorkflowTask) -> bool:
@@ -45,7 +48,9 @@ def can_see_task(viewer, row: WorkflowTask) -> bool:
     if viewer is None:
         return True
     return (row.assignee_id == viewer.id or row.completed_by_id == viewer.id
-            or (row.lane is not None and row.lane in viewer.roles))
+            or (row.lane is not None and row.lane in viewer.roles)
+            or any(row.lane == role and (not processes or row.process_id in processes)
+                   for role, processes in getattr(viewer, "delegated", ())))
 
 
 def check_task_visible(viewer, row: WorkflowTask) -> WorkflowTask:

@@ -18,6 +18,7 @@ from web.api.auth import current_client
 from web.api.common import SECURITY, json_response, scope
 from web.authz import rule
 from web.db import transaction
+from web.viewer import current_viewer
 
 TAG = Tag(name="workflows", description="BPMN process instances, user tasks, messages")
 NAME = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
@@ -127,10 +128,11 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _viewer():
-    """Whose visibility applies: the signed-in user, or None for an API token (read scope: all)."""
+def _viewer(session):
+    """Whose visibility applies: the signed-in user with the lanes delegated to them now, or None
+    for an API token (read scope: all)."""
     client = current_client()
-    return client.user if client.via == "session" else None
+    return current_viewer(session, client.user) if client.via == "session" else None
 
 
 def _username() -> str | None:
@@ -165,7 +167,7 @@ def routes(api: APIBlueprint) -> None:
     @rule("processes")
     def get_instances(query: InstanceQuery):
         with transaction() as session:
-            rows = queries.list_instances(session, _viewer(), username=_username(), **query.model_dump())
+            rows = queries.list_instances(session, _viewer(session), username=_username(), **query.model_dump())
             answer = {"instances": [_instance(session, i) for i in rows]}
         return json_response(answer)
 
@@ -176,7 +178,7 @@ def routes(api: APIBlueprint) -> None:
     def get_one_instance(path: InstancePath):
         with transaction() as session:
             instance = get_instance(session, path.instance_id)
-            if not can_see_instance(session, _viewer(), instance, username=_username()):
+            if not can_see_instance(session, _viewer(session), instance, username=_username()):
                 raise Forbidden(f"instance {instance.id} is not one you took part in or oversee")
             answer = _instance(session, instance, detail=True)
         return json_response(answer)
@@ -186,7 +188,7 @@ def routes(api: APIBlueprint) -> None:
     @rule("processes")
     def get_tasks(query: TaskQuery):
         with transaction() as session:
-            tasks = visible_tasks(session, _viewer(), sort="age", **query.model_dump())
+            tasks = visible_tasks(session, _viewer(session), sort="age", **query.model_dump())
             answer = {"tasks": [_task(t) for t in tasks]}
         return json_response(answer)
 
@@ -195,7 +197,7 @@ def routes(api: APIBlueprint) -> None:
     @rule("processes")
     def get_one_task(path: TaskPath):
         with transaction() as session:
-            answer = _task(check_task_visible(_viewer(), get_task(session, path.task_id)))
+            answer = _task(check_task_visible(_viewer(session), get_task(session, path.task_id)))
         return json_response(answer)
 
     @api.post("/messages", tags=[TAG], security=SECURITY, responses={200: InstanceList},
