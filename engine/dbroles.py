@@ -62,6 +62,8 @@ UPDATED_TABLES = frozenset({
     "deviations", "capas", "change_requests", "audit_reviews", "release_reviews", "lot_holds",
     # planning (#17): a plan's state moves draft → released → superseded
     "production_plans",
+    # #14: the per-process deploy route (a QA manager switches it); a proposed deployment gets its version
+    "wf_deploy_route", "change_deployments",
     # notifications: outbox rows move pending → sent/failed; preferences and webhooks are edited
     "notification_outbox", "notification_preferences", "notification_webhooks",
 })

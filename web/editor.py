@@ -16,7 +16,10 @@ from engine.errors import DeploymentRefused
 from engine.users import get_user
 from engine.workflows import specs
 from engine.workflows.deploy import deploy as deploy_documents
-from engine.workflows.deploy import SHIPPED_COMMENT, check_single_process, list_versions, validate_documents
+from engine.workflows.deploy import (SHIPPED_COMMENT, check_single_process, list_versions, set_deploy_route,
+                                     validate_documents, via_change_control)
+from engine.processes.changes import change_of_version
+from engine.processes.deploy_changes import route_deployment
 from engine.workflows.instances import actor_of
 import forms
 from engine.workflows import form_versions, script_policy, xmlsafe
@@ -26,7 +29,7 @@ from engine.workflows.operations import helper_names
 from web import bpmndiff, diagram_labels
 from web.editor_config import editor_config
 from web.auth import needs_password, signature_error_text, signing_policy
-from web.authz import blueprint_rule
+from web.authz import blueprint_rule, rule
 from web.db import sessions, settings, signing_transaction, transaction
 from web.i18n import meaning_label, utc_dt
 
@@ -79,7 +82,9 @@ def _edit_page(process_id: str, *, draft_xml: str | None = None, problems: list[
     with transaction() as s:
         current = _version(s, process_id)
         versions = list_versions(s, process_id)
+        changes_of = {v.id: c.number for v in versions if (c := change_of_version(s, v.id)) is not None}
         return render_template("editor/edit.html", current=current, versions=versions, draft_xml=draft_xml,
+                               via_change=via_change_control(s, process_id), changes_of=changes_of,
                                problems=problems or [], comment=comment, sign=_sign_box(s, sign_error),
                                panel=editor_config(_latest_versions(s), form_versions.names(s)), active_nav="editor"), status
 
@@ -224,24 +229,64 @@ def deploy(process_id: str):
         with signing_transaction(sessions(), signing_policy()) as s:
             _version(s, process_id)
             user = get_user(s, current_user.id)
-            result = deploy_documents(s, actor_of(user), [_document(process_id, xml)], comment=comment,
-                                      max_bytes=settings().upload_max_bytes, only_process=process_id)
-            [deployed] = result.deployed  # only_process: exactly the process the signature names
-            sign(s, user, password=password, totp_code=code, meaning=DEPLOY_MEANING,
-                 record_type="process_version", record_id=f"{process_id}:v{deployed.version}",
-                 record={"process_id": process_id, "version": deployed.version,
-                         "content_sha256": deployed.content_sha256, "comment": comment},
-                 policy=signing_policy(), signing_session_id=session.get("signing_session_id"), comment=comment)
-            number = deployed.version
+            if via_change_control(s, process_id):  # #14: the deploy opens a change request instead
+                change = route_deployment(s, user, _document(process_id, xml), process_id, comment=comment,
+                                          password=password, totp_code=code, policy=signing_policy(),
+                                          signing_session_id=session.get("signing_session_id"),
+                                          max_bytes=settings().upload_max_bytes)
+                routed = change.number
+            else:
+                routed = None
+                result = deploy_documents(s, actor_of(user), [_document(process_id, xml)], comment=comment,
+                                          max_bytes=settings().upload_max_bytes, only_process=process_id)
+                [deployed] = result.deployed  # only_process: exactly the process the signature names
+                sign(s, user, password=password, totp_code=code, meaning=DEPLOY_MEANING,
+                     record_type="process_version", record_id=f"{process_id}:v{deployed.version}",
+                     record={"process_id": process_id, "version": deployed.version,
+                             "content_sha256": deployed.content_sha256, "comment": comment},
+                     policy=signing_policy(), signing_session_id=session.get("signing_session_id"),
+                     comment=comment)
+                number = deployed.version
     except DeploymentRefused as exc:
         problems = _refusal_problems(exc, process_id)
         return _edit_page(process_id, draft_xml=xml, problems=problems, comment=comment, status=422)
     except SignatureError as exc:
         return _edit_page(process_id, draft_xml=xml, comment=comment, sign_error=signature_error_text(exc),
                           status=422)
+    if routed:
+        flash(_("Deploys of %(process)s go through change control: change request %(change)s now carries this "
+                "diagram. It is deployed when the change is implemented.", process=process_id, change=routed),
+              "success")
+        return redirect(url_for("editor.edit", process_id=process_id))
     flash(_("Deployed %(process)s version %(version)s. New instances use it; running ones stay on their version.",
             process=process_id, version=number), "success")
     return redirect(url_for("editor.edit", process_id=process_id))
+
+
+@bp.post("/<process_id>/deploy-route")
+@rule("bpmn.deploy_route")
+def deploy_route(process_id: str):
+    """A QA manager routes the process's deploys through change control, or back to direct signature."""
+    reason = (request.form.get("reason") or "").strip()[:2000]
+    choice = request.form.get("via_change_control")
+    if choice not in ("0", "1") or not reason:
+        flash(_("Choose the deploy route and say why."), "error")
+        return redirect(url_for("editor.route_page", process_id=process_id)), 303
+    with transaction() as s:
+        _version(s, process_id)
+        set_deploy_route(s, actor_of(get_user(s, current_user.id)), process_id, via_change_control=choice == "1",
+                         reason=reason)
+    flash(_("Deploy route of %(process)s saved.", process=process_id), "success")
+    return redirect(url_for("editor.route_page", process_id=process_id)), 303
+
+
+@bp.get("/<process_id>/deploy-route")
+@rule("bpmn.deploy_route")
+def route_page(process_id: str):
+    with transaction() as s:
+        current = _version(s, process_id)
+        return render_template("editor/route.html", current=current, via_change=via_change_control(s, process_id),
+                               active_nav="editor")
 
 
 @bp.get("/<process_id>/diff")

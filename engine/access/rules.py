@@ -45,6 +45,8 @@ RULES: dict[str, Rule] = {r.name: r for r in (
     _rule("audit_trail", ("auditor", "qa_manager"),
           description="the audit trail, signature register, chain verification and export"),
     _rule("bpmn.edit", ("process_engineer",), description="BPMN editor: validate, deploy, compare versions"),
+    _rule("bpmn.deploy_route", ("qa_manager",),
+          description="route a process's deploys through change control, or back to direct signature (#14)"),
     _rule("bpmn.migrate", ("qa_manager",),
           description="move a process's running instances to another version: dry-run report, signed bulk move"),
     _rule("dmn.edit", ("process_engineer", "qa_manager"),

@@ -1,6 +1,7 @@
 """Change control (ECO): register a request, analyse its impact, assess, reject, implement, close."""
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
@@ -13,15 +14,21 @@ from engine.masterdata.models import (Bom, BomRevision, Document, DocumentRevisi
 from engine.masterdata.revisions import release, return_to_draft, submit_for_review
 from engine.processes import impact, sop_training
 from engine.processes.diffs import effective_revision
-from engine.processes.models import ChangeRequest, ChangeRevision
+from engine.processes.models import ChangeDeployment, ChangeRequest, ChangeRevision
 from engine.processes.models.change_model import URGENCIES
 from engine.processes.models.common import next_number
+from engine.users.accounts import actor_for
+from engine.users.models import User
 from engine.workflows.decisions import evidence
+from engine.workflows.deploy import deploy
+from engine.workflows.models import WorkflowTask
+from engine.workflows.specs import Document as DiagramDocument
 
 REVISION_MODELS = {"product": (Product, ProductRevision, "product_id"), "bom": (Bom, BomRevision, "bom_id"),
                    "routing": (Routing, RoutingRevision, "routing_id"),
                    "document": (Document, DocumentRevision, "document_id")}
 OBJECT_MODELS = {"item": Item, "equipment": Equipment, "tooling": Tooling, "document": Document}
+IMPLEMENT_STEP = "confirm_change_implementation"  # bpmn/change_control.bpmn: the implementer signs it
 OPEN_STATUSES = ("submitted", "assessed", "rejected", "approved")
 
 
@@ -105,7 +112,8 @@ def submit(session: Session, actor, *, instance_id: int | None, title: str, desc
                              field=f"changed_revisions[{i}]") for i, r in enumerate(revisions)]
     objs = [resolve_object(session, o.get("kind"), o.get("code"), field=f"changed_objects[{i}]")
             for i, o in enumerate(objects)]
-    if not revs and not objs:
+    deployment = deployment_of(session, instance_id) if instance_id else None
+    if not revs and not objs and deployment is None:
         raise ValidationFailed("name at least one revision or object that changes", field="changed_revisions")
     session.flush()
     for i, rev in enumerate(revs):
@@ -141,6 +149,7 @@ def submit(session: Session, actor, *, instance_id: int | None, title: str, desc
                  reason=reason if before else None,
                  after={"title": title, "urgency": urgency, "revisions": [r.describe() for r in revs],
                         "objects": change.changed_objects, "impact_counts": result["counts"],
+                        **({"deploys": deployment.summary()} if deployment is not None else {}),
                         "validation_required": change.flags["validation_required"],
                         "regulatory_facts": change.flags["regulatory_facts"]})
     return change
@@ -287,6 +296,9 @@ def implement(session: Session, actor, change: ChangeRequest) -> ChangeRequest:
         released.append(rev.describe())
         if isinstance(rev, DocumentRevision):  # operators who must work to it get their task now
             sop_training.assign_training(session, actor, rev)
+    deployment = deployment_of(session, change.process_instance_id) if change.process_instance_id else None
+    if deployment is not None:
+        released.append(_deploy_proposal(session, actor, change, deployment))
     before = {"status": change.status}
     change.status, change.implemented_at, change.effective_from = "implemented", datetime.now(timezone.utc), when
     session.flush()
@@ -294,6 +306,69 @@ def implement(session: Session, actor, change: ChangeRequest) -> ChangeRequest:
                  after={"status": "implemented", "released": released, "effective_from": when.isoformat()},
                  reason="revisions released by change control")
     return change
+
+
+def deployment_of(session: Session, instance_id: int) -> ChangeDeployment | None:
+    """The process diagram the change-control instance ``instance_id`` proposes to deploy (#14), if any."""
+    return session.scalar(select(ChangeDeployment).where(ChangeDeployment.process_instance_id == instance_id))
+
+
+def change_of_version(session: Session, version_id: int) -> ChangeRequest | None:
+    """The change request whose implementation deployed process version ``version_id`` (#14), if any."""
+    return session.scalar(select(ChangeRequest).join(
+        ChangeDeployment, ChangeDeployment.process_instance_id == ChangeRequest.process_instance_id)
+        .where(ChangeDeployment.process_version_id == version_id))
+
+
+def propose_deployment(session: Session, actor, instance_id: int, document, *, process_id: str,
+                       comment: str) -> ChangeDeployment:
+    """Attach the diagram ``document`` (validated, form versions pinned: ``deploy.prepare_single``) to
+    the change-control instance ``instance_id``: implementing its change deploys exactly this content."""
+    if deployment_of(session, instance_id) is not None:
+        raise Conflict(f"workflow instance {instance_id} already carries a proposed deployment", field="change")
+    proposal = ChangeDeployment(process_instance_id=instance_id, process_id=process_id,
+                                file_name=document.file_name, bpmn_xml=document.content.decode("utf-8"),
+                                content_sha256=document.sha256, comment=comment, proposed_by_id=actor.id,
+                                proposed_by_name=actor.name)
+    session.add(proposal)
+    session.flush()
+    chain.append(session, actor, "change.deployment_proposed", "process_instance", instance_id, reason=comment,
+                 after=proposal.summary())
+    return proposal
+
+
+def _implementer(session: Session, instance_id: int, actor):
+    """Who signed the change's "confirm implementation" step: ``actor`` when the step is being signed
+    now (its effective date reached at once), else its recorded completion (a timer fired later)."""
+    row = session.scalar(select(WorkflowTask).where(
+        WorkflowTask.instance_id == instance_id, WorkflowTask.spec_name == IMPLEMENT_STEP,
+        WorkflowTask.state == "completed").order_by(WorkflowTask.completed_at.desc()).limit(1))
+    if row is not None and row.completed_by_id is not None:
+        return actor_for(session.get(User, row.completed_by_id)), row.signature_id
+    if getattr(actor, "kind", None) != "user":
+        raise Conflict(f"the change has no signed {IMPLEMENT_STEP} step: nothing is deployed", field="change")
+    return actor, None
+
+
+def _deploy_proposal(session: Session, actor, change: ChangeRequest, proposal: ChangeDeployment) -> str:
+    """Deploy the reviewed diagram, byte for byte (hash checked), as the implementer who signed."""
+    content = proposal.bpmn_xml.encode("utf-8")
+    if hashlib.sha256(content).hexdigest() != proposal.content_sha256:
+        raise Conflict(f"the diagram {change.number} carries is not the reviewed one (hash differs)", field="change")
+    implementer, signature_id = _implementer(session, change.process_instance_id, actor)
+    result = deploy(session, implementer, [DiagramDocument(proposal.file_name, content)],
+                    comment=f"{change.number}: {proposal.comment}", only_process=proposal.process_id)
+    [version] = result.deployed
+    if version.content_sha256 != proposal.content_sha256:
+        raise Conflict(f"deploying {change.number} would change the reviewed diagram (a form it uses was "
+                       "re-pinned): nothing is deployed", field="change")
+    proposal.process_version_id, proposal.deployed_at = version.id, datetime.now(timezone.utc)
+    session.flush()
+    chain.append(session, implementer, "change.deployment_implemented", "process_version",
+                 f"{version.process_id}:v{version.version}", reason=f"{change.number}: {change.title}",
+                 after={"change": change.number, "content_sha256": version.content_sha256,
+                        "signed_step": IMPLEMENT_STEP, "signature_id": signature_id})
+    return f"{version.process_id} v{version.version}"
 
 
 def close(session: Session, actor, change: ChangeRequest, *, result: str, notes: str) -> ChangeRequest:

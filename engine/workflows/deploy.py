@@ -12,12 +12,13 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from audit import chain
-from engine.errors import DeploymentRefused, NotFound
+from engine.db import utcnow
+from engine.errors import DeploymentRefused, NotFound, ValidationFailed
 from lxml import etree
 
 from engine.workflows import form_versions, serializer, specs, xmlsafe
 from engine.workflows.decisions import decisions_used
-from engine.workflows.models import DecisionVersion, ProcessDecision, ProcessVersion
+from engine.workflows.models import DecisionVersion, DeployRoute, ProcessDecision, ProcessVersion
 from engine.workflows.xmlsafe import DEFAULT_MAX_BYTES, Problem
 
 
@@ -168,6 +169,43 @@ def check_single_process(validation: specs.Validation, process_id: str) -> None:
                    f"{process_id} deploys that process only")
         raise DeploymentRefused(message, field="processes", details=[
             {"field": "processes", "code": "extra_processes", "processes": extra, "message": message}])
+
+
+def via_change_control(session, process_id: str) -> bool:
+    """Whether deploys of ``process_id`` are routed through change control (#14; default: signed directly)."""
+    route = session.get(DeployRoute, process_id)
+    return bool(route and route.via_change_control)
+
+
+def set_deploy_route(session, actor, process_id: str, *, via_change_control: bool, reason: str) -> DeployRoute:
+    """Route deploys of ``process_id`` through change control, or back to direct signature (audited).
+    Authorization (QA manager) is the caller's: rule ``bpmn.deploy_route``."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("say why the deploy route changes", field="reason")
+    get_latest_version(session, process_id)
+    route = session.get(DeployRoute, process_id)
+    before = {"via_change_control": bool(route and route.via_change_control)}
+    if route is None:
+        route = DeployRoute(process_id=process_id)
+        session.add(route)
+    route.via_change_control = bool(via_change_control)
+    route.changed_by_id, route.changed_by_name = actor.id, actor.name
+    route.changed_at = utcnow()
+    session.flush()
+    chain.append(session, actor, "workflow.deploy_route_changed", "deploy_route", process_id, before=before,
+                 after={"via_change_control": route.via_change_control}, reason=reason[:2000])
+    return route
+
+
+def prepare_single(session, document: specs.Document, process_id: str, *,
+                   max_bytes: int = DEFAULT_MAX_BYTES) -> specs.Document:
+    """The document as :func:`deploy` with ``only_process`` would store it (form versions pinned),
+    validated; DeploymentRefused otherwise. Nothing is stored."""
+    [document] = pin_form_versions(session, [document], max_bytes)
+    validation, _ = _with_users(session, [document], max_bytes)
+    check_single_process(validation, process_id)
+    return document
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event,
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event,
                         inspect)
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,6 +47,20 @@ class ProcessVersion(Base):
 @event.listens_for(ProcessVersion, "before_update")
 def _versions_are_immutable(_mapper, _connection, target):
     raise ValueError(f"process version {target.process_id} v{target.version} is immutable; deploy a new one")
+
+
+class DeployRoute(Base):
+    """How deploys of one process are approved (#14): by the deployer's signature (the default,
+    no row) or routed through change control (the editor opens a change request carrying the
+    proposed diagram; implementing the change deploys it). Set by a QA manager, audited."""
+
+    __tablename__ = "wf_deploy_route"
+
+    process_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    via_change_control: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_by_id: Mapped[str] = mapped_column(String(200))
+    changed_by_name: Mapped[str] = mapped_column(String(200))
 
 
 class ProcessInstance(Base):

@@ -18,6 +18,8 @@ from audit.errors import SignatureError
 from engine.errors import SealtrailError
 from engine.schema import load_models
 from engine.workflows import Document, deploy, validate_documents, xmlsafe
+from engine.processes.deploy_changes import route_deployment
+from engine.workflows.deploy import via_change_control
 from engine.workflows.lint import NS
 from engine.workflows.migration import MIGRATOR_ROLES, migrate_instances, plan_bulk_migration
 from engine.workflows.simulation import simulate
@@ -98,10 +100,17 @@ def deploy_cmd(files, comment: str, by: str) -> None:
     documents = _documents(files)
     with current_app.extensions["sealtrail.sessions"]() as session:  # refuse before asking to sign
         validation = validate_documents(session, documents, max_bytes=_max_bytes())
+        routed = sorted(pid for pid in validation.processes if via_change_control(session, pid))
     if not validation.ok:
         for problem in validation.problems:
             click.echo(str(problem))
         sys.exit(1)
+    if routed:
+        if len(documents) != 1 or len(validation.processes) != 1 or validation.decisions:
+            raise click.ClickException(f"deploys of {', '.join(routed)} go through change control: deploy "
+                                       "that diagram alone to open its change request")
+        _route(by, documents[0], routed[0], comment)
+        return
 
     def change(session, user):
         result = deploy(session, actor_of(user), documents, comment=comment, max_bytes=_max_bytes(),
@@ -125,6 +134,27 @@ def deploy_cmd(files, comment: str, by: str) -> None:
     for line in signed_change(by, EDITOR_ROLES, change, record_type="process_version", reason=comment,
                               meaning=DEPLOY_MEANING):
         click.echo(line)
+
+
+def _route(by: str, document: Document, process_id: str, comment: str) -> None:
+    """Open the change request that carries ``document`` (#14): ``by`` signs its submission."""
+    sessions = current_app.extensions["sealtrail.sessions"]
+    policy = cli_signing_policy()
+    with sessions() as session:  # refuse a wrong --by before asking for a password
+        acting_user(session, by, EDITOR_ROLES)
+    credentials = read_credentials(by)
+    try:
+        with signing_transaction(sessions, policy) as session:
+            user = acting_user(session, by, EDITOR_ROLES)
+            number = route_deployment(session, user, document, process_id, comment=comment,
+                                      password=credentials.password, totp_code=credentials.totp_code,
+                                      policy=policy, max_bytes=_max_bytes()).number
+    except SignatureError as exc:
+        raise click.ClickException(f"not changed: {exc}") from exc
+    except SealtrailError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"change request {number} opened for {process_id}: the diagram is deployed when the change "
+               "is implemented")
 
 
 @bpmn.command("migrate")

@@ -1,8 +1,8 @@
 """Tables of the quality processes (migration ``0004_processes``)."""
 from engine.processes.models.capa_model import Capa, CapaAction
-from engine.processes.models.change_model import ChangeRequest, ChangeRevision
+from engine.processes.models.change_model import ChangeDeployment, ChangeRequest, ChangeRevision
 from engine.processes.models.deviation_model import Deviation, DeviationLot, LotHold
 from engine.processes.models.review_model import AuditReview, ReleaseException, ReleaseReview
 
-__all__ = ["AuditReview", "Capa", "CapaAction", "ChangeRequest", "ChangeRevision", "Deviation", "DeviationLot",
+__all__ = ["AuditReview", "Capa", "CapaAction", "ChangeDeployment", "ChangeRequest", "ChangeRevision", "Deviation", "DeviationLot",
            "LotHold", "ReleaseException", "ReleaseReview"]

@@ -88,3 +88,27 @@ class ChangeRevision(Base):
         return {"kind": self.kind, "code": self.code, "label": self.label, "revision_id": self.revision_id,
                 "replaces": self.replaces_label,
                 "released_at": self.released_at.isoformat() if self.released_at else None}
+
+
+class ChangeDeployment(Base):
+    """A process diagram proposed for deployment through change control (#14): the exact reviewed
+    content (form versions pinned) the change's implementation deploys, hash checked."""
+
+    __tablename__ = "change_deployments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_instance_id: Mapped[int] = mapped_column(Integer, unique=True)  # the change-control instance
+    process_id: Mapped[str] = mapped_column(String(200))
+    file_name: Mapped[str] = mapped_column(String(300))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    comment: Mapped[str] = mapped_column(Text)
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    proposed_by_id: Mapped[str] = mapped_column(String(200))
+    proposed_by_name: Mapped[str] = mapped_column(String(200))
+    process_version_id: Mapped[int | None] = mapped_column(ForeignKey("wf_process_version.id"))
+    deployed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def summary(self) -> dict:
+        return {"process_id": self.process_id, "content_sha256": self.content_sha256, "comment": self.comment,
+                "proposed_by": self.proposed_by_name, "process_version_id": self.process_version_id}
