@@ -99,6 +99,8 @@ _STATES = {
     "withdrawn": _l("withdrawn"), "superseded": _l("superseded"), "scheduled": _l("scheduled"),
     "assembled": _l("assembled"), "active": _l("active"), "pending": _l("pending"), "sent": _l("sent"),
     "suppressed": _l("suppressed"),
+    # deviation classes
+    "minor": _l("minor"), "major": _l("major"), "critical": _l("critical"), "unclassified": _l("unclassified"),
     # item types (master data)
     "raw_material": _l("raw material"), "component": _l("component"), "subassembly": _l("subassembly"),
     "packaging": _l("packaging"), "finished_good": _l("finished good"),

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from engine.trace import svg
+from web.i18n import state_label
 
 
 def dashboard_charts(report: dict, chart: dict | None, lot_url) -> dict[str, Markup]:
@@ -18,7 +19,7 @@ def dashboard_charts(report: dict, chart: dict | None, lot_url) -> dict[str, Mar
     quality = report["quality"]
     if quality.get("available"):
         out["deviations"] = Markup(svg.bar_chart(
-            [svg.Bar(k, f["value"]) for k, f in quality["deviations_by_category"].items()],
+            [svg.Bar(state_label(k), f["value"]) for k, f in quality["deviations_by_category"].items()],
             title=_("Deviations by category")))
         out["deviations_by_operation"] = Markup(svg.bar_chart(
             [svg.Bar(k, f["value"]) for k, f in quality["deviations_by_operation"].items()],

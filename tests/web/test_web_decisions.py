@@ -35,7 +35,9 @@ def test_demo_deviation_shows_its_class_and_the_deciding_rule(demo_db):
     for path in (f"/tasks/{triage.id}", f"/processes/{instance_id}"):
         html = qa.get(path).get_data(as_text=True)
         assert 'data-decision="deviation_class" data-version="1"' in html, path
-        assert f"<code data-rule>{rule}</code>" in html and f"<strong>{cls}</strong>" in html, path
+        # the class in the reader's language (the recorded value is in the audit entry above)
+        shown = {"minor": "轻微", "major": "重大", "critical": "关键"}[cls]
+        assert f"<code data-rule>{rule}</code>" in html and f"<strong>{shown}</strong>" in html, path
         assert "决策表第 1 版" in html  # the demo QA engineer reads Chinese
 
 
