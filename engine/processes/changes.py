@@ -141,6 +141,10 @@ def submit(session: Session, actor, *, instance_id: int | None, title: str, desc
     change.changed_objects = [{"kind": o.get("kind"), "code": o.get("code")} for o in objects]
     change.effective_from = datetime.combine(day, time(0, 0), tzinfo=timezone.utc)
     result = impact.analyse(session, revs, objs)
+    if deployment is not None:  # what the reviewers approve: this exact diagram
+        result["changes"] = [*result.get("changes", []), {
+            "subject": f"process {deployment.process_id}",
+            "change": f"deploy the proposed diagram (SHA-256 {deployment.content_sha256[:16]}…): {deployment.comment}"}]
     change.flags = result.pop("flags")
     change.impact = result
     change.status = "submitted"

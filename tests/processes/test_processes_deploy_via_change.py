@@ -49,6 +49,7 @@ def test_routed_deploy_creates_no_version_until_the_change_is_implemented(qualit
     change = _propose(quality)
     proposal = changes.deployment_of(s, change.process_instance_id)
     assert change.status == "submitted" and proposal.process_version_id is None
+    assert change.impact["changes"][-1]["subject"] == "process deviation"  # the reviewers see what deploys
     assert [v.version for v in list_versions(s, "deviation")] == before  # nothing deployed yet
     iid = change.process_instance_id
     _through_approvals(quality, iid)
