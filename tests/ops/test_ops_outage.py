@@ -116,6 +116,9 @@ def test_a_signed_task_completion_interrupted_by_an_outage_saves_nothing_and_suc
         assert again.status_code == 302, again.get_data(as_text=True)[:2000]
     finally:
         app.extensions["sealtrail.engine"].dispose()
+    # The harness's own pool predates the restart; a connection of it used within the ping window
+    # (engine.db.PING_AFTER_IDLE_SECONDS) would fail its first statement, as documented. Read anew.
+    outage_db.engine.dispose()
     with outage_db.sessions() as s:
         assert s.scalar(select(WorkflowTask.state).where(WorkflowTask.id == task_id)) == "completed"
         assert s.scalars(select(Signature).where(Signature.record_id == task_id)).one().printed_name == "Quinn QA"
