@@ -2,6 +2,9 @@
 no version exists until the change is implemented; the implemented version is the proposal."""
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 import pyotp
 import pytest
 from sqlalchemy import select
@@ -25,7 +28,7 @@ def _edited(quality) -> specs.Document:
 
 
 def _propose(quality, who="pe_wang", comment="clearer triage step name"):
-    quality.clock.now += __import__("datetime").timedelta(seconds=30)
+    quality.clock.now += timedelta(seconds=30)
     code = pyotp.TOTP(quality.secrets[who]).at(quality.clock.now)
     return route_deployment(quality.session, quality.user(who), _edited(quality), "deviation", comment=comment,
                             password=PASSWORD, totp_code=code, policy=quality.policy)
@@ -106,3 +109,26 @@ def test_route_setting_needs_a_reason_and_a_deployed_process(quality):
     with pytest.raises(ValidationFailed, match="why"):
         set_deploy_route(quality.session, quality.actor("qm_chen"), "deviation", via_change_control=True, reason=" ")
     assert not via_change_control(quality.session, "deviation")
+
+
+def test_a_later_effective_date_deploys_when_the_timer_fires_as_the_implementer(quality):
+    from datetime import datetime, time, timezone
+
+    from audit import Actor
+    from engine.workflows import fire_timers, get_instance
+
+    s = quality.session
+    change = _propose(quality)
+    iid = change.process_instance_id
+    _through_approvals(quality, iid)
+    day = quality.clock.now.date() + timedelta(days=2)
+    quality.complete(iid, "confirm_change_implementation", "pe_xu", {
+        "effective_from": day.isoformat(), "training_completed": True, "implementation_notes": ""})
+    assert [v.version for v in list_versions(s, "deviation")] == [1]  # waits for its effective date
+    worker = Actor(kind="system", id="worker", name="sealtrail worker")
+    due = datetime.combine(day, time(0, 0), tzinfo=timezone.utc) + timedelta(seconds=1)
+    assert fire_timers(s, worker, get_instance(s, iid), due) == ["wait_until_effective"]
+    [new, *_] = list_versions(s, "deviation")
+    assert new.version == 2 and new.deployed_by_name == quality.user("pe_xu").printed_name
+    entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "change.deployment_implemented")).one()
+    assert json.loads(entry.after)["signature_id"]  # the implementer's signature on "confirm implementation"
