@@ -66,6 +66,8 @@ RULES: dict[str, Rule] = {r.name: r for r in (
           description="the generated data dictionary: tables, columns, flags, masking rules, drift"),
     _rule("planning", ("production_manager", "process_engineer", "qa_manager"),
           description="production plans: versions, Gantt per work centre, lots not placed and why"),
+    _rule("delegations", description="the delegations page: a person delegates their own roles (signed) and "
+                                     "revokes them; administrators for anyone (engine.delegations.acting)"),
     _rule("share.view", ("qa_manager", "regulatory"),
           description="a sharing profile's masked view through the API: tokens bound to the profile (#18), "
                       "and the people who share records previewing what a recipient sees"),

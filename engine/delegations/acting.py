@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from audit import Actor, chain
 from engine.delegations.models import Delegation
-from engine.errors import Conflict, ValidationFailed
+from engine.errors import Conflict, Forbidden, ValidationFailed
 from engine.masterdata.revisions import user_id_of
 from engine.users.models import ROLES, User
 
@@ -119,3 +119,19 @@ def delegated_lanes(session: Session, user, at: datetime) -> tuple[tuple[str, tu
 def viewer_for(session: Session, user, at: datetime) -> Viewer:
     """``user`` as the visibility rule sees them at ``at``, delegated lanes included."""
     return Viewer(id=user.id, roles=frozenset(user.roles), delegated=delegated_lanes(session, user, at))
+
+
+def check_may_sign_for(user: User, delegator: User) -> None:
+    """Only the delegator, or an administrator, signs (creates or revokes) a delegation of the
+    delegator's roles; Forbidden otherwise."""
+    if user.id != delegator.id and "admin" not in user.roles:
+        raise Forbidden(f"only {delegator.username} or an administrator signs a delegation of "
+                        f"{delegator.username}'s roles", field="delegator")
+
+
+def delegations_of(session: Session, user: User) -> list[Delegation]:
+    """The delegations ``user`` gave or received (an administrator: all), newest first."""
+    query = select(Delegation).order_by(Delegation.id.desc())
+    if "admin" not in user.roles:
+        query = query.where((Delegation.delegator_id == user.id) | (Delegation.delegate_id == user.id))
+    return list(session.scalars(query.limit(500)))
