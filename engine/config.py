@@ -87,6 +87,9 @@ class Settings:
     ldap_user_filter: str = "(|(uid={username})(sAMAccountName={username}))"
     ldap_group_filter: str = "(|(member={dn})(uniqueMember={dn}))"
     ldap_starttls: bool = False
+    oidc_issuer: str | None = None  # https://…: sign-in with an OpenID Connect provider
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
     extra: dict = field(default_factory=dict)
 
 
@@ -140,6 +143,9 @@ def load_settings(**overrides) -> Settings:
         or "(|(uid={username})(sAMAccountName={username}))",
         ldap_group_filter=os.environ.get("SEALTRAIL_LDAP_GROUP_FILTER", "").strip() or "(|(member={dn})(uniqueMember={dn}))",
         ldap_starttls=os.environ.get("SEALTRAIL_LDAP_STARTTLS", "0").strip() in ("1", "true", "yes"),
+        oidc_issuer=os.environ.get("SEALTRAIL_OIDC_ISSUER", "").strip() or None,
+        oidc_client_id=os.environ.get("SEALTRAIL_OIDC_CLIENT_ID", "").strip(),
+        oidc_client_secret=os.environ.get("SEALTRAIL_OIDC_CLIENT_SECRET", "").strip(),
     )
     values.update(overrides)
     _check_sqlite_path(values["database_url"])

@@ -25,6 +25,7 @@ from engine.errors import ValidationFailed
 from engine.users import change_password as change_user_password
 from engine.users import get_user, signin
 from engine.users.directory import LdapDirectory, password_verifier
+from engine.users.oidc import OidcProvider
 from engine.users.models import UserSession
 from engine.users.sessions import end_session as end_user_session
 from engine.users.sessions import open_session
@@ -50,7 +51,13 @@ def safe_next(target: str | None) -> str | None:
 
 
 def signing_policy() -> SigningPolicy:
-    return SigningPolicy.from_settings(settings(), password_verifier=password_verifier(directory()))
+    oidc_secret = settings().secret_key if oidc_provider() is not None else None
+    return SigningPolicy.from_settings(settings(), password_verifier=password_verifier(directory(), oidc_secret))
+
+
+def oidc_provider() -> OidcProvider | None:
+    """The installation's OpenID Connect provider (None when not configured)."""
+    return OidcProvider.from_settings(settings())
 
 
 def directory() -> LdapDirectory | None:
@@ -73,7 +80,7 @@ def login_policy() -> signin.LoginPolicy:
 
 def login_page(form: LoginForm | None = None, status: int = 200):
     form = form or LoginForm(next=safe_next(request.args.get("next")) or "")
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form, oidc=oidc_provider() is not None), status
 
 
 def _login_rate() -> str:
@@ -108,7 +115,11 @@ def login():
             form.password.errors = [_("The user name or password is not correct.")]
         form.password.data = ""
         return login_page(form, 401)
-    next_url = safe_next(form.next.data)
+    return signed_in(user_id, locale, signing_session_id, token, safe_next(form.next.data))
+
+
+def signed_in(user_id: int, locale, signing_session_id: str, token: str, next_url: str | None):
+    """Start the browser session of a user who just signed in (password, directory or provider)."""
     session.clear()  # no session fixation: a fresh session for the signed-in user
     session["locale"] = locale
     session["signing_session_id"] = signing_session_id
@@ -119,6 +130,11 @@ def login():
 
 def _loaded(user_id: int):
     return _load_user(str(user_id))
+
+
+def open_signing_session_for(s, user) -> str:
+    """Open the signing session of a browser session that just signed in."""
+    return _open_signing_session(s, user)
 
 
 def _open_signing_session(s, user) -> str:
@@ -225,6 +241,9 @@ def enroll_totp():
         form.password.data = ""
         return render_template("auth/enroll.html", form=form, enrollment=None, problem=None,
                                acknowledgement=ACKNOWLEDGEMENT_TEXT), 422
+    if current_user.oidc and not session.get("oidc_reauth_proof"):  # web.oidc: re-authenticate first
+        return render_template("auth/enroll.html", form=None, enrollment=None, problem=None, acknowledgement=None,
+                               reauthenticate=True)
     try:
         with transaction() as s:
             enrollment = begin_enrollment(s, get_user(s, current_user.id), policy=signing_policy())

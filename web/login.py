@@ -16,6 +16,7 @@ from flask_login import LoginManager, UserMixin, current_user
 
 from audit.signatures import active_credential
 from engine.users.models import User
+from engine.users.oidc import OIDC_HASH
 from engine.users.sessions import find_live_session, touch
 from web.authz import is_public
 from web.db import transaction
@@ -28,7 +29,7 @@ SESSION_TOKEN = "sid"
 
 # Endpoints a user with a pending first-login step may still reach.
 _ONBOARDING = {"auth.change_password", "auth.enroll_totp", "auth.logout", "auth.language",
-               "static"}
+               "oidc.reauthenticate", "static"}
 
 
 def public(view):
@@ -50,6 +51,7 @@ class SignedInUser(UserMixin):
     must_change_password: bool
     totp_enrolled: bool
     session_id: int | None = None  # the live row of engine.users.sessions
+    oidc: bool = False  # signs in (and re-authenticates before signing) at the OpenID Connect provider
 
     def get_id(self) -> str:
         return str(self.id)
@@ -81,7 +83,7 @@ def _load_user(user_id: str) -> SignedInUser | None:
                             role_names=frozenset(user.roles), locale=user.locale, timezone=user.timezone,
                             must_change_password=bool(user.must_change_password),
                             totp_enrolled=active_credential(s, str(user.id)) is not None,
-                            session_id=live.id)
+                            session_id=live.id, oidc=user.password_hash == OIDC_HASH)
 
 
 def _guard():

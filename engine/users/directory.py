@@ -25,6 +25,7 @@ from engine.config import ConfigError
 from engine.db import utcnow
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.users.models import ROLES, DirectoryGroupRole
+from engine.users.oidc import OIDC_HASH, proof_matches
 
 DIRECTORY_HASH = "!directory:ldap"  # no argon2 hash: a local password check always fails
 TIMEOUT = 10
@@ -122,9 +123,13 @@ def mapped_roles(session, groups: frozenset[str]) -> set[str]:
     return set(session.scalars(select(DirectoryGroupRole.role).where(DirectoryGroupRole.group_dn.in_(groups))))
 
 
-def password_verifier(directory: LdapDirectory | None):
-    """The signing policy's password check: a directory account binds, a local one checks its hash."""
+def password_verifier(directory: LdapDirectory | None, oidc_secret: str | None = None):
+    """The signing policy's password check: a directory account binds, an OpenID Connect account
+    presents a fresh re-authentication proof (engine.users.oidc, only when ``oidc_secret`` is given),
+    a local one checks its hash."""
     def check(signer, password: str) -> bool:
+        if signer.password_hash == OIDC_HASH:
+            return oidc_secret is not None and proof_matches(oidc_secret, signer, password)
         if signer.password_hash == DIRECTORY_HASH:
             if directory is None:
                 return False
@@ -135,11 +140,13 @@ def password_verifier(directory: LdapDirectory | None):
 
 
 def map_group(session, actor, group_dn: str, role: str) -> DirectoryGroupRole:
-    """Members of ``group_dn`` get ``role`` at their next sign-in (audited)."""
+    """Members of ``group_dn`` (an LDAP group DN, or a value of the OpenID Connect ``groups``/``roles``
+    claim) get ``role`` at their next sign-in (audited)."""
     dn = (group_dn or "").strip().lower()
-    if not dn or len(dn) > 500 or "=" not in dn:
-        raise ValidationFailed("group must be a distinguished name such as cn=qa,ou=groups,dc=plant,dc=example "
-                               "(at most 500 characters)", field="group_dn")
+    if not dn or len(dn) > 500 or not dn.isprintable():
+        raise ValidationFailed("group must be an LDAP distinguished name such as cn=qa,ou=groups,dc=plant,dc=example "
+                               "or an OpenID Connect group/role claim value such as qa-managers "
+                               "(at most 500 printable characters)", field="group_dn")
     if role not in ROLES:
         raise ValidationFailed(f"role must be one of {', '.join(ROLES)}", field="role")
     if session.get(DirectoryGroupRole, (dn, role)) is not None:

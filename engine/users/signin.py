@@ -24,6 +24,7 @@ from engine.errors import ValidationFailed
 from engine.users.accounts import USERNAME_RE, actor_for, disable_user, find_user, set_roles
 from engine.users.directory import DIRECTORY_HASH, DirectoryUnavailable, LdapDirectory, mapped_roles
 from engine.users.models import User
+from engine.users.oidc import OIDC_HASH, OidcProvider, OidcRefused, OidcUnavailable, Pending, reauthentication_proof
 from engine.users.sessions import end_user_sessions
 
 LOGIN_OK = "auth.login"
@@ -31,6 +32,8 @@ LOGIN_FAILED = "auth.login_failed"
 LOGIN_REFUSED = "auth.login_refused"  # locked or disabled: audited, not counted
 LOCKED = "auth.locked"
 LOGOUT = "auth.logout"
+REAUTH_OK = "auth.reauthenticated"  # at the OpenID Connect provider, before a session's first signature
+REAUTH_REFUSED = "auth.reauthentication_refused"
 SIGNIN = Actor(kind="system", id="web.signin", name="Sealtrail sign-in")
 
 
@@ -160,11 +163,11 @@ def _directory_sign_in(session: Session, directory: LdapDirectory, name: str, pa
     return SignIn(user=user)
 
 
-def _provision(session: Session, name: str, person) -> User:
+def _provision(session: Session, name: str, person, password_hash: str = DIRECTORY_HASH) -> User:
     """The account of a person signing in from the directory for the first time (no roles yet)."""
     if not USERNAME_RE.match(name):
         raise ValidationFailed("this directory name cannot be a Sealtrail user name", field="username")
-    user = User(username=name, printed_name=person.printed_name, email=person.email, password_hash=DIRECTORY_HASH,
+    user = User(username=name, printed_name=person.printed_name, email=person.email, password_hash=password_hash,
                 active=True, must_change_password=False, created_at=utcnow(), role_rows=[])
     session.add(user)
     session.flush()
@@ -172,6 +175,65 @@ def _provision(session: Session, name: str, person) -> User:
                  after={"username": name, "printed_name": person.printed_name, "email": person.email,
                         "directory_dn": person.dn})
     return user
+
+
+def authenticate_oidc(session: Session, provider: OidcProvider, redirect_uri: str, params, pending: Pending | None,
+                      *, policy: LoginPolicy, remote_addr: str | None = None) -> SignIn:
+    """Finish a sign-in at the OpenID Connect provider and audit it; the caller commits whatever the
+    outcome. The same rules as the LDAP directory: provisioned on first sign-in with no roles until
+    a group is mapped, printed name, email and roles follow the provider; a local account of the same
+    name is never taken over; locked and disabled accounts are refused."""
+    context = {"remote_addr": remote_addr, "via": "oidc"}
+    try:
+        person = provider.finish(redirect_uri, params, pending)
+    except OidcUnavailable as exc:  # not the person's fault: audited, not counted toward lockout
+        chain.append(session, SIGNIN, LOGIN_REFUSED, "login", "(oidc)",
+                     payload=context | {"kind": "directory_unavailable", "error": str(exc)[:300]})
+        return SignIn()
+    except OidcRefused as exc:
+        chain.append(session, SIGNIN, LOGIN_FAILED, "login", "(oidc)",
+                     payload=context | {"kind": f"oidc_{exc.kind}", "detail": exc.detail[:300]})
+        return SignIn()
+    name = person.username
+    user = find_user(session, name)
+    if user is not None and user.password_hash != OIDC_HASH:
+        chain.append(session, actor_for(user), LOGIN_REFUSED, "user", str(user.id),
+                     payload=context | {"kind": "not_an_oidc_account", "subject": person.subject})
+        return SignIn()
+    if user is not None:
+        until = locked_until(session, str(user.id), policy)
+        if until is not None:
+            chain.append(session, actor_for(user), LOGIN_REFUSED, "user", str(user.id),
+                         payload=context | {"kind": "locked", "locked_until": iso_utc(until)})
+            return SignIn(locked_until=until)
+        if not user.active:
+            chain.append(session, actor_for(user), LOGIN_REFUSED, "user", str(user.id),
+                         payload=context | {"kind": "disabled"})
+            return SignIn()
+    else:
+        user = _provision(session, name, person, OIDC_HASH)
+    _follow_directory(session, user, person)
+    chain.append(session, actor_for(user), LOGIN_OK, "user", str(user.id),
+                 payload=context | {"subject": person.subject})
+    return SignIn(user=user)
+
+
+def reauthenticate_oidc(session: Session, provider: OidcProvider, redirect_uri: str, params, pending: Pending | None,
+                        user: User, *, secret_key: str) -> str | None:
+    """Finish a re-authentication (``max_age=0``) of the signed-in ``user`` before their first
+    signature; the proof the signing form carries, or None (refusals audited as signing refusals)."""
+    try:
+        person = provider.finish(redirect_uri, params, pending)
+        if user.password_hash != OIDC_HASH or person.username != user.username:
+            raise OidcRefused("other_person", f"the provider authenticated {person.username!r}")
+    except (OidcUnavailable, OidcRefused) as exc:
+        kind = f"oidc_{exc.kind}" if isinstance(exc, OidcRefused) else "directory_unavailable"
+        chain.append(session, actor_for(user), REAUTH_REFUSED, "user", str(user.id),
+                     payload={"kind": kind, "detail": str(exc)[:300]})
+        return None
+    chain.append(session, actor_for(user), REAUTH_OK, "user", str(user.id),
+                 payload={"subject": person.subject, "auth_time": person.auth_time})
+    return reauthentication_proof(secret_key, user.id, person)
 
 
 def _follow_directory(session: Session, user: User, person) -> None:
