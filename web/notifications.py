@@ -41,7 +41,7 @@ class WebhookForm(FlaskForm):
 
 
 class GroupForm(FlaskForm):
-    group_dn = StringField(_l("Directory group (DN)"), validators=[DataRequired(), Length(max=500)])
+    group_dn = StringField(_l("Directory group (LDAP DN or OpenID Connect group)"), validators=[DataRequired(), Length(max=500)])
     role = SelectField(_l("Role"), choices=_ROLE_CHOICES)
 
 

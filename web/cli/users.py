@@ -118,7 +118,8 @@ def enable(username: str, reason: str) -> None:
 @click.argument("role", type=click.Choice(ROLES))
 @with_appcontext
 def map_group(group_dn: str, role: str) -> None:
-    """Directory sign-in: members of GROUP_DN get ROLE at their next sign-in."""
+    """Directory sign-in: members of GROUP_DN (an LDAP group DN, or a value of the OpenID Connect
+    groups/roles claim) get ROLE at their next sign-in."""
     _run(lambda s: directory.map_group(s, _cli_actor(), group_dn, role))
     click.echo(f"{group_dn.strip().lower()} → {role}")
 
