@@ -13,6 +13,7 @@ from engine.errors import SealtrailError
 from engine.trace import barcode
 from engine.trace import dhr as dhr_data
 from engine.trace import dhr_pdf as renderer
+from engine.trace.unit_labels import render_labels_pdf, unit_labels
 from engine.trace import genealogy, kpi_report
 from web.authz import blueprint_rule
 from web.db import transaction
@@ -93,6 +94,18 @@ def dhr_pdf(lot: str):
         record = dhr_data.build_dhr(session, genealogy.get_lot(session, lot), timezone=_timezone())
     name = f"DHR-{record['lot']['lot_number']}.pdf".replace("/", "_")
     return Response(renderer.render_pdf(record), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/labels.pdf/<path:lot>")
+def labels_pdf(lot: str):
+    """The unit labels of a serialised lot (a GS1-128 UDI with each unit's serial) as a PDF."""
+    with transaction() as session:
+        target = genealogy.get_lot(session, lot)
+        rows = unit_labels(session, target)
+        number = target.lot_number
+    name = f"labels-{number}.pdf".replace("/", "_")
+    return Response(render_labels_pdf(rows, title=f"Unit labels {number}"), mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

@@ -60,13 +60,20 @@ def udi(lot: Lot) -> dict | None:
             "element_string": gs1.element_string(elements, separator="<GS>")}
 
 
+def unit_udi(lot_udi: dict, serial: str) -> dict:
+    """A unit's UDI: the lot's (:func:`udi`) with the serial (AI 21) appended to the production identifier."""
+    elements = [tuple(e) for e in lot_udi["elements"]] + [("21", serial)]
+    return {"elements": elements, "hri": gs1.hri(elements),
+            "element_string": gs1.element_string(elements, separator="<GS>")}
+
+
 def _serials(session: Session, lot: Lot) -> list[dict]:
     """The lot's unit serials (GS1 AI 21), each with its UDI production identifier and packing scan."""
     base, rows = udi(lot), serials.serials_of(session, lot)
     users = _users(session, {u for s in rows for u in (s.assigned_by_id, s.packed_by_id)})
     out = []
     for s in rows:
-        elements = [tuple(e) for e in base["elements"]] + [("21", s.serial)] if base else [("21", s.serial)]
+        elements = unit_udi(base, s.serial)["elements"] if base else [("21", s.serial)]
         out.append({"serial": s.serial, "udi_hri": gs1.hri(elements), "assigned_at": _iso(s.assigned_at),
                     "assigned_by": _who(users, s.assigned_by_id), "packed_at": _iso(s.packed_at),
                     "packed_by": _who(users, s.packed_by_id)})

@@ -1,12 +1,15 @@
 """``serials``: unit serial numbers (GS1 AI 21) of finished lots — assign, scan at packing, list (#18)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from engine.errors import SealtrailError
 from engine.trace import genealogy, serials
+from engine.trace.unit_labels import render_labels_pdf, unit_labels
 from engine.users import duties
 from web.cli.actors import actor_of, signed_change
 
@@ -78,3 +81,24 @@ def list_(lot: str) -> None:
     for serial, packed in rows:
         click.echo(f"{serial}  {'packed ' + packed.isoformat() if packed else 'not packed'}")
     click.echo(f"{len(rows)} serial(s), {sum(1 for _, p in rows if p)} packed")
+
+
+@serials_group.command("labels")
+@click.argument("lot")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The PDF to write (A4, six labels a page).")
+@click.option("--first", help="Start at this serial (default: the first).")
+@click.option("--count", type=int, help="How many labels from --first (default: all; at most 2000 a file).")
+@with_appcontext
+def labels(lot: str, output: Path, first: str | None, count: int | None) -> None:
+    """Unit labels of LOT: a GS1-128 UDI per serial, (01)(11)(17)(10) and the unit's (21) serial."""
+    sessions = current_app.extensions["sealtrail.sessions"]
+    try:
+        with sessions() as session:
+            target = genealogy.get_lot(session, lot)
+            rows = unit_labels(session, target, first=first, count=count)
+            number = target.lot_number
+    except SealtrailError as exc:
+        raise click.ClickException(exc.message) from exc
+    output.write_bytes(render_labels_pdf(rows, title=f"Unit labels {number}"))
+    click.echo(f"{len(rows)} label(s) of lot {number} ({rows[0]['serial']} … {rows[-1]['serial']}) written to {output}")
