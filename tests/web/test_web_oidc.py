@@ -205,3 +205,24 @@ def test_setting_up_the_authenticator_asks_for_a_fresh_sign_in_at_the_provider(f
     assert confirmed.status_code == 302, confirmed.get_data(as_text=True)[:1500]
     home = client.get("/")
     assert "/account/authenticator" not in (home.location or "")  # enrolled: no more detour there
+
+
+def test_a_reauthentication_proof_signs_only_for_its_person_and_only_briefly(fresh_db):
+    from audit.policy import Signer
+    from engine.config import ConfigError
+    from engine.users.oidc import OidcProvider, proof_matches
+    person = OidcPerson("iss#sub-1", "lena.wang", "Lena", None, frozenset(), int(time.time()))
+    proof = reauthentication_proof("key-1", 7, person)
+    lena = Signer("7", "lena.wang", "Lena", OIDC_HASH, True)
+    tom = Signer("8", "tom.li", "Tom", OIDC_HASH, True)
+    assert proof_matches("key-1", lena, proof)
+    assert not proof_matches("key-1", tom, proof)  # another person's proof
+    assert not proof_matches("key-2", lena, proof)  # minted by another installation
+    assert not proof_matches("key-1", lena, proof[:-2] + "xx")  # tampered
+    assert not proof_matches("key-1", lena, proof, max_age=-1)  # expired
+    assert not password_verifier(None, None)(lena, proof)  # no provider configured: nothing signs
+    with pytest.raises(ConfigError, match="https"):
+        OidcProvider.from_settings(fresh_db.settings(oidc_issuer="http://sso.plant.example", oidc_client_id="x",
+                                                     oidc_client_secret="y"))
+    with pytest.raises(ConfigError, match="CLIENT_SECRET"):
+        OidcProvider.from_settings(fresh_db.settings(oidc_issuer="https://sso.plant.example", oidc_client_id="x"))
