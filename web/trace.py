@@ -151,7 +151,7 @@ def kpi_records_list():
     figure = kpi_records.find_figure(report, section, name, key)
     if figure is None:
         abort(404)
-    rows = [(r, kpi_records.record_link(section, r)) for r in figure["records"]]
+    rows = [(r, kpi_records.record_link(section, r, name)) for r in figure["records"]]
     title = kpi_records.label(name) + (f" · {key}" if key else "")
     return render_template("trace/kpi_records.html", active_nav="kpi", figure=figure, rows=rows, title=title,
                            start=start, end=end)

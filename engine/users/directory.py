@@ -97,7 +97,9 @@ class LdapDirectory:
         except LDAPException as exc:
             raise DirectoryUnavailable(f"directory {self.url}: {type(exc).__name__}: {exc}") from exc
         finally:
-            conn.unbind()  # closes the socket, bound or not
+            conn.unbind()  # closes the socket of an open connection, bound or not
+            if conn.socket is not None:  # ldap3 keeps the socket of a refused connect, unclosed
+                conn.socket.close()
 
     def _person(self, conn: ldap3.Connection, username: str) -> DirectoryPerson | None:
         conn.search(self.base_dn, self.user_filter.format(username=escape_filter_chars(username)),

@@ -62,8 +62,15 @@ def test_demo_report_page_and_cli_show_the_plant_figures(demo_db):
     client = app.test_client()
     assert sign_in(client, make_persona(demo_db, "qa")).status_code == 302
     html = client.get("/trace/kpi?from=2000-01-01&to=2100-01-01").get_data(as_text=True)
-    assert 'id="kpi-plant"' in html and "li.na:SOP-001 rev B" in html
-    assert 'href="/trace/dhr/IS200-2609-001"' in html  # drill-down from the release lead time to the DHR
+    assert 'id="kpi-plant"' in html and 'data-figure="overdue_training"' in html
+    assert 'data-figure="tooling_life_consumed.DIE-T30"' in html
+    period = "from=2000-01-01&to=2100-01-01"
+    # Each figure's count drills down to its records: the overdue operator and SOP revision…
+    overdue = client.get(f"/trace/kpi/records?section=plant&figure=overdue_training&{period}")
+    assert overdue.status_code == 200 and "li.na:SOP-001 rev B" in overdue.get_data(as_text=True)
+    # …and the release lead time's lots, each linking to its DHR.
+    released = client.get(f"/trace/kpi/records?section=plant&figure=release_lead_time_days&{period}")
+    assert 'href="/trace/dhr/IS200-2609-001"' in released.get_data(as_text=True)
     from web.cli import cli
     out = CliRunner().invoke(cli, ["kpi", "--from", "2000-01-01", "--to", "2100-01-01"],
                              obj=ScriptInfo(create_app=lambda: app))

@@ -54,12 +54,13 @@ def routes(api: APIBlueprint) -> None:
     @shared
     def shared_view(query: SharedQuery):
         client = current_client()
+        # Who may read comes before what was asked: an unbound token learns nothing of the query rules.
+        if client.via == "token" and not client.share_profile:
+            raise Forbidden("this token is not bound to a sharing profile", field="share_profile")
         chosen = [(k, v) for k, v in (("lot", query.lot), ("change", query.change), ("period", query.period)) if v]
         if len(chosen) != 1:
             raise ValidationFailed("give exactly one of lot, change, period", field="lot")
         if client.via == "token":
-            if not client.share_profile:
-                raise Forbidden("this token is not bound to a sharing profile", field="share_profile")
             if query.profile or query.recipient:
                 raise ValidationFailed("a token's profile and recipient are fixed when it is created",
                                        field="profile" if query.profile else "recipient")
