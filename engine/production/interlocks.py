@@ -72,21 +72,30 @@ def operator_blockers(session: Session, op: RoutingOperation, operator: User, at
     return out
 
 
+def _listed_resource_blockers(kind: str, op: RoutingOperation, resource, listed) -> list[Blocker] | None:
+    """The checks equipment and tooling share: needed but missing, not listed for ``op``, not active.
+    None when no resource is given and none is needed (nothing more to check)."""
+    if resource is None:
+        if not listed:
+            return None
+        codes = ", ".join(r.code for r in listed)
+        return [Blocker(f"{kind}_missing", kind, codes, f"operation {op.sequence} {op.code} needs {kind} ({codes})")]
+    code = resource.code
+    out = []
+    if listed and resource not in listed:
+        out.append(Blocker(f"{kind}_not_listed", kind, code,
+                           f"{kind} {code} is not listed for operation {op.sequence} {op.code}"))
+    if resource.status != "active":
+        out.append(Blocker(f"{kind}_status", kind, code, f"{kind} {code} is {resource.status}"))
+    return out
+
+
 def equipment_blockers(op: RoutingOperation, equipment: Equipment | None, day: date) -> list[Blocker]:
     """Every reason ``equipment`` may not serve ``op`` on ``day`` (listed, active, calibration, maintenance)."""
-    listed = op.equipment
-    if equipment is None:
-        if not listed:
-            return []
-        return [Blocker("equipment_missing", "equipment", ", ".join(e.code for e in listed),
-                        f"operation {op.sequence} {op.code} needs equipment ({', '.join(e.code for e in listed)})")]
+    out = _listed_resource_blockers("equipment", op, equipment, op.equipment)
+    if out is None or equipment is None:
+        return out or []
     code = equipment.code
-    out = []
-    if listed and equipment not in listed:
-        out.append(Blocker("equipment_not_listed", "equipment", code,
-                           f"equipment {code} is not listed for operation {op.sequence} {op.code}"))
-    if equipment.status != "active":
-        out.append(Blocker("equipment_status", "equipment", code, f"equipment {code} is {equipment.status}"))
     if equipment.calibration_overdue(day):
         out.append(Blocker("equipment_calibration", "equipment", code,
                            f"equipment {code} is overdue for calibration (due {equipment.calibration_due_on})"))
@@ -98,19 +107,10 @@ def equipment_blockers(op: RoutingOperation, equipment: Equipment | None, day: d
 
 def tooling_blockers(op: RoutingOperation, tooling: Tooling | None) -> list[Blocker]:
     """Every reason ``tooling`` may not serve ``op`` (listed, active, within its life)."""
-    listed = op.tooling
-    if tooling is None:
-        if not listed:
-            return []
-        return [Blocker("tooling_missing", "tooling", ", ".join(t.code for t in listed),
-                        f"operation {op.sequence} {op.code} needs tooling ({', '.join(t.code for t in listed)})")]
+    out = _listed_resource_blockers("tooling", op, tooling, op.tooling)
+    if out is None or tooling is None:
+        return out or []
     code = tooling.code
-    out = []
-    if listed and tooling not in listed:
-        out.append(Blocker("tooling_not_listed", "tooling", code,
-                           f"tooling {code} is not listed for operation {op.sequence} {op.code}"))
-    if tooling.status != "active":
-        out.append(Blocker("tooling_status", "tooling", code, f"tooling {code} is {tooling.status}"))
     if tooling.life_cycles is not None and tooling.cycles_used >= tooling.life_cycles:
         out.append(Blocker("tooling_life", "tooling", code,
                            f"tooling {code} is past its life ({tooling.cycles_used} of {tooling.life_cycles} cycles)"))
