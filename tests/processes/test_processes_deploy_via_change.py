@@ -56,7 +56,7 @@ def test_routed_deploy_creates_no_version_until_the_change_is_implemented(qualit
     assert [v.version for v in list_versions(s, "deviation")] == before  # nothing deployed yet
     iid = change.process_instance_id
     _through_approvals(quality, iid)
-    assert [v.version for v in list_versions(s, "deviation")] == before  # approved is not implemented
+    assert [v.version for v in list_versions(s, "deviation")] == before  # approved, not yet implemented: no new version
     today = quality.clock.now.date().isoformat()
     quality.complete(iid, "confirm_change_implementation", "pe_xu", {
         "effective_from": today, "training_completed": True, "implementation_notes": "deployed"})
