@@ -55,6 +55,7 @@ UPDATED_TABLES = frozenset({
     # production
     "lots", "supplier_lots", "operation_executions",
     "lot_serials",  # packing scans set packed_at/packed_by (#18)
+    "component_serials",  # fitting into a finished unit sets unit_serial_id/fitted_at/fitted_by (#18)
     "delegations",  # revoked early in place (#18)
     # alarms and SPC
     "alarms", "alarm_rules", "spc_baselines",

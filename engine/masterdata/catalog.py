@@ -12,11 +12,13 @@ from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.masterdata import revisions, units
 from engine.masterdata.models import (DOCUMENT_TYPES, EQUIPMENT_STATUSES, ITEM_TYPES, TOOLING_STATUSES, Bom, Document,
                                       Equipment, Item, Product, RevisionMixin, Routing, Tooling)
+from engine.masterdata.product_checks import gtin_problem, normalize_gtin
 from engine.masterdata.routings import effective_operations_using_equipment
+from engine.production.models import ComponentSerial
 from engine.snapshot import changed_values, row_values
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
-ITEM_FIELDS = ("name", "specification", "active", "purchased")
+ITEM_FIELDS = ("name", "specification", "active", "purchased", "gtin", "serialised")
 PLAN_FIELDS = ("name", "equipment_type", "work_centre", "manufacturer", "serial_number", "calibration_required",
                "calibration_interval_days", "last_calibrated_on", "maintenance_interval_days", "last_maintained_on")
 
@@ -45,13 +47,15 @@ def get_by_code(session: Session, cls, code: str):
 
 
 def create_item(session: Session, actor: Actor, *, code: str, name: str, item_type: str, base_unit: str,
-                purchased: bool = False, specification: str = "") -> Item:
+                purchased: bool = False, specification: str = "", gtin: str | None = None,
+                serialised: bool = False) -> Item:
     """A material or component; ``base_unit`` is fixed for the item's life."""
     code = _code(session, Item, code)
     _choice(item_type, ITEM_TYPES, "item_type")
     units.parse_unit(base_unit, field="base_unit", obj=code)
     item = Item(code=code, name=name, item_type=item_type, base_unit=base_unit, purchased=purchased,
-                specification=specification, active=True)
+                specification=specification, active=True, serialised=serialised)
+    item.gtin = _check_serialisation(session, item, gtin=gtin, serialised=serialised)
     session.add(item)
     session.flush()
     chain.append(session, actor, "item.create", "item", code, after=row_values(item, exclude=("id",)))
@@ -59,8 +63,37 @@ def create_item(session: Session, actor: Actor, *, code: str, name: str, item_ty
 
 
 def update_item(session: Session, actor: Actor, item: Item, *, reason: str, **fields) -> Item:
-    """Change an item's name, specification, purchased flag or active flag (never its code or unit)."""
+    """Change an item's name, specification, flags or GTIN (never its code or unit)."""
+    if "gtin" in fields or "serialised" in fields:
+        fields["gtin"] = _check_serialisation(
+            session, item, gtin=fields.get("gtin", item.gtin), serialised=fields.get("serialised", item.serialised))
     return _update(session, actor, item, "item", ITEM_FIELDS, reason, fields)
+
+
+def _check_serialisation(session: Session, item: Item, *, gtin: str | None, serialised: bool) -> str | None:
+    """The item's GTIN as stored (14 digits) if ``gtin``/``serialised`` may be set: a serialised item is a
+    component with its own valid GTIN (scanned as (01) with its serial (21))."""
+    gtin = (gtin or "").strip() or None
+    if gtin is not None:
+        problem = gtin_problem(gtin)
+        if problem:
+            raise ValidationFailed(f"item {item.code}: gtin {gtin!r} {problem}", field="gtin", obj=item.code)
+        gtin = normalize_gtin(gtin)
+        other = session.scalar(select(Item.code).where(Item.gtin == gtin, Item.code != item.code))
+        if other:
+            raise Conflict(f"GTIN {gtin} is already item {other}'s", field="gtin", obj=item.code)
+    if serialised:
+        if item.item_type == "finished_good":
+            raise ValidationFailed(f"item {item.code} is a finished good: its units get serials with their lot "
+                                   "(sealtrail serials assign)", field="serialised", obj=item.code)
+        if gtin is None:
+            raise ValidationFailed(f"item {item.code}: a serialised component needs its GTIN (the (01) scanned "
+                                   "with its serial)", field="gtin", obj=item.code)
+    elif item.serialised and item.id is not None and session.scalar(
+            select(ComponentSerial.id).where(ComponentSerial.item_id == item.id).limit(1)) is not None:
+        raise Conflict(f"item {item.code} has recorded serials: it stays serialised", field="serialised",
+                       obj=item.code)
+    return gtin
 
 
 def _update(session: Session, actor: Actor, obj, kind: str, allowed: tuple[str, ...], reason: str, fields: dict):

@@ -262,6 +262,28 @@ class LotSerial(Base):
     lot: Mapped[Lot] = relationship()
 
 
+class ComponentSerial(Base):
+    """A serial (GS1 AI 21) of one unit of a serialised component, received with its lot, and the
+    finished unit (``unit_serial``) it was fitted into at assembly — once, never moved."""
+
+    __tablename__ = "component_serials"
+    __table_args__ = (UniqueConstraint("item_id", "serial"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    serial: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    unit_serial_id: Mapped[int | None] = mapped_column(ForeignKey("lot_serials.id"), index=True)
+    fitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    lot: Mapped[Lot] = relationship()
+    item: Mapped[Item] = relationship()
+    unit_serial: Mapped[LotSerial | None] = relationship()
+
+
 @event.listens_for(Session, "before_flush")
 def _guard_append_only(session: Session, _ctx, _instances) -> None:
     """Measurements, inspection results and equipment logs are never edited nor deleted."""

@@ -22,7 +22,7 @@ from engine.masterdata.models import Equipment, OperationParameter, RoutingOpera
 from engine.processes import models as processes_tables
 from engine.production.models import (EquipmentLog, InspectionResult, Lot, MaterialConsumption, OperationExecution,
                                       ParameterMeasurement)
-from engine.trace import gs1, serials
+from engine.trace import component_serials, gs1, serials
 from engine.trace.genealogy import trace
 from engine.trail_reader import signed_record_titles
 from engine.users.models import User
@@ -71,12 +71,13 @@ def _serials(session: Session, lot: Lot) -> list[dict]:
     """The lot's unit serials (GS1 AI 21), each with its UDI production identifier and packing scan."""
     base, rows = udi(lot), serials.serials_of(session, lot)
     users = _users(session, {u for s in rows for u in (s.assigned_by_id, s.packed_by_id)})
+    fitted = component_serials.components_of(session, [s.id for s in rows])
     out = []
     for s in rows:
         elements = unit_udi(base, s.serial)["elements"] if base else [("21", s.serial)]
         out.append({"serial": s.serial, "udi_hri": gs1.hri(elements), "assigned_at": _iso(s.assigned_at),
                     "assigned_by": _who(users, s.assigned_by_id), "packed_at": _iso(s.packed_at),
-                    "packed_by": _who(users, s.packed_by_id)})
+                    "packed_by": _who(users, s.packed_by_id), "components": fitted.get(s.id, [])})
     return out
 
 

@@ -169,6 +169,12 @@ def _serials(pdf: DhrPdf, r: dict):
     pdf.grid(["Serials", "Count", "First UDI (HRI)"],
              [[f"{first} – {last}" if first != last else first, str(count), hri]
               for first, last, count, hri in _serial_runs(rows)], widths=(70, 20, 100))
+    fitted = [s for s in rows if s.get("components")]
+    if fitted:
+        pdf.heading("序列化组件", f"Component serials per unit: {len(fitted)} unit(s) with serialised components")
+        pdf.grid(["Unit serial", "Component", "Component serial", "Component lot"],
+                 [[s["serial"], f"{c['item']} {c['item_name']}", c["serial"], c["lot"]]
+                  for s in fitted for c in s["components"]], widths=(45, 65, 45, 35))
 
 
 def _serial_runs(rows: list[dict]) -> list[tuple[str, str, int, str]]:

@@ -18,7 +18,7 @@ from engine.errors import NotFound
 from engine.masterdata.models import Item
 from engine.production.models import Lot, MaterialConsumption, SupplierLot
 from engine.users import models as _users  # noqa: F401  (mappers reference User by name)
-from engine.trace import gs1, serials
+from engine.trace import component_serials, gs1, serials
 
 
 @dataclass
@@ -127,11 +127,11 @@ def is_serial_scan(text: str) -> bool:
 
 
 def find_lot(session: Session, text: str) -> Lot | None:
-    """The lot for a typed lot number, a scanned GS1 string (AI 10) or a unit's UDI with a serial
-    (AI 21, the unit's lot), or None."""
+    """The lot for a typed lot number, a scanned GS1 string (AI 10), a unit's UDI with a serial
+    (AI 21, the unit's lot) or a serialised component's (01)+(21) (the lot it came with), or None."""
     scanned = _serial_scan(text)
     if scanned is not None:
-        hit = serials.find_serial(session, text)
+        hit = serials.find_serial(session, text) or component_serials.find_component_serial(session, text)
         if hit is not None or not scanned.lot:
             return hit.lot if hit else None
     number, _ = gs1.lot_number_from_scan(text)

@@ -49,6 +49,18 @@ def expand_range(first: str, count: int) -> list[str]:
     return out
 
 
+def check_serials(serials: list[str], obj: str) -> None:
+    """Refuse (ValidationFailed naming the serial) anything but 1 to MAX_PER_CALL distinct GS1 AI 21 values."""
+    if not serials or len(serials) > MAX_PER_CALL:
+        raise ValidationFailed(f"give 1 to {MAX_PER_CALL} serials", field="serials", obj=obj)
+    bad = [s for s in serials if not _CSET82.match(s or "")]
+    if bad:
+        raise ValidationFailed(f"not a GS1 serial (AI 21: 1–20 characters of CSET 82): {bad[0]!r}",
+                               field="serials", obj=obj)
+    if len(set(serials)) != len(serials):
+        raise ValidationFailed("a serial is given twice", field="serials", obj=obj)
+
+
 def assign_serials(session: Session, actor: Actor, lot: Lot, serials: list[str]) -> list[LotSerial]:
     """Give ``serials`` to units of the finished ``lot`` (audited); all or none."""
     obj = f"lot {lot.lot_number}"
@@ -58,14 +70,7 @@ def assign_serials(session: Session, actor: Actor, lot: Lot, serials: list[str])
     if lot.status not in ASSIGNABLE:
         raise Conflict(f"{obj} is {lot.status}: serials are assigned while it is in process or completed",
                        field="status", obj=obj)
-    if not serials or len(serials) > MAX_PER_CALL:
-        raise ValidationFailed(f"give 1 to {MAX_PER_CALL} serials", field="serials", obj=obj)
-    bad = [s for s in serials if not _CSET82.match(s or "")]
-    if bad:
-        raise ValidationFailed(f"not a GS1 serial (AI 21: 1–20 characters of CSET 82): {bad[0]!r}",
-                               field="serials", obj=obj)
-    if len(set(serials)) != len(serials):
-        raise ValidationFailed("a serial is given twice", field="serials", obj=obj)
+    check_serials(serials, obj)
     have = session.scalar(select(func.count(LotSerial.id)).where(LotSerial.lot_id == lot.id)) or 0
     units = int(round(lot.quantity_made or lot.quantity_planned or 0))
     if have + len(serials) > units:

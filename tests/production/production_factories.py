@@ -18,7 +18,11 @@ def _release(session, rev):
     revisions.release(session, SYSTEM, rev, reason="test")
 
 
-def make_plant(session, *, calibrated_days_ago=10):
+MOTOR_GTIN = "04012345000016"
+
+
+def make_plant(session, *, calibrated_days_ago=10, serialised_part=False):
+    """``serialised_part``: the BOM also takes one MOTOR per set, a serialised purchased component."""
     op_user = accounts.create_user(session, SYSTEM, username="op1", printed_name="张伟 / Zhang Wei",
                                    password="Operator-pass-1", roles=["operator"])
     comp = catalog.create_item(session, SYSTEM, code="TUBE", name="Tubing", item_type="component", base_unit="m",
@@ -32,6 +36,11 @@ def make_plant(session, *, calibrated_days_ago=10):
     training.record_training(session, SYSTEM, op_user, doc_rev, trained_on=utc_today(), trainer="QA")
     _, bom_rev = catalog.create_bom(session, SYSTEM, code="BOM-SET", name="Set", item=fg)
     boms.add_line(session, SYSTEM, bom_rev, component=comp, quantity=1500, unit="mm")
+    motor = None
+    if serialised_part:
+        motor = catalog.create_item(session, SYSTEM, code="MOTOR", name="Pump motor", item_type="component",
+                                    base_unit="pcs", purchased=True, gtin=MOTOR_GTIN, serialised=True)
+        boms.add_line(session, SYSTEM, bom_rev, component=motor, quantity=1, unit="pcs")
     _release(session, bom_rev)
     _, rt = catalog.create_routing(session, SYSTEM, code="RT-SET", name="Set", item=fg)
     op = routings.add_operation(session, SYSTEM, rt, sequence=10, code="LEAK", name="Leak test", equipment=[eq],
@@ -47,4 +56,4 @@ def make_plant(session, *, calibrated_days_ago=10):
                                              supplier_lot_number="A-77", quantity=100, unit="m",
                                              received_on=utc_today())
     return dict(user=op_user, comp=comp, fg=fg, eq=eq, doc=doc, product=product, op=op, routing=rt,
-                supplier_lot=supplier_lot, now=utcnow())
+                supplier_lot=supplier_lot, motor=motor, now=utcnow())

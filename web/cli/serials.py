@@ -1,4 +1,5 @@
-"""``serials``: unit serial numbers (GS1 AI 21) of finished lots — assign, scan at packing, list (#18)."""
+"""``serials``: unit serial numbers (GS1 AI 21) of finished lots — assign, scan at packing, list — and the
+serials of serialised components: received with their lot, fitted into finished units (#18)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from engine.errors import SealtrailError
-from engine.trace import genealogy, serials
+from engine.trace import component_serials, genealogy, serials
 from engine.trace.unit_labels import render_labels_pdf, unit_labels
 from engine.users import duties
 from web.cli.actors import actor_of, signed_change
@@ -64,6 +65,53 @@ def pack(scan: str, by: str) -> None:
 
     record = signed_change(by, duties.RUN_OPERATIONS, change, record_type="lot_serial", meaning="performed")
     click.echo(f"serial {record['serial']} of lot {record['lot']} packed at {record['packed_at']}")
+
+
+@serials_group.command("receive")
+@click.argument("lot")
+@click.option("--first", help="First serial of a range; its trailing digits count up.")
+@click.option("--count", type=int, help="How many serials from --first.")
+@click.option("--serial", "given", multiple=True, help="One serial (repeat for several).")
+@click.option("--by", "by", required=True, help="The person recording them (username); signs.")
+@with_appcontext
+def receive(lot: str, first: str | None, count: int | None, given: tuple[str, ...], by: str) -> None:
+    """Record the serials of a serialised component's LOT (as received, or as made)."""
+    if bool(first) == bool(given) or bool(first) != (count is not None):
+        raise click.UsageError("give --first with --count, or --serial (repeatable)")
+    try:
+        wanted = serials.expand_range(first, count) if first else list(given)
+    except SealtrailError as exc:
+        raise click.ClickException(exc.message) from exc
+
+    def change(session, user):
+        target = genealogy.get_lot(session, lot)
+        rows = component_serials.receive_component_serials(session, actor_of(user), target, wanted)
+        record = {"lot": target.lot_number, "item": target.item.code, "count": len(rows), "first": rows[0].serial,
+                  "last": rows[-1].serial}
+        return record, target.lot_number, record
+
+    record = signed_change(by, duties.RUN_OPERATIONS, change, record_type="component_serials", meaning="performed")
+    click.echo(f"lot {record['lot']} ({record['item']}): {record['count']} component serial(s) recorded, "
+               f"{record['first']} … {record['last']}")
+
+
+@serials_group.command("fit")
+@click.argument("unit")
+@click.argument("components", nargs=-1, required=True)
+@click.option("--by", "by", required=True, help="The person assembling (username); signs.")
+@with_appcontext
+def fit(unit: str, components: tuple[str, ...], by: str) -> None:
+    """Record that the scanned COMPONENTS ((01)GTIN(21)SERIAL each) went into the finished UNIT (its UDI)."""
+    def change(session, user):
+        hit, rows = component_serials.fit_components(session, actor_of(user), unit, list(components))
+        record = {"lot": hit.lot.lot_number, "unit_serial": hit.serial.serial,
+                  "components": [{"item": r.item.code, "serial": r.serial, "lot": r.lot.lot_number} for r in rows]}
+        return record, f"{hit.lot.lot_number}/{hit.serial.serial}", record
+
+    record = signed_change(by, duties.RUN_OPERATIONS, change, record_type="lot_serial", meaning="performed")
+    for c in record["components"]:
+        click.echo(f"unit {record['unit_serial']} of lot {record['lot']}: {c['item']} serial {c['serial']} "
+                   f"(lot {c['lot']}) fitted")
 
 
 @serials_group.command("list")

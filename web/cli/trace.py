@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 
 from audit import Actor
 from engine.errors import SealtrailError
-from engine.trace import dhr, dhr_pdf, genealogy, serials
+from engine.trace import component_serials, dhr, dhr_pdf, genealogy, serials
 from engine.trace.importing import apply as applying
 from web.cli.sealing import end_with_checkpoint
 from engine.trace.importing import cleanse, sheets
@@ -55,24 +55,52 @@ def _line(node: dict, prefix: str, last: bool, out: list[str], top: bool = False
 @click.option("--json", "as_json", is_flag=True, help="Print the trace as JSON.")
 @with_appcontext
 def trace_cmd(lot: str, forward: bool, as_json: bool) -> None:
-    """Genealogy of LOT (a lot number or a scanned GS1 string): components, or --forward uses."""
+    """Genealogy of LOT (a lot number or a scanned GS1 string): components, or --forward uses.
+
+    A unit's UDI with (21) names the unit and its component serials; a serialised component's
+    (01)+(21) names the finished unit(s) it went into, then traces the lot it came with."""
     try:
         with _sessions().begin() as session:
             root = genealogy.get_lot(session, lot)
-            unit = serials.find_serial(session, lot) if genealogy.is_serial_scan(lot) else None
+            unit, part = _serial_hits(session, lot)
+            fitted = component_serials.components_of(session, [unit.serial.id]).get(unit.serial.id, []) \
+                if unit else None
+            used = component_serials.where_fitted(part) if part else None
             result = genealogy.trace(session, root, "forward" if forward else "backward")
     except SealtrailError as exc:
         _fail(exc)
     if as_json:
-        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
+        doc = result.as_dict()
+        if unit is not None:
+            doc["unit"] = {"serial": unit.serial.serial, "lot": unit.lot.lot_number, "components": fitted}
+        if used is not None:
+            doc["component_serial"] = used
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
         return
     out: list[str] = []
     if unit is not None:
         click.echo(f"serial {unit.serial.serial}: a unit of lot {unit.lot.lot_number}")
+        for c in fitted:
+            click.echo(f"  component {c['item']} serial {c['serial']} (lot {c['lot']})")
+    if used is not None:
+        c = used["component"]
+        click.echo(f"component serial {c['serial']} of {c['item']}: received with lot {c['lot']}")
+        for u in used["units"]:
+            click.echo(f"  fitted into unit {u['serial']} of lot {u['lot']} [{u['lot_status']}]")
+        if not used["units"]:
+            click.echo("  not fitted into any unit yet")
     _line(result.tree(), "", True, out, top=True)
     click.echo("\n".join(out))
     click.echo(f"{len(result.lots)} lot(s), {len(result.edges)} link(s), depth {result.max_depth} "
                f"({'forward' if forward else 'backward'})")
+
+
+def _serial_hits(session, text: str):
+    """The finished unit or the component unit a scan with (21) names (each None when not)."""
+    if not genealogy.is_serial_scan(text):
+        return None, None
+    unit = serials.find_serial(session, text)
+    return unit, (None if unit else component_serials.find_component_serial(session, text))
 
 
 @click.command("recall")
@@ -80,12 +108,22 @@ def trace_cmd(lot: str, forward: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the simulation as JSON.")
 @with_appcontext
 def recall_cmd(lot: str, as_json: bool) -> None:
-    """Recall simulation: every finished lot that a suspect LOT reached, with status and quantity."""
+    """Recall simulation: every finished lot that a suspect LOT reached, with status and quantity.
+
+    A serialised component's (01)+(21) is suspect alone: the finished unit it went into and that
+    unit's lot are affected, not every lot its component lot reached."""
     try:
         with _sessions().begin() as session:
-            sim = genealogy.simulate_recall(session, genealogy.get_lot(session, lot))
+            _unit, part = _serial_hits(session, lot)
+            if part is not None:
+                used = component_serials.where_fitted(part)
+            else:
+                sim = genealogy.simulate_recall(session, genealogy.get_lot(session, lot))
     except SealtrailError as exc:
         _fail(exc)
+    if part is not None:
+        _component_recall(used, as_json)
+        return
     if as_json:
         click.echo(json.dumps(sim.as_dict(), ensure_ascii=False, indent=2, default=str))
         return
@@ -97,6 +135,21 @@ def recall_cmd(lot: str, as_json: bool) -> None:
     for status, t in sim.totals().items():
         click.echo(f"  total {status}: {t['lots']} lot(s), {t['quantity_approved']:g} approved / "
                    f"{t['quantity_made']:g} made")
+
+
+def _component_recall(used: dict, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(used, ensure_ascii=False, indent=2, default=str))
+        return
+    c = used["component"]
+    click.echo(f"suspect component serial {c['serial']} of {c['item']} (lot {c['lot']}): "
+               f"{len(used['units'])} finished unit(s) affected:")
+    for u in used["units"]:
+        click.echo(f"  unit {u['serial']:20} lot {u['lot']:20} {u['lot_status']:11} "
+                   f"{'packed' if u['packed'] else 'not packed'}")
+    for lot in used["lots"]:
+        click.echo(f"  lot {lot['lot_number']:20} {lot['item']:14} {lot['status']:11} made {lot['quantity_made']:g} "
+                   f"approved {lot['quantity_approved']:g} {lot['unit']}")
 
 
 @click.command("import")
