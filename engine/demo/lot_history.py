@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine.demo.plant_data import CODE_START, ITEMS
+from engine.demo.plant_data import CODE_START, ITEMS, LUER_GTIN
 from engine.masterdata.models import Product
 from engine.production import lots, records
-from engine.trace import serials
+from engine.trace import component_serials, serials
 
 # day offset from lot start for each operation sequence (EO and aeration run days later)
 _DAY_OF_OP = {10: 0, 20: 0, 30: 1, 40: 1, 50: 2, 60: 3, 70: 4}
@@ -29,6 +29,8 @@ def run_production(plant) -> list[str]:
             supplier_lot_number=f"{code[-4:]}{2600 + n * 7}", quantity=qty, unit=qty_unit,
             received_on=plant.today - timedelta(days=95), certificate_ref=f"CoA-{code}-{2600 + n * 7}",
             expires_on=plant.today + timedelta(days=700))
+        if plant.items[code].serialised:  # the connectors' serials come with the lot (a few shown)
+            component_serials.receive_component_serials(plant.s, pm, lot, serials.expand_range("HLC2600001", 8))
         lots.change_lot_status(plant.s, qa, lot, "released", reason="incoming inspection passed; CoA reviewed")
         received[code] = lot
         made.append(number)
@@ -55,6 +57,10 @@ def run_production(plant) -> list[str]:
                                  "decimal point missed when typing; value from the radiometer printout"))
     # Every unit of lot 001 carries a serial number (GS1 AI 21) on its UDI label.
     serials.assign_serials(plant.s, pm, fg1, serials.expand_range("IS2609000001", 1985))
+    # The first units' luer-lock connectors were scanned into them at assembly (serialised component).
+    for n in range(1, 6):
+        component_serials.fit_components(plant.s, plant.actor("zhang.wei"), f"(01){fg1.product_revision.gtin}"
+                                         f"(21)IS260900000{n}", [f"(01){LUER_GTIN}(21)HLC260000{n}"])
     lots.change_lot_status(plant.s, qam, fg1, "released", quantity_approved=1964,
                            reason="DHR reviewed; 21 sets consumed by destructive testing")
     fg2 = runner.run("IS200-2610-002", "FG-IS200", 2000, 45, parts(tube1, drip1), made_qty=1990,

@@ -28,7 +28,7 @@ from audit.totp import totp
 from engine.demo.drift_history import run_drift_history
 from engine.demo.lot_history import run_production
 from engine.demo.planning_demo import plan_demo
-from engine.demo.plant_data import DEMO_PRODUCT, ITEMS, USERS
+from engine.demo.plant_data import LUER_GTIN, DEMO_PRODUCT, ITEMS, USERS
 from engine.demo.routing_data import ROUTINGS
 from engine.masterdata import boms, catalog, revisions, routings
 from engine.masterdata.models import Item, Product
@@ -213,6 +213,10 @@ class _Plant:
                                        ("SUB-DRIP", "Spike / drip chamber assembly", "subassembly", "pcs"),
                                        ("FG-IS200", "Infusion set IS-200, sterile, single use", "finished_good", "pcs")):
             self.items[code] = catalog.create_item(self.s, pe, code=code, name=name, item_type=kind, base_unit=unit)
+        # The luer-lock connector's maker marks each unit with its GTIN and a serial (AI 21): it is
+        # traced per infusion set (engine.trace.component_serials).
+        catalog.update_item(self.s, pe, self.items["CMP-LUER"], gtin=LUER_GTIN, serialised=True,
+                            reason="supplier marks each connector with a GS1 serial; traced per set (#18)")
         effective = self.at(200)
         i = self.items
 

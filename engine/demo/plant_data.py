@@ -31,3 +31,4 @@ ITEMS = [
 ]
 
 CODE_START = "2609"
+LUER_GTIN = "06901234600018"  # the connector maker's GTIN: CMP-LUER is a serialised component

@@ -204,3 +204,30 @@ def test_cli_receive_fit_trace_and_recall(fresh_db, monkeypatch):
     assert "unit U003" in recall.output and "lot L-CS" in recall.output
     assert [k["record_type"] for k in signed] == ["component_serials", "lot_serial"]
     assert motors2.lot_number == "M-9"
+
+
+def test_the_demo_shows_a_serialised_component(demo_db):
+    """The demo's luer-lock connector is serialised: its serials trace to their infusion sets, whose DHR lists them."""
+    from types import SimpleNamespace
+
+    from engine.demo.plant_data import LUER_GTIN
+    from tests.web.conftest import sign_in
+    from web.app import create_app
+    from web.cli import cli
+
+    app = create_app({"TESTING": True, "SESSION_COOKIE_SECURE": False}, settings=demo_db.settings())
+    try:
+        run = lambda *a: CliRunner().invoke(cli, list(a), obj=ScriptInfo(create_app=lambda: app))  # noqa: E731
+        traced = run("trace", f"(01){LUER_GTIN}(21)HLC2600003")
+        spare = run("trace", f"(01){LUER_GTIN}(21)HLC2600008")
+        client = app.test_client()
+        password = demo_db.demo.credentials()["zhao.min"].password
+        assert sign_in(client, SimpleNamespace(username="zhao.min", password=password)).status_code == 302
+        page = client.get("/trace/dhr/IS200-2609-001").get_data(as_text=True)
+    finally:
+        app.extensions["sealtrail.engine"].dispose()
+    assert traced.exit_code == 0, traced.output
+    assert "component serial HLC2600003 of CMP-LUER" in traced.output
+    assert "fitted into unit IS2609000003 of lot IS200-2609-001 [released]" in traced.output
+    assert "not fitted into any unit yet" in spare.output
+    assert 'id="unit-components"' in page and "HLC2600005" in page and "IS2609000005" in page
