@@ -122,7 +122,7 @@ def open_payload(files: dict[str, bytes], manifest: dict, identity_text: str) ->
         records = json.loads(plain.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         raise Failed("payload", "the decrypted payload is not JSON") from None
-    for key in ("package_id", "profile", "created_at"):
+    for key in ("package_id", "profile", "profile_revision", "created_at"):
         if records.get(key) != manifest.get(key):
             raise Failed("binding", f"the payload's {key} differs from the signed manifest's")
     counts = {name: len(rows) for name, rows in records.get("records", {}).items()}
@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")
     total = sum(manifest["record_counts"].values())
-    print(f"OK: package {manifest['package_id']}, profile {manifest['profile']}, {total} record(s) in "
+    revision = f" rev {manifest['profile_revision']}" if manifest.get("profile_revision") is not None else ""
+    print(f"OK: package {manifest['package_id']}, profile {manifest['profile']}{revision}, {total} record(s) in "
           f"{len(manifest['record_counts'])} table(s), created {manifest['created_at']}"
           + (f"; written to {args.output}" if args.output else ""))
     if not args.output:

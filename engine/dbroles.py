@@ -67,6 +67,8 @@ UPDATED_TABLES = frozenset({
     "wf_deploy_route", "change_deployments",
     # notifications: outbox rows move pending → sent/failed; preferences and webhooks are edited
     "notification_outbox", "notification_preferences", "notification_webhooks",
+    # #18: sharing profile revisions move draft → in review → released → superseded
+    "share_profile_revisions",
 })
 
 #: Rows the application deletes: draft revisions (and their children), message subscriptions,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from audit import Actor, chain
 from engine.access.models import ApiToken
 from engine.errors import NotFound, Unauthenticated, ValidationFailed
-from engine.governance.profiles import get_profile
+from engine.governance.profile_revisions import released_profile
 from engine.governance.share_records import supplier_known
 
 ALARMS_WRITE = "alarms:write"
@@ -91,7 +91,7 @@ def _check_binding(session: Session, profile_name: str | None, recipient: str | 
         if recipient:
             raise ValidationFailed("a recipient needs a sharing profile", field="share_recipient")
         return None, None
-    profile = get_profile(profile_name)
+    profile = released_profile(session, profile_name)
     if set(scopes) != {READ}:
         raise ValidationFailed(f"a token bound to a sharing profile has the scope {READ!r} only", field="scopes")
     if recipient is not None and len(recipient) > 200:

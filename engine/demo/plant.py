@@ -30,6 +30,7 @@ from engine.demo.lot_history import run_production
 from engine.demo.planning_demo import plan_demo
 from engine.demo.plant_data import LUER_GTIN, DEMO_PRODUCT, ITEMS, USERS
 from engine.demo.routing_data import ROUTINGS
+from engine.governance.profile_revisions import install_shipped
 from engine.masterdata import boms, catalog, revisions, routings
 from engine.masterdata.models import Item, Product
 from engine.production import lots, records
@@ -73,6 +74,7 @@ def load_demo(session: Session, settings, *, today: date | None = None, enroll_t
     result.lots = plant.production()
     result.lots += run_drift_history(plant)
     result.lots += plan_demo(plant)
+    install_shipped(session, SYSTEM)  # as `sealtrail init` does; a no-op when they are installed
     return result
 
 

@@ -1,6 +1,10 @@
-"""Sharing profiles: one data file per profile (``profiles/<name>.toml``) naming the selectors it
-accepts and, per table, the columns it may carry. Masking is not the profile's business: the data
-dictionary's rules apply to every column a profile includes.
+"""Sharing profiles: one TOML document per profile naming the selectors it accepts and, per
+table, the columns it may carry. Masking is not the profile's business: the data dictionary's
+rules apply to every column a profile includes.
+
+The files shipped in ``profiles/<name>.toml`` are only the first released revisions an
+installation gets (engine.governance.profile_revisions.install_shipped); what a package or an API
+token uses is the revision released in the database, through change control.
 """
 from __future__ import annotations
 
@@ -10,12 +14,11 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import NotFound
 from engine.schema import all_metadata
 
 SELECTORS = ("lot", "change", "period")
 _DIR = Path(__file__).with_name("profiles")
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 
 
 class ProfileError(ValueError):
@@ -32,6 +35,7 @@ class Profile:
     root: str | None
     tables: dict[str, tuple[str, ...]]
     sha256: str
+    revision: int | None = None  # the released revision it was read from
 
 
 def parse_profile(name: str, raw: bytes) -> Profile:
@@ -65,14 +69,6 @@ def parse_profile(name: str, raw: bytes) -> Profile:
                    tables=tables, sha256=hashlib.sha256(raw).hexdigest())
 
 
-def profile_names() -> list[str]:
-    """The shipped profiles."""
-    return sorted(p.stem for p in _DIR.glob("*.toml"))
-
-
-def get_profile(name: str) -> Profile:
-    """The profile ``name``; NotFound names the known ones."""
-    if not _NAME.match(name or "") or name not in profile_names():
-        raise NotFound(f"no sharing profile {name!r}; known: {', '.join(profile_names())}", field="profile")
-    path = _DIR / f"{name}.toml"
-    return parse_profile(name, path.read_bytes())
+def shipped_profiles() -> dict[str, bytes]:
+    """The profiles shipped with Sealtrail: name → the file's bytes."""
+    return {p.stem: p.read_bytes() for p in sorted(_DIR.glob("*.toml"))}

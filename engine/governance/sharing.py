@@ -147,13 +147,15 @@ def create_share(session: Session, actor: Actor, profile: Profile, selector: tup
     records, dictionary, resolved, masker = view.records, view.dictionary, view.selector, view.masker
     counts = {name: len(rows) for name, rows in records.items()}
     created_at = now.astimezone(dt.timezone.utc).isoformat()
-    payload = {"format": FORMAT, "package_id": package_id, "profile": profile.name, "selector": resolved,
+    payload = {"format": FORMAT, "package_id": package_id, "profile": profile.name,
+               "profile_revision": profile.revision, "selector": resolved,
                "created_at": created_at, "reason": masker.scan(reason), "dictionary": dictionary,
                "records": records}
     ciphertext = pyrage.encrypt(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8"),
                                 [recipient])
     manifest = {"format": FORMAT, "package_id": package_id, "profile": profile.name,
-                "profile_sha256": profile.sha256, "selector": {selector[0]: selector[1]}, "created_at": created_at,
+                "profile_revision": profile.revision, "profile_sha256": profile.sha256,
+                "selector": {selector[0]: selector[1]}, "created_at": created_at,
                 "installation_id": installation_id, "recipient": str(recipient),
                 "payload": {"file": "payload.age", "sha256": hashlib.sha256(ciphertext).hexdigest(),
                             "bytes": len(ciphertext)},
@@ -163,7 +165,8 @@ def create_share(session: Session, actor: Actor, profile: Profile, selector: tup
     signature = base64.b64encode(signing_key.sign(manifest_bytes))
     data = _zip(now, {"manifest.json": manifest_bytes, "manifest.sig": signature, "payload.age": ciphertext})
     chain.append(session, actor, "share.created", "share_package", package_id, reason=reason,
-                 after={"profile": profile.name, "profile_sha256": profile.sha256, "selector": manifest["selector"],
+                 after={"profile": profile.name, "profile_revision": profile.revision,
+                        "profile_sha256": profile.sha256, "selector": manifest["selector"],
                         "recipient": str(recipient), "payload_sha256": manifest["payload"]["sha256"],
                         "package_sha256": hashlib.sha256(data).hexdigest(), "record_counts": counts,
                         "key_id": manifest["signer"]["key_id"]})
@@ -175,10 +178,12 @@ def read_view(session: Session, actor: Actor, profile: Profile, selector: tuple[
     """A profile's masked view read by a client (an API token bound to the profile, or a person
     previewing it): the records, and an audit entry saying who read what, for whom (flush, no commit)."""
     view = masked_view(session, profile, selector, pseudonym_key=pseudonym_key, recipient=recipient)
-    body = {"format": FORMAT, "profile": profile.name, "profile_sha256": profile.sha256, "recipient": recipient,
+    body = {"format": FORMAT, "profile": profile.name, "profile_revision": profile.revision,
+            "profile_sha256": profile.sha256, "recipient": recipient,
             "selector": view.selector, "dictionary": view.dictionary, "records": view.records}
     digest = hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
     chain.append(session, actor, "share.viewed", "share_profile", profile.name,
-                 after={"profile_sha256": profile.sha256, "selector": {selector[0]: selector[1]},
+                 after={"profile_revision": profile.revision, "profile_sha256": profile.sha256,
+                        "selector": {selector[0]: selector[1]},
                         "recipient": recipient, "record_counts": view.record_counts, "records_sha256": digest})
     return body

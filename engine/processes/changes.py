@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from audit import chain
 from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.governance import profile_release
 from engine.masterdata.models import (Bom, BomRevision, Document, DocumentRevision, Equipment, Item, OperationParameter,
                                       Product, ProductRevision, Routing, RoutingOperation, RoutingRevision, Tooling)
 from engine.masterdata.revisions import release, return_to_draft, submit_for_review
@@ -113,7 +114,8 @@ def submit(session: Session, actor, *, instance_id: int | None, title: str, desc
     objs = [resolve_object(session, o.get("kind"), o.get("code"), field=f"changed_objects[{i}]")
             for i, o in enumerate(objects)]
     deployment = deployment_of(session, instance_id) if instance_id else None
-    if not revs and not objs and deployment is None:
+    profile = profile_release.of_instance(session, instance_id) if instance_id else None
+    if not revs and not objs and deployment is None and profile is None:
         raise ValidationFailed("name at least one revision or object that changes", field="changed_revisions")
     session.flush()
     for i, rev in enumerate(revs):
@@ -145,6 +147,9 @@ def submit(session: Session, actor, *, instance_id: int | None, title: str, desc
         result["changes"] = [*result.get("changes", []), {
             "subject": f"process {deployment.process_id}",
             "change": f"deploy the proposed diagram (SHA-256 {deployment.content_sha256[:16]}…): {deployment.comment}"}]
+    if profile is not None:  # #18: the profile's text as reviewed, and the tokens bound to it
+        profile_release.to_review(session, actor, profile, change.number)
+        result["changes"] = [*result.get("changes", []), *profile_release.impact_rows(session, profile)]
     change.flags = result.pop("flags")
     change.impact = result
     change.status = "submitted"
@@ -154,6 +159,7 @@ def submit(session: Session, actor, *, instance_id: int | None, title: str, desc
                  after={"title": title, "urgency": urgency, "revisions": [r.describe() for r in revs],
                         "objects": change.changed_objects, "impact_counts": result["counts"],
                         **({"deploys": deployment.summary()} if deployment is not None else {}),
+                        **({"share_profile": profile.summary()} if profile is not None else {}),
                         "validation_required": change.flags["validation_required"],
                         "regulatory_facts": change.flags["regulatory_facts"]})
     return change
@@ -237,6 +243,7 @@ def record_rejection(session: Session, actor, change: ChangeRequest, *, decision
         rev = session.get(model, link.revision_id)
         if rev is not None:
             _to_draft(session, actor, rev, f"{change.number} rejected: returned for rework")
+    _profile_to_draft(session, actor, change, f"{change.number} rejected: returned for rework")
     change.status = "rejected"
     change.rejections += 1
     session.flush()
@@ -255,6 +262,7 @@ def withdraw(session: Session, actor, change: ChangeRequest | None, *, reason: s
         rev = session.get(model, link.revision_id)
         if rev is not None:
             _to_draft(session, actor, rev, f"{change.number} withdrawn")
+    _profile_to_draft(session, actor, change, f"{change.number} withdrawn")
     before = {"status": change.status}
     change.status = "withdrawn"
     session.flush()
@@ -303,6 +311,10 @@ def implement(session: Session, actor, change: ChangeRequest) -> ChangeRequest:
     deployment = deployment_of(session, change.process_instance_id) if change.process_instance_id else None
     if deployment is not None:
         released.append(_deploy_proposal(session, actor, change, deployment))
+    profile = profile_release.of_instance(session, change.process_instance_id) if change.process_instance_id else None
+    if profile is not None:
+        released.append(profile_release.release(session, actor, profile, change.number,
+                                                f"{change.number}: {change.title}"))
     before = {"status": change.status}
     change.status, change.implemented_at, change.effective_from = "implemented", datetime.now(timezone.utc), when
     session.flush()
@@ -310,6 +322,12 @@ def implement(session: Session, actor, change: ChangeRequest) -> ChangeRequest:
                  after={"status": "implemented", "released": released, "effective_from": when.isoformat()},
                  reason="revisions released by change control")
     return change
+
+
+def _profile_to_draft(session: Session, actor, change: ChangeRequest, reason: str) -> None:
+    profile = profile_release.of_instance(session, change.process_instance_id) if change.process_instance_id else None
+    if profile is not None:
+        profile_release.to_draft(session, actor, profile, reason)
 
 
 def deployment_of(session: Session, instance_id: int) -> ChangeDeployment | None:

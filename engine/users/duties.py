@@ -11,3 +11,7 @@ LOG_EQUIPMENT = ("process_engineer", "production_manager", "qa_engineer")
 RECORD_TRAINING = ("process_engineer", "production_manager", "qa_engineer", "qa_manager")
 EDIT_MASTER_DATA = ("process_engineer",)
 SHARE_RECORDS = ("qa_manager", "regulatory")  # sharing packages for suppliers and notified bodies (#18)
+# Sharing profiles (#18): drafted by whoever shares records or owns master data; proposed for
+# release by the change-control process's initiating lane (bpmn/change_control.bpmn).
+EDIT_SHARE_PROFILES = ("qa_manager", "regulatory", "process_engineer")
+PROPOSE_CHANGES = ("process_engineer",)

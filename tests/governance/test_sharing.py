@@ -16,7 +16,8 @@ from sqlalchemy import select
 from audit import verify_share
 from audit.models import AuditEntry, Signature
 from engine.errors import ValidationFailed
-from engine.governance.profiles import ProfileError, get_profile, parse_profile
+from engine.governance.profile_revisions import released_profile
+from engine.governance.profiles import ProfileError, parse_profile
 from engine.governance.sharing import create_share
 from engine.users import actor_for
 from engine.users.models import User
@@ -37,7 +38,7 @@ def _share(db, recipient, *, profile="supplier", selector=("lot", TUBING_RESIN_L
     key = key or Ed25519PrivateKey.generate()
     with db.sessions.begin() as s:
         qa = s.scalars(select(User).where(User.username == "zhao.min")).one()
-        return create_share(s, actor_for(qa), get_profile(profile), selector, recipient_key=str(recipient.to_public()),
+        return create_share(s, actor_for(qa), released_profile(s, profile), selector, recipient_key=str(recipient.to_public()),
                             reason="supplier quality review of Zhao Min's complaint", signing_key=key, now=NOW), key
 
 
@@ -146,7 +147,7 @@ def test_profiles_are_checked_and_selectors_enforced(demo_db, recipient):
         _share(demo_db, recipient, selector=("period", "2026-01-01..2026-12-31"))
     with pytest.raises(ValidationFailed, match="age"):
         with demo_db.sessions.begin() as s:
-            create_share(s, actor_for(s.get(User, 1)), get_profile("supplier"), ("lot", TUBING_RESIN_LOT),
+            create_share(s, actor_for(s.get(User, 1)), released_profile(s, "supplier"), ("lot", TUBING_RESIN_LOT),
                          recipient_key="age1nope", reason="x", signing_key=Ed25519PrivateKey.generate(), now=NOW)
 
 

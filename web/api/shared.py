@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from audit.checkpoints import signing_key_for
 from engine.errors import Forbidden, ValidationFailed
-from engine.governance.profiles import get_profile
+from engine.governance.profile_revisions import released_profile
 from engine.governance.sharing import read_view, token_pseudonym_key
 from web.api.auth import current_client
 from web.api.common import SECURITY, json_response
@@ -69,9 +69,9 @@ def routes(api: APIBlueprint) -> None:
             if not query.profile:
                 raise ValidationFailed("name the profile to preview", field="profile")
             profile_name, recipient, context = query.profile, query.recipient, f"preview:{client.actor.id}"
-        profile = get_profile(profile_name)
         settings = current_app.extensions["sealtrail.settings"]
         with transaction() as session:
+            profile = released_profile(session, profile_name)  # the released revision, never a draft
             key = token_pseudonym_key(signing_key_for(session, settings.checkpoint_key_path), context)
             body = read_view(session, client.actor, profile, chosen[0], pseudonym_key=key, recipient=recipient)
         return json_response(body)

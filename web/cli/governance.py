@@ -11,15 +11,19 @@ from flask.cli import with_appcontext
 
 from audit.chain import find_installation
 from audit.checkpoints import signing_key_for
+from audit.errors import SignatureError
 from engine.errors import SealtrailError
 from engine.governance.dictionary import build_dictionary
 from engine.governance.dictionary_text import to_markdown
-from engine.governance.profiles import get_profile, profile_names
+from engine.governance import profile_revisions
+from engine.governance.profile_revisions import released_profile
 from engine.governance.sharing import create_share
+from engine.processes.profile_changes import route_profile
 from engine.masterdata import sampling
 from engine.users import duties
 from web.admin import render_dictionary_document
-from web.cli.actors import actor_of, signed_change
+from web.cli.actors import acting_user, actor_of, cli_signing_policy, read_credentials, signed_change
+from web.db import signing_transaction
 
 
 def register(cli: click.Group) -> None:
@@ -64,11 +68,95 @@ def share_group() -> None:
 
 
 @share_group.command("profiles")
+@with_appcontext
 def share_profiles() -> None:
-    """List the sharing profiles and what selects their records."""
-    for name in profile_names():
-        profile = get_profile(name)
-        click.echo(f"{name}  ({', '.join('--' + s for s in profile.selectors)})  {profile.title}")
+    """List the released sharing profiles (revision, SHA-256) and any open draft."""
+    with current_app.extensions["sealtrail.sessions"]() as session:
+        for name in profile_revisions.all_names(session):
+            released = profile_revisions.find_released(session, name)
+            draft = profile_revisions.open_revision(session, name)
+            if released is not None:
+                profile = released_profile(session, name)
+                click.echo(f"{name} rev {profile.revision}  ({', '.join('--' + s for s in profile.selectors)})  "
+                           f"{profile.title}  sha256 {profile.sha256[:16]}…")
+            else:
+                click.echo(f"{name}  (not released)")
+            if draft is not None:
+                click.echo(f"    rev {draft.revision} {draft.status.replace('_', ' ')}"
+                           + (f" under {draft.change_ref}" if draft.change_ref and draft.status == "in_review" else ""))
+
+
+@share_group.command("profile-draft")
+@click.argument("name")
+@click.option("--file", "path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The profile's TOML text (see `share profile-show NAME` for the released one).")
+@click.option("--reason", required=True, help="Why the profile changes (recorded in the audit trail).")
+@click.option("--by", "by", required=True, help="The person editing the draft (username).")
+@with_appcontext
+def share_profile_draft(name: str, path: Path, reason: str, by: str) -> None:
+    """Save NAME's draft (a new one, or change the open one); released revisions never change."""
+    if path.stat().st_size > profile_revisions.MAX_CONTENT_CHARS * 4:
+        raise click.ClickException("--file: too large for a sharing profile")
+    try:
+        content = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException("--file: not UTF-8 text") from exc
+    try:
+        with current_app.extensions["sealtrail.sessions"].begin() as session:
+            user = acting_user(session, by, duties.EDIT_SHARE_PROFILES)
+            rev = profile_revisions.save_draft(session, actor_of(user), name, content, reason=reason)
+            summary = (rev.describe(), rev.sha256)
+            changes = profile_revisions.table_changes(session, rev)
+    except SealtrailError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"{summary[0]} saved as draft (sha256 {summary[1][:16]}…); against the released revision:")
+    for line in changes:
+        click.echo(f"  {line}")
+
+
+@share_group.command("profile-show")
+@click.argument("name")
+@click.option("--diff", "as_diff", is_flag=True, help="The open draft's differences from the released revision.")
+@with_appcontext
+def share_profile_show(name: str, as_diff: bool) -> None:
+    """Print NAME's released TOML text, or with --diff the open draft against it."""
+    with current_app.extensions["sealtrail.sessions"]() as session:
+        if as_diff:
+            draft = profile_revisions.open_revision(session, name)
+            if draft is None:
+                raise click.ClickException(f"sharing profile {name} has no open draft")
+            click.echo("\n".join(profile_revisions.text_diff(session, draft)) or "(no difference)")
+            return
+        released = profile_revisions.find_released(session, name)
+        if released is None:
+            raise click.ClickException(f"sharing profile {name} has no released revision")
+        click.echo(released.content, nl=False)
+
+
+@share_group.command("profile-submit")
+@click.argument("name")
+@click.option("--comment", required=True, help="What changes for the recipients and why (the change request's text).")
+@click.option("--by", "by", required=True, help="The proposer (username); signs the change request's submission "
+              "with password and authenticator code, prompted or read as two lines from stdin.")
+@with_appcontext
+def share_profile_submit(name: str, comment: str, by: str) -> None:
+    """Open a change request to release NAME's draft; it is released when the change is implemented."""
+    sessions = current_app.extensions["sealtrail.sessions"]
+    policy = cli_signing_policy()
+    with sessions() as session:
+        acting_user(session, by, duties.PROPOSE_CHANGES)
+    credentials = read_credentials(by)
+    try:
+        with signing_transaction(sessions, policy) as session:
+            user = acting_user(session, by, duties.PROPOSE_CHANGES)
+            number = route_profile(session, user, name, comment=comment, password=credentials.password,
+                                   totp_code=credentials.totp_code, policy=policy).number
+    except SignatureError as exc:
+        raise click.ClickException(f"not changed: {exc}") from exc
+    except SealtrailError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"change request {number} opened: sharing profile {name}'s draft is released when the change "
+               "is implemented")
 
 
 @share_group.command("create")
@@ -90,10 +178,6 @@ def share_create(profile_name: str, lot: str | None, change: str | None, period:
     chosen = [(k, v) for k, v in (("lot", lot), ("change", change), ("period", period)) if v]
     if len(chosen) != 1:
         raise click.UsageError("give exactly one of --lot, --change, --period")
-    try:
-        profile = get_profile(profile_name)
-    except SealtrailError as exc:
-        raise click.ClickException(exc.message) from exc
     if recipient_key.stat().st_size > 4096:
         raise click.ClickException("--recipient-key: the file is too large for an age public key")
     recipient = next((ln.strip() for ln in recipient_key.read_text(encoding="utf-8").splitlines()
@@ -102,18 +186,21 @@ def share_create(profile_name: str, lot: str | None, change: str | None, period:
     clock = current_app.extensions.get("sealtrail.clock") or (lambda: dt.datetime.now(dt.timezone.utc))
 
     def make(session, user):
+        profile = released_profile(session, profile_name)  # the released revision, never a draft
         installation = find_installation(session)
         package = create_share(session, actor_of(user), profile, chosen[0], recipient_key=recipient, reason=reason,
                                signing_key=signing_key_for(session, settings.checkpoint_key_path), now=clock(),
                                installation_id=installation.installation_id if installation else "")
-        record = {k: package.manifest[k] for k in ("package_id", "profile", "selector", "recipient")}
+        record = {k: package.manifest[k] for k in ("package_id", "profile", "profile_revision", "selector",
+                                                   "recipient")}
         record["payload_sha256"] = package.manifest["payload"]["sha256"]
         return package, package.package_id, record
 
     package = signed_change(by, duties.SHARE_RECORDS, make, record_type="share_package", reason=reason)
     output.write_bytes(package.data)
     counts = ", ".join(f"{n} {t}" for t, n in package.record_counts.items() if n)
-    click.echo(f"package {package.package_id} ({profile.name}) written to {output}: {counts or 'no records'}")
+    click.echo(f"package {package.package_id} ({package.manifest['profile']} rev "
+               f"{package.manifest['profile_revision']}) written to {output}: {counts or 'no records'}")
     click.echo(f"signed by {package.manifest['signer']['key_id']}; the recipient opens it with "
                f"python -m audit.verify_share {output.name} --identity THEIR-KEY-FILE")
 

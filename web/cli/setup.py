@@ -9,6 +9,7 @@ from werkzeug.serving import run_simple
 from audit.checkpoints import key_id, signing_key_for
 from audit.errors import CheckpointError
 from engine import migrate
+from engine.governance.profile_revisions import install_shipped
 from engine.schema import load_models
 from engine.workflows import deploy_all_shipped
 from web.cli.bpmn import cli_actor
@@ -28,6 +29,7 @@ def prepare_database() -> None:
     click.echo(f"database ready: {', '.join(sorted(migrate.current_heads(url)))}")
     _ensure_checkpoint_key()
     _deploy_shipped_processes()
+    _install_shipped_profiles()
 
 
 @click.command()
@@ -65,6 +67,15 @@ def _deploy_shipped_processes() -> None:
     for object_id, version, file_name in newer:
         click.echo(f"newer shipped diagram for {object_id} (deployed: v{version}) left undeployed: review "
                    f"bpmn/{file_name} and deploy it with a signed deployment if it should replace v{version}")
+
+
+def _install_shipped_profiles() -> None:
+    """Release the shipped sharing profiles not installed yet as their revision 1 (#18); an installed
+    profile changes only through change control (`sealtrail share profile-draft/profile-submit`)."""
+    load_models()
+    with current_app.extensions["sealtrail.sessions"].begin() as session:
+        installed = install_shipped(session, cli_actor())
+    click.echo(f"sharing profiles installed: {', '.join(installed) or 'none'}")
 
 
 @click.command()
