@@ -18,7 +18,7 @@ OPERATION_FIELDS = ("sequence", "code", "name", "work_centre", "description", "q
                     "run_minutes_per_unit")
 PARAMETER_FIELDS = ("name", "unit", "target", "lsl", "usl", "lcl", "ucl", "critical")
 INSPECTION_FIELDS = ("name", "kind", "method", "sample_size", "acceptance_criteria", "accept_number", "unit",
-                     "lsl", "usl")
+                     "lsl", "usl", "inspection_level", "aql", "reduced_inspection_approved")
 
 
 def _draft(rev: RoutingRevision) -> None:
@@ -95,6 +95,9 @@ def check_inspection(item: InspectionItem, where: str) -> None:
     if item.aql is not None and item.kind != "attribute":
         raise ValidationFailed(f"{where}: an AQL plan counts nonconforming units: the inspection must be an "
                                "attribute inspection", field="kind", obj=where)
+    if item.reduced_inspection_approved and item.aql is None:
+        raise ValidationFailed(f"{where}: reduced inspection (ISO 2859-1) needs an inspection level and AQL",
+                               field="reduced_inspection_approved", obj=where)
 
 
 def check_resources(rev: RoutingRevision) -> None:
@@ -253,13 +256,15 @@ def add_inspection_item(session: Session, actor: Actor, op: RoutingOperation, *,
                         sample_size: int, acceptance_criteria: str, kind: str = "attribute",
                         accept_number: int | None = None, unit: str | None = None, lsl: float | None = None,
                         usl: float | None = None, inspection_level: str | None = None,
-                        aql: float | None = None) -> InspectionItem:
+                        aql: float | None = None, reduced_inspection_approved: bool = False) -> InspectionItem:
     """Add an inspection item (method, sample size, acceptance criteria) to an operation of a draft;
-    with ``inspection_level`` and ``aql`` the sample and Ac/Re follow ISO 2859-1 from the lot size."""
+    with ``inspection_level`` and ``aql`` the sample and Ac/Re follow ISO 2859-1 from the lot size,
+    and ``reduced_inspection_approved`` lets a switching score of 30 switch it to reduced inspection."""
     _draft(op.revision)
     item = InspectionItem(name=name, method=method, sample_size=sample_size, acceptance_criteria=acceptance_criteria,
                           kind=kind, accept_number=accept_number, unit=unit, lsl=lsl, usl=usl,
-                          inspection_level=inspection_level, aql=aql)
+                          inspection_level=inspection_level, aql=aql,
+                          reduced_inspection_approved=bool(reduced_inspection_approved))
     check_inspection(item, _op_name(op))
     if any(i.name == name for i in op.inspection_items):
         raise ValidationFailed(f"{_op_name(op)}: inspection {name!r} exists", field="name", obj=_op_name(op))
@@ -267,6 +272,29 @@ def add_inspection_item(session: Session, actor: Actor, op: RoutingOperation, *,
     session.flush()
     chain.append(session, actor, "routing.add_inspection_item", "routing_revision", audit_id(op.revision),
                  after={"operation": op.code, **row_values(item, exclude=("id", "operation_id"))})
+    return item
+
+
+def update_inspection_item(session: Session, actor: Actor, item: InspectionItem, *, reason: str | None = None,
+                           **fields) -> InspectionItem:
+    """Change an inspection item of a draft routing (e.g. its AQL, or the approval of reduced inspection);
+    the change takes effect when the revision is released through change control."""
+    op = item.operation
+    _draft(op.revision)
+    _only(fields, INSPECTION_FIELDS, "inspection")
+    before = row_values(item)
+    probe = InspectionItem(**{**{k: getattr(item, k) for k in INSPECTION_FIELDS}, **fields})
+    check_inspection(probe, _op_name(op))
+    if fields.get("name", item.name) != item.name and any(i.name == fields["name"] for i in op.inspection_items):
+        raise ValidationFailed(f"{_op_name(op)}: inspection {fields['name']!r} exists", field="name", obj=_op_name(op))
+    for key, value in fields.items():
+        setattr(item, key, value)
+    session.flush()
+    old, new = changed_values(before, row_values(item))
+    if new:
+        chain.append(session, actor, "routing.update_inspection_item", "routing_revision", audit_id(op.revision),
+                     reason=reason or "draft edit", before={"operation": op.code, "inspection": item.name, **old},
+                     after={"operation": op.code, "inspection": item.name, **new})
     return item
 
 

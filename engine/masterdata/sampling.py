@@ -1,15 +1,16 @@
-"""Sampling by attributes per ISO 2859-1 (AQL): sample size and accept/reject numbers from the lot
-size, the inspection level and the AQL (``aql_iso2859_1.json``: Table 1 and the single sampling
-plans of Tables 2-A and 2-B), and the switching between normal and tightened inspection by the
-inspection item's history (ISO 2859-1 clause 9.3):
+"""Sampling by attributes per ISO 2859-1:1999 (AQL): sample size and accept/reject numbers from the
+lot size, the inspection level and the AQL, over the tables in ``aql_iso2859_1.json``: Table 1 (code
+letters) and the single sampling plans of Table 2-A (normal), 2-B (tightened) and 2-C (reduced).
+Arrows are followed to the plan they point to, with that plan's sample size; a sample as large as
+the lot means inspecting every unit.
 
-- normal → tightened when 2 of 5 or fewer consecutive lots were not accepted;
-- tightened → normal when 5 consecutive lots were accepted;
-- 5 lots not accepted while on tightened inspection: inspection is discontinued (``discontinued``)
-  until the supplier's or process's quality has been corrected.
+Table 2-C is the 1999 edition's: every reduced plan has Re = Ac + 1, so a reduced lot is accepted or
+not like any other. MIL-STD-105E / ANSI/ASQ Z1.4 Table II-C is a different table (its reduced plans
+leave a gap between Ac and Re, "accept but reinstate normal inspection"); it is not used here. The
+JSON's ``_about`` and docs/governance.md name the sources every cell was checked against.
 
-Reduced inspection (Table 2-C and the switching score) is not offered: an item stays on normal or
-tightened inspection.
+Which severity applies to the next lot follows from the inspection's history: ``engine.masterdata.
+switching`` (clause 9.3, with the switching score).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from engine.errors import ValidationFailed
 
-SEVERITIES = ("normal", "tightened")
+SEVERITIES = ("normal", "tightened", "reduced")
 _PATH = Path(__file__).with_name("aql_iso2859_1.json")
 
 
@@ -52,6 +53,8 @@ class SamplingPlan:
     accept: int             # Ac: largest number of nonconforming units that accepts the lot
     reject: int             # Re
     full_inspection: bool
+    # Why this severity (engine.masterdata.switching.Switching.as_dict()), when the plan follows a history.
+    switching: dict | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -93,42 +96,44 @@ def code_letter(lot_size: int, level: str) -> str:
 
 
 def sampling_plan(lot_size: int, level: str, aql: float, severity: str = "normal") -> SamplingPlan:
-    """The single sampling plan (Table 2-A normal, 2-B tightened), following the table's arrows."""
+    """The single sampling plan (Table 2-A normal, 2-B tightened, 2-C reduced), following the arrows."""
     check_level_and_aql(level, aql)
+    letter = code_letter(lot_size, level)
+    plan_letter, n, accept, reject = letter_plan(letter, aql, severity)
+    return SamplingPlan(lot_size=lot_size, inspection_level=level, aql=aql, severity=severity, code_letter=letter,
+                        plan_letter=plan_letter, sample_size=min(n, lot_size), accept=accept, reject=reject,
+                        full_inspection=n >= lot_size)
+
+
+def letter_plan(letter: str, aql: float, severity: str = "normal") -> tuple[str, int, int, int]:
+    """(plan letter, n, Ac, Re) for a code letter and AQL in the severity's table, arrows followed."""
     if severity not in SEVERITIES:
         raise ValidationFailed(f"severity must be one of {', '.join(SEVERITIES)}", field="severity")
-    letter = code_letter(lot_size, level)
-    letters = list(tables()[severity])
     column = _aql_index(aql)
+    if column is None:
+        raise ValidationFailed(f"AQL must be one of {', '.join(tables()['aqls'])} (percent nonconforming)",
+                               field="aql")
+    letters = list(tables()[severity])
     i = letters.index(letter)
     cell = tables()[severity][letters[i]][column]
     while isinstance(cell, str):  # "down" / "up": the first plan below / above, with its sample size
         i += 1 if cell == "down" else -1
         if not 0 <= i < len(letters):
-            raise ValidationFailed(f"ISO 2859-1 has no {severity} plan for AQL {aql} from code letter {letter}",
+            raise ValidationFailed(f"ISO 2859-1 has no {severity} plan for AQL {aql:g} from code letter {letter}",
                                    field="aql")
         cell = tables()[severity][letters[i]][column]
-    n = tables()["sample_sizes"][letters[i]]
-    accept, reject = cell
-    return SamplingPlan(lot_size=lot_size, inspection_level=level, aql=aql, severity=severity, code_letter=letter,
-                        plan_letter=letters[i], sample_size=min(n, lot_size), accept=accept, reject=reject,
-                        full_inspection=n >= lot_size)
+    return letters[i], _sample_sizes(severity)[letters[i]], cell[0], cell[1]
 
 
-def severity_after(accepted: list[bool]) -> str:
-    """The severity for the next lot from the item's lots so far, oldest first (True = accepted);
-    ``discontinued`` after 5 lots not accepted on tightened inspection."""
-    severity, recent, rejected_on_tightened = "normal", [], 0
-    for ok in accepted:
-        recent.append(ok)
-        if severity == "normal":
-            recent = recent[-5:]
-            if recent.count(False) >= 2:
-                severity, recent, rejected_on_tightened = "tightened", [], 0
-        else:
-            rejected_on_tightened += 0 if ok else 1
-            if rejected_on_tightened >= 5:
-                return "discontinued"
-            if len(recent) >= 5 and all(recent[-5:]):
-                severity, recent = "normal", []
-    return severity
+def _sample_sizes(severity: str) -> dict[str, int]:
+    return tables()["reduced_sample_sizes" if severity == "reduced" else "sample_sizes"]
+
+
+def tighter_accept(plan_letter: str, aql: float) -> int | None:
+    """Ac of the normal plan of the same code letter (same sample size) one AQL step tighter, or None
+    when Table 2-A has no plan there (an arrow, or no tighter AQL): the switching score's test."""
+    column = _aql_index(aql)
+    if column is None or column == 0:
+        return None
+    cell = tables()["normal"][plan_letter][column - 1]
+    return None if isinstance(cell, str) else cell[0]

@@ -9,7 +9,8 @@ from engine.masterdata.models import BomRevision, DocumentRevision, ProductRevis
 PRODUCT_FIELDS = ("description", "gtin", "udi_di", "device_class", "sterile", "sterilisation_method",
                   "shelf_life_months", "registration_number")
 PARAMETER_FIELDS = ("unit", "target", "lsl", "usl", "lcl", "ucl", "critical")
-INSPECTION_FIELDS = ("kind", "method", "sample_size", "acceptance_criteria", "accept_number", "unit", "lsl", "usl")
+INSPECTION_FIELDS = ("kind", "method", "sample_size", "acceptance_criteria", "accept_number", "unit", "lsl", "usl",
+                     "inspection_level", "aql", "reduced_inspection_approved")
 
 
 def effective_revision(session: Session, rev):

@@ -1,14 +1,17 @@
 """The ISO 2859-1 sampling plan an inspection of a lot must follow: the item's inspection level and
-AQL, the lot's size, and normal or tightened inspection from the results of the same inspection on
-earlier lots (the same item name at the same operation code of the same routing, any revision).
+AQL, the lot's size, and normal, tightened or reduced inspection from the results of the same
+inspection on earlier lots (the same item name at the same operation code of the same routing, any
+revision) by ``engine.masterdata.switching``, with the item's approval of reduced inspection.
 """
 from __future__ import annotations
+
+import dataclasses
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from engine.errors import RuleViolation, ValidationFailed
-from engine.masterdata import sampling
+from engine.masterdata import sampling, switching
 from engine.masterdata.models import InspectionItem, RoutingOperation, RoutingRevision
 from engine.production.models import InspectionResult, Lot
 
@@ -19,12 +22,14 @@ def lot_size(lot: Lot) -> int:
     return int(round(size))
 
 
-def accepted_history(session: Session, item: InspectionItem, *, before: Lot) -> list[bool]:
-    """Accepted (True) or not, per earlier lot, oldest first: each lot's latest uncorrected result."""
+def history(session: Session, item: InspectionItem, *, before: Lot) -> list[switching.LotOutcome]:
+    """The inspection's earlier lots, oldest first: each lot's latest uncorrected result (accepted or
+    not, nonconforming count, the plan it was judged by, and whether its item approved reduced)."""
     newer = aliased(InspectionResult)
     op, rev = item.operation, item.operation.revision
     rows = session.execute(
-        select(InspectionResult.lot_id, InspectionResult.result, InspectionResult.inspected_at)
+        select(InspectionResult.lot_id, InspectionResult.result, InspectionResult.defects_found,
+               InspectionResult.sampling_plan, InspectionItem.reduced_inspection_approved)
         .join(InspectionItem, InspectionItem.id == InspectionResult.inspection_item_id)
         .join(RoutingOperation, RoutingOperation.id == InspectionItem.operation_id)
         .join(RoutingRevision, RoutingRevision.id == RoutingOperation.routing_revision_id)
@@ -32,10 +37,11 @@ def accepted_history(session: Session, item: InspectionItem, *, before: Lot) -> 
         .where(newer.id.is_(None), InspectionItem.name == item.name, RoutingOperation.code == op.code,
                RoutingRevision.routing_id == rev.routing_id, InspectionResult.lot_id != before.id)
         .order_by(InspectionResult.inspected_at, InspectionResult.id)).all()
-    latest: dict[int, bool] = {}
-    for lot_id, result, _at in rows:
-        latest.pop(lot_id, None)
-        latest[lot_id] = result == "pass"  # re-inserted: ordered by the lot's last inspection
+    latest: dict[int, switching.LotOutcome] = {}
+    for lot_id, result, defects, plan, approved in rows:
+        latest.pop(lot_id, None)  # re-inserted: ordered by the lot's last inspection
+        latest[lot_id] = switching.LotOutcome(accepted=result == "pass", defects=defects, plan=plan,
+                                              reduced_approved=bool(approved))
     return list(latest.values())
 
 
@@ -47,9 +53,11 @@ def plan_for(session: Session, item: InspectionItem, lot: Lot) -> sampling.Sampl
     if size < 2:
         raise ValidationFailed(f"lot {lot.lot_number}: its size (made or planned) is needed to sample it by AQL",
                                field="lot_size", obj=f"lot {lot.lot_number}")
-    severity = sampling.severity_after(accepted_history(session, item, before=lot))
-    if severity == "discontinued":
+    state = switching.next_severity(history(session, item, before=lot),
+                                    reduced_approved=item.reduced_inspection_approved)
+    if state.severity == "discontinued":
         raise RuleViolation(f"{item.name}: 5 lots were not accepted on tightened inspection; ISO 2859-1 "
                             "discontinues acceptance inspection until the quality has been corrected",
                             field="inspection", obj=f"lot {lot.lot_number}")
-    return sampling.sampling_plan(size, item.inspection_level, item.aql, severity)
+    plan = sampling.sampling_plan(size, item.inspection_level, item.aql, state.severity)
+    return dataclasses.replace(plan, switching=state.as_dict())

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text,
+    Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -192,6 +192,7 @@ class InspectionItem(_OperationChild, Base):
         CheckConstraint("inspection_level IN ('S-1', 'S-2', 'S-3', 'S-4', 'I', 'II', 'III')",
                         name="inspection_level"),
         CheckConstraint("(aql IS NULL) = (inspection_level IS NULL)", name="aql_with_level"),
+        CheckConstraint("aql IS NOT NULL OR NOT reduced_inspection_approved", name="reduced_with_aql"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -209,5 +210,8 @@ class InspectionItem(_OperationChild, Base):
     # come from the lot size, not from sample_size/accept_number.
     inspection_level: Mapped[str | None] = mapped_column(String(4))
     aql: Mapped[float | None] = mapped_column(Float)
+    # ISO 2859-1 9.3.3: the responsible authority considers reduced inspection desirable and
+    # production steady; with a switching score of 30 the next lot is inspected reduced.
+    reduced_inspection_approved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     operation: Mapped[RoutingOperation] = relationship(back_populates="inspection_items")
