@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -128,6 +129,23 @@ def validate_schema(schema: dict, data) -> list[dict]:
     return _errors(Draft202012Validator(schema, format_checker=FormatChecker()), data)
 
 
+def validate_text(text: str, data) -> list[dict]:
+    """Errors of ``data`` against the form stored as the JSON text ``text``, like ``validate``."""
+    return _errors(_compiled_text(text), data)
+
+
+@lru_cache(maxsize=256)
+def _compiled_text(text: str) -> Draft202012Validator:
+    # Keyed by the schema's own text, so an entry can never be stale: checking a schema against
+    # the metaschema costs more than validating a form's data with it.
+    try:
+        schema = json.loads(text)
+    except ValueError as exc:
+        raise FormError(f"not readable JSON: {exc}") from exc
+    check_schema(schema)
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
 def _errors(validator: Draft202012Validator, data) -> list[dict]:
     errors = []
     for err in sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
@@ -149,4 +167,4 @@ def _errors(validator: Draft202012Validator, data) -> list[dict]:
 
 
 __all__ = ["FormError", "check", "check_schema", "exists", "find", "load", "search_path", "validate",
-           "validate_schema"]
+           "validate_schema", "validate_text"]

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Integer, String, bindparam, cast, literal, null, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.db import is_postgres, utcnow
@@ -50,17 +50,15 @@ def task_subject(task) -> Subject:
     return Subject("task", str(task.id), (task.title or "")[:TITLE_MAX], f"/tasks/{task.id}")
 
 
-def role_members(session, role: str) -> list[int]:
-    """Ids of the active users holding ``role``."""
-    return list(session.scalars(select(User.id).join(UserRole, UserRole.user_id == User.id)
-                                .where(UserRole.role == role, User.active.is_(True)).order_by(User.id)))
+def _members(role):
+    """The active users holding ``role`` (a value or a bound parameter)."""
+    return (select(User.id).join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == role, User.active.is_(True)))
 
 
-def role_webhooks(session, role: str) -> list[int]:
-    """Ids of the active webhooks of ``role``."""
-    return list(session.scalars(select(WebhookChannel.id).where(WebhookChannel.role == role,
-                                                                 WebhookChannel.active.is_(True))
-                                .order_by(WebhookChannel.id)))
+def _webhooks(role):
+    """The active webhooks of ``role`` (a value or a bound parameter)."""
+    return select(WebhookChannel.id).where(WebhookChannel.role == role, WebhookChannel.active.is_(True))
 
 
 def enqueue(session, kind: str, subject: Subject, *, users: Iterable[int] = (), webhooks: Iterable[int] = (),
@@ -82,20 +80,58 @@ def enqueue(session, kind: str, subject: Subject, *, users: Iterable[int] = (), 
     return len(inserted)
 
 
-def task_people(session, task) -> list[int]:
-    if task.assignee_id is not None:
-        return [task.assignee_id]
-    return role_members(session, task.lane) if task.lane else []
+def _announcement(insert_, to_assignee: bool):
+    """INSERT … SELECT of one outbox row per recipient of a task event: the assignee (any user
+    row, as given) or else the active members of the role, then the role's active webhooks; the
+    same rows, keys and order :func:`enqueue` writes for them, in one statement."""
+    prefix, now = bindparam("prefix", type_=String), bindparam("now", type_=Notification.created_at.type)
+    role = bindparam("role", type_=String)
+    people = (select(User.id).where(User.id == bindparam("assignee", type_=Integer)) if to_assignee
+              else _members(role)).subquery()
+    hooks = _webhooks(role).subquery()
+
+    def rows(channel: str, key, user_id, webhook_id):
+        return [(prefix + f"{channel}:" + cast(key, String)).label("dedupe_key"), bindparam("kind", type_=String),
+                literal(channel, String).label("channel"), user_id, webhook_id,
+                bindparam("subject_type", type_=String), bindparam("subject_id", type_=String),
+                bindparam("title", type_=String), bindparam("link", type_=String),
+                literal("pending", String).label("status"), now.label("created_at"), now.label("next_attempt_at"),
+                literal(0, Integer).label("attempts")]
+
+    # (the ORDER BY also keeps SQLite from reading ON CONFLICT as a join's ON)
+    recipients = union_all(
+        select(*rows("email", people.c.id, people.c.id.label("user_id"), cast(null(), Integer).label("webhook_id"))),
+        select(*rows("webhook", hooks.c.id, cast(null(), Integer).label("user_id"), hooks.c.id.label("webhook_id"))),
+    ).order_by("channel", "user_id", "webhook_id")
+    columns = ["dedupe_key", "kind", "channel", "user_id", "webhook_id", "subject_type", "subject_id", "title",
+               "link", "status", "created_at", "next_attempt_at", "attempts"]
+    table = Notification.__table__  # Core: the rows are not wanted back as objects
+    return (insert_(table).from_select(columns, recipients)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id))
+
+
+_ANNOUNCEMENTS = {(dialect, to_assignee): _announcement(insert_, to_assignee)
+                  for dialect, insert_ in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+                  for to_assignee in (True, False)}
+
+
+def announce(session, kind: str, subject: Subject, *, role: str | None, assignee_id: int | None = None,
+             now: datetime | None = None) -> int:
+    """Tell the assignee (or else the active members of ``role``) and ``role``'s active webhooks
+    about ``subject``, resolving the recipients inside the INSERT (one statement); returns rows added."""
+    if not role and assignee_id is None:
+        return 0
+    statement = _ANNOUNCEMENTS[(session.get_bind().dialect.name, assignee_id is not None)]
+    return len(session.execute(statement, {
+        "prefix": f"{kind}:{subject.type}:{subject.id}:", "kind": kind, "role": role, "assignee": assignee_id,
+        "subject_type": subject.type, "subject_id": subject.id, "title": subject.title, "link": subject.link,
+        "now": now or utcnow()}).all())
 
 
 def tasks_ready(session, tasks: Iterable, now: datetime | None = None) -> int:
     """The tasks became ready: tell their assignee or lane's role members, and its webhooks."""
-    added = 0
-    for task in tasks:
-        webhooks = role_webhooks(session, task.lane) if task.lane else []
-        added += enqueue(session, "task_ready", task_subject(task), users=task_people(session, task),
-                         webhooks=webhooks, now=now)
-    return added
+    return sum(announce(session, "task_ready", task_subject(task), role=task.lane, assignee_id=task.assignee_id,
+                        now=now) for task in tasks)
 
 
 def signing_locked(session, user_id: int, now: datetime | None = None) -> int:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, select
 
 from engine.notifications.models import Notification
-from engine.notifications.outbox import ESCALATE_TO, enqueue, role_members, role_webhooks, task_people, task_subject
+from engine.notifications.outbox import ESCALATE_TO, announce, task_subject
 from engine.workflows.models import WorkflowTask
 
 DUE_SOON = timedelta(hours=24)
@@ -29,14 +29,12 @@ def scan_due_tasks(session, now: datetime, *, limit: int = 200) -> int:
         WorkflowTask.state == "ready", WorkflowTask.due_at.is_not(None), WorkflowTask.due_at > now,
         WorkflowTask.due_at <= now + DUE_SOON, _not_notified(WorkflowTask, "task_due_soon")).limit(limit)).all()
     for task in soon:
-        added += enqueue(session, "task_due_soon", task_subject(task), users=task_people(session, task),
-                         webhooks=role_webhooks(session, task.lane) if task.lane else [], now=now)
+        added += announce(session, "task_due_soon", task_subject(task), role=task.lane,
+                          assignee_id=task.assignee_id, now=now)
     late = session.scalars(select(WorkflowTask).where(
         WorkflowTask.state == "ready", WorkflowTask.due_at.is_not(None), WorkflowTask.due_at <= now,
         _not_notified(WorkflowTask, "task_overdue")).limit(limit)).all()
     for task in late:
-        manager = ESCALATE_TO.get(task.lane or "")
-        users = role_members(session, manager) if manager else []
-        added += enqueue(session, "task_overdue", task_subject(task), users=users,
-                         webhooks=role_webhooks(session, manager) if manager else [], now=now)
+        added += announce(session, "task_overdue", task_subject(task), role=ESCALATE_TO.get(task.lane or ""),
+                          now=now)
     return added

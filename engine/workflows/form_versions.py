@@ -49,16 +49,22 @@ def versions(session, name: str) -> list[FormVersion]:
                                 .order_by(FormVersion.version.desc())))
 
 
+def _stored(session, name: str) -> FormVersion | None:
+    """The stored version a task named ``name`` uses: the pinned one (NotFound when it is not
+    stored), else the latest; None when the form is a file."""
+    match = _PIN.match(name)
+    if not match:
+        return latest(session, name)
+    row = _row(session, match.group("name"), int(match.group("version")))
+    if row is None:
+        raise NotFound(f"form {name!r} is not stored", field="form")
+    return row
+
+
 def load_form(session, name: str) -> dict:
     """The schema a task named ``name`` uses: a pinned stored version, else the latest stored
     version, else the form file (NotFound naming the form when there is none)."""
-    match = _PIN.match(name)
-    if match:
-        row = _row(session, match.group("name"), int(match.group("version")))
-        if row is None:
-            raise NotFound(f"form {name!r} is not stored", field="form")
-        return json.loads(row.schema_json)
-    row = latest(session, name)
+    row = _stored(session, name)
     if row is not None:
         return json.loads(row.schema_json)
     try:
@@ -68,8 +74,15 @@ def load_form(session, name: str) -> dict:
 
 
 def validate(session, name: str, data) -> list[dict]:
-    """Field-named errors of ``data`` against the form a task named ``name`` uses."""
-    return forms.validate_schema(load_form(session, name), data)
+    """Field-named errors of ``data`` against the form a task named ``name`` uses (the form found
+    as :func:`load_form` finds it; its checked validator is reused, not rebuilt per call)."""
+    row = _stored(session, name)
+    if row is not None:
+        return forms.validate_text(row.schema_json, data)
+    try:
+        return forms.validate(name, data)
+    except forms.FormError as exc:
+        raise NotFound(str(exc), field="form") from None
 
 
 def draft_forms(session) -> dict[str, dict]:

@@ -290,6 +290,36 @@ def test_the_outbox_refuses_a_second_row_for_the_same_event_and_recipient(sessio
     assert session.scalar(select(func.count()).select_from(Notification)) == 1
 
 
+def test_a_task_announcement_reaches_the_active_role_members_or_the_assignee_and_the_role_webhooks(session, world):
+    """``announce`` resolves the recipients inside its INSERT: the rows and keys are those
+    ``enqueue`` writes for the same people, so the two dedupe against each other."""
+    from engine.notifications.models import WebhookChannel
+
+    quinn, quentin, ivy = (world.user(n) for n in ("quinn", "quentin", "ivy"))
+    ivy.active = False
+    hook = WebhookChannel(name="qa-room", kind="slack", url="https://chat.example/hook", role="qa_manager")
+    session.add_all([hook, WebhookChannel(name="ops-room", kind="slack", url="https://chat.example/ops",
+                                          role="operator")])
+    session.flush()
+    at = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+    subject = outbox.Subject("task", "t-9", "Approve CR-9", "/tasks/t-9")
+    assert outbox.enqueue(session, "task_ready", subject, users=[quinn.id], now=at) == 1
+    assert outbox.announce(session, "task_ready", subject, role="qa_manager", now=at) == 2  # quentin, the hook
+    assert outbox.announce(session, "task_ready", subject, role="qa_manager", now=at) == 0
+    assigned = outbox.Subject("task", "t-10", "Approve CR-10", "/tasks/t-10")
+    assert outbox.announce(session, "task_ready", assigned, role="qa_manager", assignee_id=quinn.id, now=at) == 2
+    assert outbox.announce(session, "task_ready", subject, role=None) == 0
+    got = [(n.subject_id, n.channel, n.user_id, n.webhook_id, n.dedupe_key, n.status, n.created_at, n.title)
+           for n in session.scalars(select(Notification).order_by(Notification.id))]
+    assert got == [
+        ("t-9", "email", quinn.id, None, f"task_ready:task:t-9:email:{quinn.id}", "pending", at, "Approve CR-9"),
+        ("t-9", "email", quentin.id, None, f"task_ready:task:t-9:email:{quentin.id}", "pending", at, "Approve CR-9"),
+        ("t-9", "webhook", None, hook.id, f"task_ready:task:t-9:webhook:{hook.id}", "pending", at, "Approve CR-9"),
+        ("t-10", "email", quinn.id, None, f"task_ready:task:t-10:email:{quinn.id}", "pending", at, "Approve CR-10"),
+        ("t-10", "webhook", None, hook.id, f"task_ready:task:t-10:webhook:{hook.id}", "pending", at,
+         "Approve CR-10")]
+
+
 def test_a_signing_lock_tells_the_person_in_the_locks_transaction(plant, smtp):
     db, world = plant
     policy = SigningPolicy(totp_key=world.policy.totp_key, clock=world.clock, idle_seconds=600, lockout_failures=2)
