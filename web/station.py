@@ -10,9 +10,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from engine.errors import InterlockRefused, NotFound, SealtrailError, ValidationFailed
-from engine.production import floor, interlocks, lots, records
+from engine.production import floor, inspection_plans, interlocks, lots, records
 from engine.trace.genealogy import get_lot as find_scanned_lot
 from engine.users import actor_for, duties, get_user
+from web import inspection_plans as texts
 from web.db import transaction
 from web.authz import blueprint_rule
 from web.security import has_role, role_required
@@ -99,8 +100,17 @@ def _run_page(s, ex, *, errors: dict | None = None, blocking: list[dict] | None 
     for m in records.current_measurements(s, ex.lot):
         if m.execution_id == ex.id:
             latest.setdefault(m.parameter_id, []).append(m)
+    plans = {}
+    for item_id, plan in inspection_plans.plans_for(s, ex.lot, ex.operation.inspection_items).items():
+        if isinstance(plan, SealtrailError):
+            plans[item_id] = {"refused": plan.message}
+        else:
+            data = plan.as_dict()
+            plans[item_id] = {"plan": data, "severity": texts.severity_label(plan.severity), "why": texts.why(data),
+                              "draw": texts.draw(data)}
     return render_template("station/execution.html", ex=ex, op=ex.operation, latest=latest, errors=errors or {},
-                           blocking=blocking or [], bom=ex.lot.bom_revision, active_nav="station"), status
+                           blocking=blocking or [], bom=ex.lot.bom_revision, plans=plans,
+                           active_nav="station"), status
 
 
 @bp.get("/executions/<int:execution_id>")

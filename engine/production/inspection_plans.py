@@ -10,7 +10,7 @@ import dataclasses
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from engine.errors import RuleViolation, ValidationFailed
+from engine.errors import RuleViolation, SealtrailError, ValidationFailed
 from engine.masterdata import sampling, switching
 from engine.masterdata.models import InspectionItem, RoutingOperation, RoutingRevision
 from engine.production.models import InspectionResult, Lot
@@ -61,3 +61,35 @@ def plan_for(session: Session, item: InspectionItem, lot: Lot) -> sampling.Sampl
                             field="inspection", obj=f"lot {lot.lot_number}")
     plan = sampling.sampling_plan(size, item.inspection_level, item.aql, state.severity)
     return dataclasses.replace(plan, switching=state.as_dict())
+
+
+def plans_for(session: Session, lot: Lot, items: list[InspectionItem]) -> dict[int, sampling.SamplingPlan | SealtrailError]:
+    """The plan of each AQL item of ``items`` for ``lot`` (by item id), or why there is none (a lot
+    without a size, inspection discontinued): what a station or the API shows before inspecting."""
+    out: dict[int, sampling.SamplingPlan | SealtrailError] = {}
+    for item in items:
+        if item.aql is None:
+            continue
+        try:
+            out[item.id] = plan_for(session, item, lot)
+        except (ValidationFailed, RuleViolation) as exc:
+            out[item.id] = exc
+    return out
+
+
+def lot_plans(session: Session, lot: Lot) -> list[dict]:
+    """Every AQL inspection of the lot's routing with its plan for the lot (severity and why), or the
+    reason there is none, in operation order: the API's view."""
+    items = [i for op in (lot.routing_revision.operations if lot.routing_revision else []) for i in op.inspection_items]
+    plans = plans_for(session, lot, items)
+    out = []
+    for item in items:
+        if item.id not in plans:
+            continue
+        plan, row = plans[item.id], {"operation": item.operation.code, "inspection": item.name}
+        if isinstance(plan, SealtrailError):
+            row["refused"] = {"field": plan.field, "message": plan.message}
+        else:
+            row["sampling_plan"] = plan.as_dict()
+        out.append(row)
+    return out

@@ -235,7 +235,7 @@ def routes(api: APIBlueprint) -> None:
                                 measured_value=body.measured_value, unit=body.unit, inspector=body.inspector,
                                 notes=body.notes)
             return {"inspection_result_id": row.id, "lot": path.lot, "inspection": body.inspection,
-                    "result": row.result}
+                    "result": row.result, "sampling_plan": row.sampling_plan}
         return _write(f"POST /lots/{path.lot}/inspections", header.idempotency_key, body, work)
 
     @api.post("/equipment/<code>/events", summary="Log calibration, maintenance, breakdown or repair",

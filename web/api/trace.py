@@ -8,6 +8,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.errors import NotFound, ValidationFailed
+from engine.production import inspection_plans
 from engine.trace import dhr, genealogy
 from engine.trace.kpi_report import control_chart, kpi_report
 from web.api.common import SECURITY, json_response
@@ -71,6 +72,15 @@ def routes(api: APIBlueprint) -> None:
     def lot_get(path: LotPath):
         with transaction() as session:
             return json_response(lot_summary(_lot(session, path.lot)))
+
+    @api.get("/lots/<lot>/inspection-plans", tags=[TAG], security=SECURITY, responses={200: AnyObject},
+             summary="The ISO 2859-1 plan of each AQL inspection of the lot: severity (normal, tightened, "
+                     "reduced) and why (switching reason and score), code letter, n, Ac, Re")
+    @rule("signed_in")
+    def lot_inspection_plans(path: LotPath):
+        with transaction() as session:
+            lot = _lot(session, path.lot)
+            return json_response({"lot": lot.lot_number, "plans": inspection_plans.lot_plans(session, lot)})
 
     @api.get("/lots/<lot>/trace", tags=[TAG], security=SECURITY, responses={200: AnyObject},
              summary="Backward (components) or forward (where used) genealogy of a lot, as a tree")
