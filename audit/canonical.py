@@ -119,14 +119,27 @@ def entry_bytes(seq: int, event_id: str, recorded_at: str, actor_kind: str, acto
                 reason: str | None, before: str | None, after: str | None,
                 payload: str | None) -> bytes:
     """The RFC 8785 canonical bytes of one entry (JSON values given as canonical text)."""
+    return (entry_head(event_id, actor_kind, actor_id, actor_name, action, object_type, object_id,
+                       reason, before, after, payload) + entry_tail(recorded_at, seq)).encode("utf-8")
+
+
+def entry_head(event_id: str, actor_kind: str, actor_id: str, actor_name: str, action: str,
+               object_type: str, object_id: str, reason: str | None, before: str | None,
+               after: str | None, payload: str | None) -> str:
+    """The canonical text of an entry up to its recorded time: the keys sort ``recorded_at``,
+    ``seq`` and ``v`` last, so what depends on the chain's head comes at the end (``entry_tail``)."""
     return (
         f'{{"action":{_jstr(action)},"actor":{{"id":{_jstr(actor_id)},"kind":{_jstr(actor_kind)},'
         f'"name":{_jstr(actor_name)}}},"after":{after or "null"},"before":{before or "null"},'
         f'"event_id":{_jstr(event_id)},"object_id":{_jstr(object_id)},'
         f'"object_type":{_jstr(object_type)},"payload":{payload or "null"},'
-        f'"reason":{"null" if reason is None else _jstr(reason)},'
-        f'"recorded_at":{_jstr(recorded_at)},"seq":{int(seq)},"v":{FORMAT_VERSION}}}'
-    ).encode("utf-8")
+        f'"reason":{"null" if reason is None else _jstr(reason)},"recorded_at":'
+    )
+
+
+def entry_tail(recorded_at: str, seq: int) -> str:
+    """The rest of the canonical text after :func:`entry_head`."""
+    return f'{_jstr(recorded_at)},"seq":{int(seq)},"v":{FORMAT_VERSION}}}'
 
 
 def link_hash(prev_hash: str, canonical: bytes) -> str:

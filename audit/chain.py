@@ -13,8 +13,10 @@ append, so the head this transaction wrote last is still the head. It is remembe
 ``session.info`` together with the transaction it belongs to and forgotten at any rollback
 (a rolled-back savepoint may have removed the entries, and releases a lock it took), so a
 second append in the same transaction neither locks nor reads the head again. On PostgreSQL
-the lock and the head read go to the server in one message (two statements of the simple-query
-protocol); the head read still runs after the lock is granted, with its own snapshot.
+the first append of a transaction is one statement, ``audit_append_linked``: lock, head read
+(after the lock is granted, with its own snapshot), linking and INSERT happen in the server, so
+the lock is never held across a round trip to the application; every link it computed is
+recomputed here before the caller can commit.
 
 The entries are written with Core ``INSERT … RETURNING id`` in the caller's transaction: if the
 business change rolls back, the entries go with them; if an entry cannot be written, the
@@ -33,7 +35,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audit import Actor
-from audit.canonical import canonical_text, check_text, entry_bytes, genesis_hash, iso_utc, link_hash
+from audit.canonical import (canonical_text, check_text, entry_bytes, entry_head, entry_tail, genesis_hash, iso_utc,
+                             link_hash)
 from audit.errors import AuditValueError, ChainConflict
 from audit.models import AuditEntry, AuditInstallation
 
@@ -143,7 +146,6 @@ _HELD = "audit.chain.held"  # session.info key: (transaction, head or None) whil
 _RECORD_KEYS = frozenset({"actor", "action", "object_type", "object_id", "reason", "before", "after", "payload",
                           "at"})
 _HEAD_SQL = "SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1"
-_LOCK_AND_HEAD_SQL = f"SELECT pg_advisory_xact_lock({int(CHAIN_LOCK_KEY)}); {_HEAD_SQL}"
 _ENTRY_TABLE = AuditEntry.__table__
 # RETURNING (seq, id) pairs, matched by seq: without an order guarantee SQLAlchemy can send one
 # multi-row INSERT on SQLite too (sort_by_parameter_order would fall back to a row at a time there).
@@ -169,25 +171,13 @@ def _forget_head(session: Session, _previous) -> None:
 
 
 def _locked_head(session: Session) -> tuple[int, str] | None:
-    """Take the chain lock (once per transaction) and read the head under it."""
+    """Take the chain lock (once per transaction) and read the head under it (SQLite, and on
+    PostgreSQL a transaction whose first append found the chain empty)."""
     held = _held(session)
     if held is not None and held[0] is not None:
         return held[0]
-    conn = session.connection()
-    if held is None and conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        # One message, one round trip for both: the simple-query protocol runs the two statements
-        # in order, so the head is read after the lock is granted, with a fresh READ COMMITTED
-        # snapshot of its own (as two separate statements would). A pipeline did the same in
-        # three packets, each waking the server; this is one. psycopg never prepares it (two
-        # results); through SQLAlchemy, so that a lost connection is a disconnect like any other.
-        result = conn.exec_driver_sql(_LOCK_AND_HEAD_SQL)
-        cursor = result.cursor
-        cursor.nextset()
-        row = cursor.fetchone()
-        result.close()
-    else:
-        lock_chain(session)
-        row = conn.exec_driver_sql(_HEAD_SQL).first()
+    lock_chain(session)
+    row = session.connection().exec_driver_sql(_HEAD_SQL).first()
     found = None if row is None else (row[0], row[1])
     _remember(session, found)
     return found
@@ -195,6 +185,14 @@ def _locked_head(session: Session) -> tuple[int, str] | None:
 
 def _write(session: Session, prepared: list[dict]) -> list[dict]:
     """Link the prepared entries after the head and insert them in one statement."""
+    if _held(session) is None:
+        conn = session.connection()
+        if conn.dialect.name == "postgresql":
+            rows = _write_linked_by_server(session, conn, prepared)
+            if rows is not None:
+                return rows
+            # The chain is empty: its first entry links to the installation's genesis hash, below
+            # (the lock is held now and the head is known to be None).
     found = _locked_head(session)
     seq, prev = found if found is not None else (0, ensure_installation(session).genesis_hash)
     rows = []
@@ -213,6 +211,67 @@ def _write(session: Session, prepared: list[dict]) -> list[dict]:
     _remember(session, (seq, prev))
     # for automatic checkpoints after commit: the highest seq this transaction wrote
     session.info["audit_appended"] = max(seq, session.info.get("audit_appended") or 0)
+    return rows
+
+
+# The first append of a transaction on PostgreSQL: one statement, ``audit_append_linked`` (created
+# by migration 0011_i13_audit_append_linked), takes the chain lock, reads the head with a snapshot
+# taken after the lock was granted, links and inserts the entries; so the lock is held for the
+# INSERT and the COMMIT only, never across a round trip to this process (with many writers, the
+# time the lock is held bounds the throughput), and PL/pgSQL caches the statement's plan.
+# This process composes every entry's canonical text except its tail (recorded time, seq), which
+# depends on the head; the server computes each link as ``sha256(prev_hash || head text || tail)``
+# in order. A default recorded time is this process's clock before the lock, but never earlier
+# than the head's, so recorded times do not go backwards because a writer waited for the lock.
+# Every returned link is recomputed here before the caller can commit: nothing the server
+# computed is kept unchecked.
+# Its signature, for the grant to the app role (engine/dbroles.py).
+LINKED_APPEND_FUNCTION = ("audit_append_linked(bigint, text[], text[], boolean[], text[], text[], text[], text[], "
+                          "text[], text[], text[], text[], text[], text[], text[])")
+_LINKED_COLUMNS = ("event_id", "at", "fixed", "head", "actor_kind", "actor_id", "actor_name", "action",
+                   "object_type", "object_id", "reason", "before", "after", "payload")
+_LINKED_INSERT = text(
+    "SELECT seq, id, prev_hash, hash, recorded_at FROM audit_append_linked(CAST(:lock_key AS bigint), "
+    + ", ".join(f"CAST(:{name} AS {'boolean' if name == 'fixed' else 'text'}[])" for name in _LINKED_COLUMNS)
+    + ")")
+
+
+def _write_linked_by_server(session: Session, conn, prepared: list[dict]) -> list[dict] | None:
+    """Lock, link and insert ``prepared`` in one statement; None (nothing written, the lock held)
+    when the chain is empty (its first entry links to the installation's genesis hash)."""
+    now = iso_utc(dt.datetime.now(dt.timezone.utc))
+    params: dict[str, list] = {name: [] for name in _LINKED_COLUMNS}
+    heads = []
+    for fields in prepared:
+        fields["event_id"] = str(uuid.uuid4())
+        head = entry_head(fields["event_id"], fields["actor_kind"], fields["actor_id"], fields["actor_name"],
+                          fields["action"], fields["object_type"], fields["object_id"], fields["reason"],
+                          fields["before"], fields["after"], fields["payload"])
+        heads.append(head)
+        values = dict(fields, at=fields["recorded_at"] or now, fixed=fields["recorded_at"] is not None, head=head)
+        for name in _LINKED_COLUMNS:
+            params[name].append(values[name])
+    try:
+        written = sorted(tuple(row) for row in conn.execute(_LINKED_INSERT, dict(params, lock_key=CHAIN_LOCK_KEY)))
+    except IntegrityError as exc:
+        raise ChainConflict("the audit chain head moved during the append; the transaction "
+                            "must be retried") from exc
+    if not written:
+        _remember(session, None)
+        return None
+    rows = []
+    prev = written[0][2]
+    for fields, head, (seq, entry_id, prev_hash, digest, recorded_at) in zip(prepared, heads, written):
+        expected = link_hash(prev, (head + entry_tail(recorded_at, seq)).encode("utf-8"))
+        if prev_hash != prev or digest != expected:
+            raise AuditValueError("hash", f"the database linked seq {seq} as {digest}, this process "
+                                  f"computes {expected}: nothing was written")
+        rows.append(dict(fields, seq=seq, prev_hash=prev_hash, recorded_at=recorded_at, hash=digest, id=entry_id))
+        prev = digest
+    if len(rows) != len(prepared) or rows[-1]["seq"] - rows[0]["seq"] != len(rows) - 1:
+        raise AuditValueError("seq", "the database did not write every entry in sequence: nothing was written")
+    _remember(session, (rows[-1]["seq"], prev))
+    session.info["audit_appended"] = max(rows[-1]["seq"], session.info.get("audit_appended") or 0)
     return rows
 
 

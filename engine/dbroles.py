@@ -21,6 +21,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from audit.chain import LINKED_APPEND_FUNCTION as APPEND_FUNCTION
+
 READ = ("SELECT",)
 APPEND = ("SELECT", "INSERT")
 UPDATE = ("SELECT", "INSERT", "UPDATE")
@@ -146,6 +148,9 @@ def grant_statements(conn: Connection, app_role: str, readonly_role: str | None 
             statements.append(f"GRANT {', '.join(grant)} ON "
                               f"{', '.join(quote(t) for t in by_grant[grant])} TO {app}")
     statements.append(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {app}")
+    # The one function the application calls (the audit append's lock, link and insert; migration
+    # 0011_i13_audit_append_linked revokes it from PUBLIC). Trigger functions need no grant.
+    statements.append(f"GRANT EXECUTE ON FUNCTION {schema}.{APPEND_FUNCTION} TO {app}")
     if readonly_role:
         ro = quote(readonly_role)
         statements += [
