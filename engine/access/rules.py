@@ -71,6 +71,12 @@ RULES: dict[str, Rule] = {r.name: r for r in (
     _rule("share.view", ("qa_manager", "regulatory"),
           description="a sharing profile's masked view through the API: tokens bound to the profile (#18), "
                       "and the people who share records previewing what a recipient sees"),
+    _rule("share_profiles", ("qa_manager", "regulatory", "process_engineer", "auditor"),
+          description="sharing profiles: released revisions, history, open draft and its difference (#18)"),
+    _rule("share_profiles.edit", ("qa_manager", "regulatory", "process_engineer"),
+          description="save a sharing profile's draft (checked by the profile parser, audited) (#18)"),
+    _rule("share_profiles.submit", ("process_engineer",),
+          description="propose a sharing profile's draft for release: opens a signed change request (#18)"),
     _rule("api.scoped", description="API operations whose token scope decides (sessions: web.api.auth.ROLE_SCOPES)"),
 )}
 

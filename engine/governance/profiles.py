@@ -57,6 +57,9 @@ def parse_profile(name: str, raw: bytes) -> Profile:
     for table, spec in data.get("tables", {}).items():
         if table not in known:
             raise ProfileError(f"{where}: no table {table!r}")
+        if not isinstance(spec, dict) or set(spec) - {"columns"}:
+            raise ProfileError(f"{where}: tables.{table} takes only 'columns'"
+                               + (f" (unknown key(s) {sorted(set(spec) - {'columns'})})" if isinstance(spec, dict) else ""))
         columns = tuple(spec.get("columns", ()))
         missing = [c for c in columns if c not in known[table].c]
         if missing or "id" not in columns:
