@@ -122,6 +122,9 @@ def letter_plan(letter: str, aql: float, severity: str = "normal") -> tuple[str,
             raise ValidationFailed(f"ISO 2859-1 has no {severity} plan for AQL {aql:g} from code letter {letter}",
                                    field="aql")
         cell = tables()[severity][letters[i]][column]
+    if cell is None:  # blank in the standard: no arrow of the table leads here
+        raise ValidationFailed(f"ISO 2859-1 has no {severity} plan for AQL {aql:g} from code letter {letter}",
+                               field="aql")
     return letters[i], _sample_sizes(severity)[letters[i]], cell[0], cell[1]
 
 
@@ -136,4 +139,4 @@ def tighter_accept(plan_letter: str, aql: float) -> int | None:
     if column is None or column == 0:
         return None
     cell = tables()["normal"][plan_letter][column - 1]
-    return None if isinstance(cell, str) else cell[0]
+    return None if cell is None or isinstance(cell, str) else cell[0]

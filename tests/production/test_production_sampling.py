@@ -43,6 +43,44 @@ def test_plans_follow_the_published_tables(letter_lot, aql, severity, n, ac, re)
     assert (plan.sample_size, plan.accept, plan.reject) == (n, ac, re)
 
 
+@pytest.mark.parametrize("letter,aql,severity,plan", [
+    # Edge cells whose arrows turn at the table's edge (aqlinspectorsrule.com, "AQLs below 0.065" and
+    # its note on AQL 10, letter A; the GB/T 2828.1-2012 transcription gives the same).
+    ("A", 10, "normal", ("C", 5, 1, 2)),
+    ("R", 0.015, "normal", ("P", 800, 0, 1)),
+    ("Q", 0.025, "tightened", ("S", 3150, 1, 2)),
+    ("R", 0.025, "tightened", ("S", 3150, 1, 2)),
+    ("R", 0.015, "tightened", ("Q", 1250, 0, 1)),
+    ("R", 0.015, "reduced", ("P", 315, 0, 1)),
+])
+def test_arrows_at_the_tables_edges(letter, aql, severity, plan):
+    assert sampling.letter_plan(letter, aql, severity) == plan
+
+
+@pytest.mark.parametrize("severity", sampling.SEVERITIES)
+def test_every_code_letter_and_aql_has_a_plan_without_a_gap(severity):
+    for letter in "ABCDEFGHJKLMNPQR":
+        for aql in sampling.aqls():
+            _plan_letter, n, ac, re = sampling.letter_plan(letter, aql, severity)
+            assert n >= 2 and re == ac + 1, (letter, aql)
+
+
+# Along a diagonal the tables repeat themselves (a letter's cell at one AQL is the next letter's
+# cell one AQL step to the left) except where an arrow must turn at the table's edge: a transcription
+# slip anywhere else breaks this.
+EDGE_TURNS = {"normal": {("A", 10), ("Q", 0.025)}, "tightened": {("Q", 0.025)},
+              "reduced": {("A", 10), ("P", 0.040), ("Q", 0.040)}}
+
+
+@pytest.mark.parametrize("severity", sampling.SEVERITIES)
+def test_tables_keep_their_diagonal_structure(severity):
+    table, aqls = sampling.tables()[severity], sampling.aqls()
+    letters = [k for k in table if k != "S"]
+    odd = {(letters[i], aqls[c + 1]) for i in range(len(letters) - 1) for c in range(len(aqls) - 1)
+           if table[letters[i]][c + 1] != table[letters[i + 1]][c]}
+    assert odd == EDGE_TURNS[severity]
+
+
 def test_a_sample_as_large_as_the_lot_means_inspecting_every_unit():
     plan = sampling.sampling_plan(10, "II", 0.65)  # B → ↓ … to F (n = 20) > 10 units
     assert plan.full_inspection and plan.sample_size == 10 and (plan.accept, plan.reject) == (0, 1)
