@@ -12,15 +12,16 @@ from engine.db import make_engine, make_session_factory
 from web import (admin, api, auditor, auth, authz, calibration, competence, decision_editor, delegations,
                  draft_edits, drafts, editor, errors, form_builder, home, i18n, inbox, instance_moves, instances, login,
                  lotplan, lots, masterdata, nav, notifications, observability, oidc, ops, planning, resources,
-                 routing_edits, security, share_profiles, starts, station, tasks, trace, usersessions)
+                 routing_edits, security, share_profiles, starts, station, tasks, trace, unit_station,
+                 usersessions)
 from web.api.common import SECURITY_SCHEMES
 from web.checkpoint_runs import install_auto_checkpoints
 from web.security import cookie_secure_default
 
 # Page blueprints, one module per area (web/<name>.py exposes ``bp``). Other areas add theirs here.
-_BLUEPRINTS = (home, auth, inbox, tasks, instances, starts, lots, station, calibration, competence, masterdata,
-               drafts, editor, auditor, trace, usersessions, admin, planning, decision_editor, lotplan, draft_edits,
-               resources, form_builder, notifications, routing_edits, instance_moves, delegations, oidc,
+_BLUEPRINTS = (home, auth, inbox, tasks, instances, starts, lots, station, unit_station, calibration, competence,
+               masterdata, drafts, editor, auditor, trace, usersessions, admin, planning, decision_editor, lotplan,
+               draft_edits, resources, form_builder, notifications, routing_edits, instance_moves, delegations, oidc,
                share_profiles)
 
 

@@ -25,7 +25,7 @@ blueprint_rule(bp, "masterdata.edit")
 EDITORS = duties.EDIT_MASTER_DATA
 MODELS = {"items": Item, "equipment": Equipment, "tooling": Tooling}
 TEXT = {"code": 64, "name": 200, "specification": 4000, "base_unit": 32, "equipment_type": 64, "work_centre": 64,
-        "manufacturer": 200, "serial_number": 100, "tooling_type": 64}
+        "manufacturer": 200, "serial_number": 100, "tooling_type": 64, "gtin": 14}
 MAX_DAYS = 3650
 
 
@@ -84,6 +84,8 @@ def _fields(kind: str, form, *, creating: bool) -> Parsed:
     if kind == "items":
         p.text(form, "specification")
         p.flag(form, "purchased")
+        p.text(form, "gtin")
+        p.flag(form, "serialised")
         if creating:
             p.text(form, "base_unit", required=True)
             p["item_type"] = form.get("item_type") or ""
@@ -123,7 +125,8 @@ def _create(s, actor, kind: str, p: Parsed):
     if kind == "items":
         return catalog.create_item(s, actor, code=p["code"], name=p["name"], item_type=p["item_type"],
                                    base_unit=p["base_unit"], purchased=p["purchased"],
-                                   specification=p["specification"])
+                                   specification=p["specification"], gtin=p["gtin"] or None,
+                                   serialised=p["serialised"])
     if kind == "equipment":
         return catalog.create_equipment(s, actor, **p)
     return catalog.create_tooling(s, actor, code=p["code"], name=p["name"], tooling_type=p["tooling_type"],

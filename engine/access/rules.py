@@ -55,6 +55,9 @@ RULES: dict[str, Rule] = {r.name: r for r in (
     _rule("floor.run", ("operator", "production_manager"),
           description="the station at the line: start operations behind the interlocks, record values, finish"),
     _rule("floor.lots", ("production_manager",), description="plan, start and complete lots"),
+    _rule("floor.serials", ("operator", "production_manager"),
+          description="serialised components at the line: record a component lot's serials, scan component "
+                      "serials into a finished unit (#18)"),
     _rule("floor.inspections", ("operator", "qa_engineer", "qa_manager"), description="record inspection results"),
     _rule("equipment.log", ("process_engineer", "production_manager", "qa_engineer"),
           description="record calibration, maintenance, breakdown and repair of equipment"),

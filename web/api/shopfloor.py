@@ -19,6 +19,7 @@ from engine.ingest import idempotency
 from engine.ingest.fingerprint import fingerprint
 from engine.processes.calibration_failures import record_equipment_event
 from engine.production import floor, interlocks, lots, records
+from engine.trace import component_serials
 from web.api.auth import Client, current_client
 from web.api.common import SECURITY, scope
 from web.authz import rule
@@ -86,6 +87,19 @@ class ConsumptionIn(Strict):
     component_lot: str = Field(min_length=1, max_length=64)
     quantity: float = Field(gt=0, le=1e12)
     unit: str = Field(min_length=1, max_length=32)
+
+
+class ComponentSerialsIn(Strict):
+    serials: list[str] = Field(min_length=1, max_length=10_000,
+                               description="The serials (GS1 AI 21) of the lot's units, as their labels carry them")
+
+
+class FitIn(Strict):
+    unit: str = Field(min_length=1, max_length=200, description="The finished unit's UDI as scanned: "
+                      "(01)GTIN[(10)LOT](21)SERIAL, bracketed or raw with GS separators",
+                      examples=["(01)06901234567892(21)IS2609000001"])
+    components: list[str] = Field(min_length=1, max_length=50, description="Each component unit's scan: "
+                                  "(01)GTIN(21)SERIAL", examples=[["(01)06901234600018(21)HLC2600001"]])
 
 
 class InspectionIn(Strict):
@@ -223,6 +237,33 @@ def routes(api: APIBlueprint) -> None:
                     "component": row.component_lot.item.code, "quantity": row.quantity, "unit": row.unit}
         return _write(f"POST /lots/{path.lot}/consumptions", header.idempotency_key, body, work,
                       refusal=("lot.consume", path.lot))
+
+    @api.post("/lots/<lot>/component-serials", summary="Record the serials of a serialised component's lot",
+              **common)
+    @rule("floor.serials")
+    @scope(PRODUCTION)
+    def lot_component_serials(path: LotPath, header: OptionalIdempotencyHeader, body: ComponentSerialsIn):
+        def work(s, c):
+            lot = lots.get_lot(s, path.lot)
+            rows = component_serials.receive_component_serials(s, c.actor, lot, body.serials)
+            return {"lot": lot.lot_number, "item": lot.item.code, "count": len(rows), "first": rows[0].serial,
+                    "last": rows[-1].serial}
+        return _write(f"POST /lots/{path.lot}/component-serials", header.idempotency_key, body, work)
+
+    @api.post("/units/components", summary="Scan component serials into a finished unit (assembly, packing)",
+              description="Refused (409/404/422, naming the serial and the reason) when a component serial is "
+                          "unknown, already fitted, from a lot not released, of an item the unit's BOM does not "
+                          "list, from a lot the unit's lot has not consumed, or one more than the BOM takes.",
+              **common)
+    @rule("floor.serials")
+    @scope(PRODUCTION)
+    def unit_components(header: OptionalIdempotencyHeader, body: FitIn):
+        def work(s, c):
+            unit, rows = component_serials.fit_components(s, c.actor, body.unit, body.components)
+            return {"lot": unit.lot.lot_number, "unit_serial": unit.serial.serial,
+                    "components": [{"item": r.item.code, "serial": r.serial, "lot": r.lot.lot_number,
+                                    "fitted_at": r.fitted_at.isoformat()} for r in rows]}
+        return _write("POST /units/components", header.idempotency_key, body, work)
 
     @api.post("/lots/<lot>/inspections", summary="Record an inspection result (pass/fail from its criteria)",
               **common)
