@@ -149,10 +149,12 @@ def _refusal(session: Session, unit: serials.SerialHit, hit: ComponentHit, fitte
     return None
 
 
-def fit_components(session: Session, actor: Actor, unit_scan: str, component_scans: list[str], *,
+def fit_components(session: Session, actor: Actor, unit: serials.SerialHit | str, component_scans: list[str], *,
                    at: datetime | None = None) -> tuple[serials.SerialHit, list[ComponentSerial]]:
-    """Record that the scanned component units went into the scanned finished unit (audited); all or none."""
-    unit = serials.get_serial(session, unit_scan)
+    """Record that the scanned component units went into the finished unit (found, or its scanned UDI),
+    audited; all or none."""
+    if isinstance(unit, str):
+        unit = serials.get_serial(session, unit)
     obj = f"lot {unit.lot.lot_number}"
     if unit.lot.status not in serials.ASSIGNABLE:
         raise Conflict(f"{obj} is {unit.lot.status}: components are fitted while it is in process or completed",

@@ -126,6 +126,14 @@ def get_serial(session: Session, text: str) -> SerialHit:
     return hit
 
 
+def get_unit(session: Session, lot: Lot, serial: str) -> SerialHit:
+    """The unit of ``lot`` with ``serial``; NotFound names both."""
+    row = session.scalars(select(LotSerial).where(LotSerial.lot_id == lot.id, LotSerial.serial == serial)).first()
+    if row is None:
+        raise NotFound(f"lot {lot.lot_number} has no unit with serial {serial!r}", field="serial")
+    return SerialHit(row, lot, None)
+
+
 def record_packing(session: Session, actor: Actor, scan: str, *, at: datetime | None = None) -> SerialHit:
     """The unit scanned at packing: known, of a lot that may be packed, not packed before (audited)."""
     hit = get_serial(session, scan)

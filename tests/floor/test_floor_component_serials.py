@@ -58,18 +58,20 @@ def mes(demo_db):
 
 
 def test_the_production_token_fits_component_serials_once(mes, demo_db):
-    body = {"unit": _unit("IS2612300001"), "components": [_luer("HLC2600006")]}
-    first = mes("/units/components", body, key="fit-1")
+    body = {"components": [_luer("HLC2600006")]}
+    first = mes(f"/lots/{LOT}/units/IS2612300001/components", body, key="fit-1")
     assert first.status_code == 201, first.json
     assert first.json["unit_serial"] == "IS2612300001" and first.json["lot"] == LOT
     assert [(c["item"], c["serial"]) for c in first.json["components"]] == [("CMP-LUER", "HLC2600006")]
-    again = mes("/units/components", body, key="fit-1")  # a retry is answered as first answered
+    again = mes(f"/lots/{LOT}/units/IS2612300001/components", body, key="fit-1")  # a retry is answered as first answered
     assert again.status_code == first.status_code and again.json == first.json
-    refused = mes("/units/components", {"unit": _unit("IS2612300002"), "components": [_luer("HLC2600006")]})
+    refused = mes(f"/lots/{LOT}/units/IS2612300002/components", {"components": [_luer("HLC2600006")]})
     assert refused.status_code == 409 and refused.mimetype == "application/problem+json"
     assert "HLC2600006 was already fitted into unit IS2612300001" in refused.json["detail"]
-    unknown = mes("/units/components", {"unit": _unit("IS2612300002"), "components": [_luer("NOPE1")]})
+    unknown = mes(f"/lots/{LOT}/units/IS2612300002/components", {"components": [_luer("NOPE1")]})
     assert unknown.status_code == 404 and "'NOPE1'" in unknown.json["detail"]
+    no_unit = mes(f"/lots/{LOT}/units/IS2612399999/components", {"components": [_luer("HLC2600007")]})
+    assert no_unit.status_code == 404 and "no unit with serial 'IS2612399999'" in no_unit.json["detail"]
     with demo_db.sessions() as s:
         fitted = s.scalars(select(AuditEntry).where(AuditEntry.action == "serial.components_fitted",
                                                     AuditEntry.object_id == LOT)).all()
@@ -101,8 +103,7 @@ def test_signed_in_people_need_floor_serials(demo_db, key, allowed, api_allowed)
     client = app.test_client()
     assert sign_in(client, make_persona(demo_db, key)).status_code == 302
     page = client.get("/floor/units/")
-    api = client.post("/api/v1/units/components", json={"unit": _unit("IS2612300003"),
-                                                        "components": [_luer("HLC2600007")]},
+    api = client.post(f"/api/v1/lots/{LOT}/units/IS2612300003/components", json={"components": [_luer("HLC2600007")]},
                       headers={"X-CSRFToken": csrf_token(client, "/inbox/")})
     app.extensions["sealtrail.engine"].dispose()
     if allowed:

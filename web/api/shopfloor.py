@@ -19,7 +19,7 @@ from engine.ingest import idempotency
 from engine.ingest.fingerprint import fingerprint
 from engine.processes.calibration_failures import record_equipment_event
 from engine.production import floor, interlocks, lots, records
-from engine.trace import component_serials
+from engine.trace import component_serials, serials
 from web.api.auth import Client, current_client
 from web.api.common import SECURITY, scope
 from web.authz import rule
@@ -94,10 +94,12 @@ class ComponentSerialsIn(Strict):
                                description="The serials (GS1 AI 21) of the lot's units, as their labels carry them")
 
 
+class UnitPath(BaseModel):
+    lot: str = Field(min_length=1, max_length=64)
+    serial: str = Field(min_length=1, max_length=20, description="The unit's serial (GS1 AI 21)")
+
+
 class FitIn(Strict):
-    unit: str = Field(min_length=1, max_length=200, description="The finished unit's UDI as scanned: "
-                      "(01)GTIN[(10)LOT](21)SERIAL, bracketed or raw with GS separators",
-                      examples=["(01)06901234567892(21)IS2609000001"])
     components: list[str] = Field(min_length=1, max_length=50, description="Each component unit's scan: "
                                   "(01)GTIN(21)SERIAL", examples=[["(01)06901234600018(21)HLC2600001"]])
 
@@ -250,20 +252,22 @@ def routes(api: APIBlueprint) -> None:
                     "last": rows[-1].serial}
         return _write(f"POST /lots/{path.lot}/component-serials", header.idempotency_key, body, work)
 
-    @api.post("/units/components", summary="Scan component serials into a finished unit (assembly, packing)",
+    @api.post("/lots/<lot>/units/<serial>/components",
+              summary="Scan component serials into a finished unit (assembly, packing)",
               description="Refused (409/404/422, naming the serial and the reason) when a component serial is "
                           "unknown, already fitted, from a lot not released, of an item the unit's BOM does not "
                           "list, from a lot the unit's lot has not consumed, or one more than the BOM takes.",
               **common)
     @rule("floor.serials")
     @scope(PRODUCTION)
-    def unit_components(header: OptionalIdempotencyHeader, body: FitIn):
+    def unit_components(path: UnitPath, header: OptionalIdempotencyHeader, body: FitIn):
         def work(s, c):
-            unit, rows = component_serials.fit_components(s, c.actor, body.unit, body.components)
+            found = serials.get_unit(s, lots.get_lot(s, path.lot), path.serial)
+            unit, rows = component_serials.fit_components(s, c.actor, found, body.components)
             return {"lot": unit.lot.lot_number, "unit_serial": unit.serial.serial,
                     "components": [{"item": r.item.code, "serial": r.serial, "lot": r.lot.lot_number,
                                     "fitted_at": r.fitted_at.isoformat()} for r in rows]}
-        return _write("POST /units/components", header.idempotency_key, body, work)
+        return _write(f"POST /lots/{path.lot}/units/{path.serial}/components", header.idempotency_key, body, work)
 
     @api.post("/lots/<lot>/inspections", summary="Record an inspection result (pass/fail from its criteria)",
               **common)
