@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import rfc8785
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -136,10 +136,10 @@ def authenticate(session: Session, user, *, password: str | None, totp_code: str
     until = locked_until(account, now)
     if until is not None:
         raise refuse(SigningLocked(iso_utc(until)), signer, "signature", **context)
-    credential = active_credential(session, signer.user_id)
+    credential, live = _credential_and_session(session, signer.user_id, signing_session_id)
     if credential is None:
         raise NotEnrolled()
-    live = _session_for(session, signing_session_id, signer, now, policy, password is not None)
+    live = _session_for(live, signing_session_id, signer, now, policy, password is not None)
     if password is None and needs_password(live, policy, now):
         raise PasswordRequired()
     if password is not None and not policy.check_password(signer, password):
@@ -149,7 +149,8 @@ def authenticate(session: Session, user, *, password: str | None, totp_code: str
         raise refuse(WrongCode(), signer, "signature", **context)
     if not consume_timecode(session, account, timecode):
         raise refuse(ReplayedCode(), signer, "signature", **context)
-    account.failed_attempts = 0
+    if account.failed_attempts:  # (assigning an unchanged value would still cost a flush)
+        account.failed_attempts = 0
     return Grant(signer=signer, signature_id=str(uuid.uuid4()), meaning=meaning, record_type=record_type,
                  record_id=record_id, digest=digest,
                  components=PASSWORD_AND_TOTP if password is not None else TOTP_ONLY,
@@ -253,12 +254,33 @@ def end_signing_session(session: Session, signing_session_id: str, *, reason: st
         session.flush()
 
 
-def _session_for(session: Session, signing_session_id: str | None, signer: Signer,
+def _credential_and_session(session: Session, user_id: str, signing_session_id: str | None
+                            ) -> tuple[TotpCredential | None, SigningSession | None]:
+    """The user's active authenticator and the signing session ``signing_session_id`` (locked to
+    the end of the transaction: signings in one session are serialised), read in one statement."""
+    if signing_session_id is not None:
+        found = session.execute(_CREDENTIAL_AND_SESSION, {"user_id": str(user_id), "session_id": signing_session_id},
+                                execution_options={"populate_existing": True}).first()
+        if found is not None:
+            return found.TotpCredential, found.SigningSession
+    return active_credential(session, user_id), None
+
+
+# The session row is the outer side: it is the one locked (PostgreSQL locks no nullable side).
+_CREDENTIAL_AND_SESSION = (
+    select(TotpCredential, SigningSession)
+    .select_from(SigningSession)
+    .outerjoin(TotpCredential, and_(TotpCredential.user_id == bindparam("user_id"), TotpCredential.status == "active"))
+    .where(SigningSession.id == bindparam("session_id"))
+    .with_for_update(of=SigningSession.__table__))
+
+
+def _session_for(row: SigningSession | None, signing_session_id: str | None, signer: Signer,
                  now: dt.datetime, policy: SigningPolicy, has_password: bool) -> SigningSession | None:
-    """The live signing session, or None when signing outside one. Raises SessionExpired."""
+    """The live signing session ``row`` read for ``signing_session_id``, or None when signing
+    outside one. Raises SessionExpired."""
     if signing_session_id is None:
         return None
-    row = session.get(SigningSession, signing_session_id, with_for_update=True)
     if row is None or row.user_id != signer.user_id or row.ended_at is not None:
         raise SessionExpired()
     if _idle(row, now, policy):

@@ -107,11 +107,13 @@ def insert_rows(session: Session, model: type, rows: list[dict]) -> list:
     table = model.__table__
     (key,) = table.primary_key.columns
     if rows and key.name not in rows[0]:
-        statement = insert(table).returning(key, sort_by_parameter_order=True)
-        for row, new_id in zip(rows, session.execute(statement, rows).scalars().all()):
-            row[key.name] = new_id
+        if len(rows) == 1:  # one row: a plain INSERT … RETURNING, not the executemany machinery
+            rows[0][key.name] = session.execute(_insert_of(table, returning=True), rows[0]).scalar_one()
+        else:
+            for row, new_id in zip(rows, session.execute(_insert_of(table, returning=True), rows).scalars().all()):
+                row[key.name] = new_id
     elif rows:
-        session.execute(insert(table), rows)
+        session.execute(_insert_of(table, returning=False), rows)
     objects = []
     for row in rows:
         obj = model(**row)
@@ -119,6 +121,21 @@ def insert_rows(session: Session, model: type, rows: list[dict]) -> list:
         session.add(obj)  # persistent and clean: nothing to flush
         objects.append(obj)
     return objects
+
+
+_INSERTS: dict[tuple, object] = {}
+
+
+def _insert_of(table, *, returning: bool):
+    """The INSERT of ``table`` (returning its key, in the order of the rows given), built once."""
+    statement = _INSERTS.get((table, returning))
+    if statement is None:
+        statement = insert(table)
+        if returning:
+            (key,) = table.primary_key.columns
+            statement = statement.returning(key, sort_by_parameter_order=True)
+        _INSERTS[(table, returning)] = statement
+    return statement
 
 
 def is_postgres(session_or_engine) -> bool:

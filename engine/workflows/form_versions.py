@@ -14,7 +14,7 @@ import json
 import re
 
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 import forms
 from audit import chain
@@ -49,24 +49,30 @@ def versions(session, name: str) -> list[FormVersion]:
                                 .order_by(FormVersion.version.desc())))
 
 
-def _stored(session, name: str) -> FormVersion | None:
-    """The stored version a task named ``name`` uses: the pinned one (NotFound when it is not
-    stored), else the latest; None when the form is a file."""
+_PINNED_TEXT = select(FormVersion.schema_json).where(FormVersion.name == bindparam("name"),
+                                                     FormVersion.version == bindparam("version"))
+_LATEST_TEXT = (select(FormVersion.schema_json).where(FormVersion.name == bindparam("name"))
+                .order_by(FormVersion.version.desc()).limit(1))
+
+
+def _stored_text(session, name: str) -> str | None:
+    """The schema text of the stored version a task named ``name`` uses: the pinned one
+    (NotFound when it is not stored), else the latest; None when the form is a file."""
     match = _PIN.match(name)
     if not match:
-        return latest(session, name)
-    row = _row(session, match.group("name"), int(match.group("version")))
-    if row is None:
+        return session.scalar(_LATEST_TEXT, {"name": base_name(name)})
+    text = session.scalar(_PINNED_TEXT, {"name": match.group("name"), "version": int(match.group("version"))})
+    if text is None:
         raise NotFound(f"form {name!r} is not stored", field="form")
-    return row
+    return text
 
 
 def load_form(session, name: str) -> dict:
     """The schema a task named ``name`` uses: a pinned stored version, else the latest stored
     version, else the form file (NotFound naming the form when there is none)."""
-    row = _stored(session, name)
-    if row is not None:
-        return json.loads(row.schema_json)
+    text = _stored_text(session, name)
+    if text is not None:
+        return json.loads(text)
     try:
         return forms.load(name)
     except forms.FormError as exc:
@@ -76,9 +82,9 @@ def load_form(session, name: str) -> dict:
 def validate(session, name: str, data) -> list[dict]:
     """Field-named errors of ``data`` against the form a task named ``name`` uses (the form found
     as :func:`load_form` finds it; its checked validator is reused, not rebuilt per call)."""
-    row = _stored(session, name)
-    if row is not None:
-        return forms.validate_text(row.schema_json, data)
+    text = _stored_text(session, name)
+    if text is not None:
+        return forms.validate_text(text, data)
     try:
         return forms.validate(name, data)
     except forms.FormError as exc:
