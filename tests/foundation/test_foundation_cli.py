@@ -139,3 +139,21 @@ def test_after_a_signed_deploy_demo_and_init_create_no_new_version(fresh_db):
     with fresh_db.sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(ProcessVersion)) == before
         assert list_versions(s, "deviation")[0].version == v2.version == 2
+
+
+def test_init_installs_the_shipped_sharing_profiles_once(fresh_db):
+    from audit import SYSTEM
+    from engine.governance import profile_revisions
+    from engine.governance.profiles import shipped_profiles
+
+    first = _run(["init"], fresh_db.url)
+    assert first.exit_code == 0 and "sharing profiles installed: notified-body, supplier" in first.output
+    with fresh_db.sessions.begin() as s:
+        assert profile_revisions.released_profile(s, "supplier").sha256 == \
+            profile_revisions.find_released(s, "supplier").sha256
+        text = shipped_profiles()["supplier"].decode("utf-8").replace('"certificate_ref", ', "")
+        profile_revisions.save_draft(s, SYSTEM, "supplier", text, reason="plant's own wording")
+    again = _run(["init"], fresh_db.url)
+    assert again.exit_code == 0 and "sharing profiles installed: none" in again.output
+    with fresh_db.sessions() as s:
+        assert [r.revision for r in profile_revisions.history(s, "supplier")] == [2, 1]  # the draft kept

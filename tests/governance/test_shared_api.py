@@ -114,6 +114,29 @@ def test_a_profile_binding_is_checked(demo_db, kwargs, field):
     assert exc.value.field == field
 
 
+def test_a_bound_token_reads_the_released_revision_across_releases(demo_db, app):
+    from engine.governance import profile_release, profile_revisions
+    from engine.governance.profiles import shipped_profiles
+
+    secret = _token(demo_db, profile="supplier", recipient=WEIGAO)
+    client = app.test_client()
+    first = client.get(f"/api/v1/shared?lot={RESIN_LOT}", headers=_bearer(secret)).get_json()
+    assert first["profile_revision"] == 1 and "certificate_ref" in first["records"]["supplier_lots"][0]
+    narrower = shipped_profiles()["supplier"].decode("utf-8").replace('"certificate_ref", ', "")
+    with demo_db.sessions.begin() as s:
+        draft = profile_revisions.save_draft(s, ADMIN, "supplier", narrower, reason="certificates via the portal")
+    drafted = client.get(f"/api/v1/shared?lot={RESIN_LOT}", headers=_bearer(secret)).get_json()
+    assert drafted["profile_revision"] == 1 and "certificate_ref" in drafted["records"]["supplier_lots"][0]
+    with demo_db.sessions.begin() as s:  # what an implemented change does (engine.processes.changes)
+        draft = s.merge(draft)
+        profile_release.to_review(s, ADMIN, draft, "CC-TEST-1")
+        profile_release.release(s, ADMIN, draft, "CC-TEST-1", "CC-TEST-1: certificates via the portal")
+    second = client.get(f"/api/v1/shared?lot={RESIN_LOT}", headers=_bearer(secret))
+    assert second.status_code == 200  # the token names the profile, not a revision
+    body = second.get_json()
+    assert body["profile_revision"] == 2 and "certificate_ref" not in body["records"]["supplier_lots"][0]
+
+
 def test_an_unknown_profile_is_refused(demo_db):
     with demo_db.sessions.begin() as s, pytest.raises(NotFound):
         tokens.create_token(s, ADMIN, name="portal", scopes=[tokens.READ], share_profile="everyone")

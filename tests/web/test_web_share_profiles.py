@@ -10,7 +10,7 @@ from engine.governance import profile_revisions
 from engine.governance.profiles import shipped_profiles
 from engine.processes.models import ChangeRequest
 from engine.workflows import deploy_all_shipped
-from tests.web.conftest import PASSWORD, csrf_token, sign_in
+from tests.web.conftest import PASSWORD, csrf_token, open_task_id, sign_in
 
 NB = "/sharing/profiles/notified-body"
 
@@ -81,6 +81,10 @@ def test_a_draft_is_checked_diffed_and_proposed_under_signature(fresh_db, person
         assert profile_revisions.find_released(s, "notified-body").revision == 1
     html = client.get(NB).get_data(as_text=True)
     assert 'id="draft-form"' not in html and change.number in html  # in review: locked
+    # The change's next task shows the reviewers what recipients will see differently.
+    task = client.get(f"/tasks/{open_task_id(fresh_db, change.process_instance_id)}").get_data(as_text=True)
+    assert "sharing profile notified-body" in task and "drops decision_comment" in task
+    assert "no API token is bound to this profile" in task
 
 
 def test_a_new_profile_starts_as_a_draft(fresh_db, personas, client, login):
