@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from engine.db import utcnow
 from engine.errors import SealtrailError, ValidationFailed
+from engine.masterdata import sampling
 from engine.masterdata.models import (
     BomRevision, Document, DocumentRevision, Equipment, OperationParameter, ProductRevision, RoutingRevision, Tooling,
 )
@@ -77,7 +78,8 @@ def render_routing(s, rev, values: dict, errors: dict, status: int = 200):
                                            .order_by(Equipment.code))),
                "tooling": list(s.scalars(select(Tooling).where(Tooling.status != "obsolete").order_by(Tooling.code))),
                "documents": list(s.scalars(select(Document).order_by(Document.code))),
-               "purposes": DOCUMENT_PURPOSES, "kinds": INSPECTION_KINDS}
+               "purposes": DOCUMENT_PURPOSES, "kinds": INSPECTION_KINDS, "levels": sampling.levels(),
+               "aqls": sampling.tables()["aqls"]}
     return render_template("drafts/routing.html", rev=rev, values=values, errors=errors, limits=LIMITS,
                            diff=diff_revision(s, rev), editable=rev.state == "draft", choices=choices,
                            active_nav="masterdata"), status

@@ -1,6 +1,7 @@
 """Routing drafts beyond parameter limits: add and remove operations, set an operation's equipment,
 tooling and SOP links, add process parameters and inspection items (fixed sample size, accept
-number). Each form calls one engine use case of ``engine.masterdata.routings`` with the reason;
+number, or an ISO 2859-1 level and AQL), and set an attribute inspection's ISO 2859-1 sampling (level,
+AQL, the approval of reduced inspection). Each form calls one engine use case of ``engine.masterdata.routings`` with the reason;
 a refusal is shown beside its form with the entries kept (web/drafts.py renders the page).
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from engine.errors import SealtrailError
-from engine.masterdata import routings
+from engine.masterdata import routings, sampling
 from engine.masterdata.models import Document, Equipment, Tooling
 from engine.masterdata.models.routings import DOCUMENT_PURPOSES, INSPECTION_KINDS
 from engine.users import actor_for, duties, get_user
@@ -118,10 +119,38 @@ def add_inspection(rev_id: int, op_id: int):
         sample = form_number(form, "sample_size", errors, integer=True, required=True)
         accept = form_number(form, "accept_number", errors, integer=True)
         lsl, usl = form_number(form, "lsl", errors), form_number(form, "usl", errors)
+        sampling_fields = _sampling_fields(form, errors)
         errors.check()
         routings.add_inspection_item(s, actor, op, kind=kind, sample_size=sample, accept_number=accept, lsl=lsl,
-                                     usl=usl, **fields)
+                                     usl=usl, **fields, **sampling_fields)
     return _run(rev_id, f"op-{op_id}-insp", apply, f"op-{op_id}")
+
+
+def _sampling_fields(form, errors: FormErrors) -> dict:
+    """Level and AQL (both or neither, from the tables' lists) and the approval of reduced inspection."""
+    level = (form.get("inspection_level") or "").strip() or None
+    aql_text = (form.get("aql") or "").strip()
+    if level is not None and level not in sampling.levels():
+        errors["inspection_level"] = _("Choose from the list.")
+    if aql_text and aql_text not in sampling.tables()["aqls"]:
+        errors["aql"] = _("Choose from the list.")
+    return {"inspection_level": level, "aql": float(aql_text) if aql_text and "aql" not in errors else None,
+            "reduced_inspection_approved": form.get("reduced_inspection_approved") == "on"}
+
+
+@bp.post("/<int:rev_id>/operations/<int:op_id>/inspections/<int:item_id>/sampling")
+@role_required(*EDITORS)
+def inspection_sampling(rev_id: int, op_id: int, item_id: int):
+    def apply(s, actor, rev, errors):
+        op = _operation(rev, op_id)
+        item = next((i for i in op.inspection_items if i.id == item_id), None)
+        if item is None:
+            abort(404)
+        fields = _sampling_fields(request.form, errors)
+        reason = form_reason(request.form, errors)
+        errors.check()
+        routings.update_inspection_item(s, actor, item, reason=reason, **fields)
+    return _run(rev_id, f"insp-{item_id}-sampling", apply, f"insp-{item_id}")
 
 
 @bp.post("/<int:rev_id>/operations/<int:op_id>/remove")

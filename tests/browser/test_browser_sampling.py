@@ -44,3 +44,33 @@ def test_station_shows_the_reduced_plan_and_why(plant_page, demo_db):
                 assert english_in(page.evaluate(_TEXTS_JS)) == []
             shot(page, f"station-reduced-plan-{lang}-{width}")
     assert page.console_errors == []
+
+
+def test_routing_draft_sets_an_inspections_sampling_and_reduced_approval(plant_page, demo_db):
+    page = plant_page
+    from tests.floor.test_floor_routing_edits_web import _is200_draft
+    rev_id, _op_id, item_id = _is200_draft(demo_db)
+    sign_in(page, make_persona(demo_db, "pe"))
+    for lang in ("en", "zh"):
+        if lang == "zh":
+            page.click("text=中文")
+        for width, height in ((1366, 900), (1024, 768)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(f"{page.base}/drafts/routing/{rev_id}#insp-{item_id}")
+            form = page.locator(f"#insp-{item_id} details.op-edit")
+            form.evaluate("d => { d.open = true; }")
+            assert form.locator("select[name=aql]").is_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            if lang == "zh":
+                assert english_in(page.evaluate(_TEXTS_JS)) == []
+            form.scroll_into_view_if_needed()
+            shot(page, f"routing-draft-sampling-{lang}-{width}")
+    form = page.locator(f"#insp-{item_id} details.op-edit")
+    form.locator("select[name=inspection_level]").select_option("II")
+    form.locator("select[name=aql]").select_option("0.65")
+    form.locator("input[name=reduced_inspection_approved]").check()
+    form.locator("input[name=reason]").fill("switching score allowed; production steady")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator(f"#insp-{item_id} [data-reduced-approved]").is_visible()
+    assert page.console_errors == []

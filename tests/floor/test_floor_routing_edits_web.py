@@ -96,3 +96,67 @@ def test_only_process_engineers_add_operations(demo_db, key):
                                                                         "csrf_token": token}).status_code == 403
     finally:
         app.extensions["sealtrail.engine"].dispose()
+
+
+def _is200_draft(demo_db):
+    with demo_db.sessions.begin() as s:
+        routing = s.scalar(select(Routing).where(Routing.code == "RT-IS200"))
+        rev = new_draft(s, SYSTEM, routing, change_summary="ISO 2859-1 sampling of the visual check")
+        op = next(o for o in rev.operations if o.code == "PULL")
+        item = next(i for i in op.inspection_items if i.kind == "attribute")
+        return rev.id, op.id, item.id
+
+
+def test_an_inspections_iso_2859_sampling_and_reduced_approval_are_set_on_the_draft(demo_db):
+    """The approval of reduced inspection is part of the routing draft: it takes effect only when the
+    revision is released through review, and every refusal names its field."""
+    rev_id, op_id, item_id = _is200_draft(demo_db)
+    app = make_app(demo_db)
+    client = app.test_client()
+    try:
+        assert sign_in(client, make_persona(demo_db, "pe")).status_code == 302
+        page = f"/drafts/routing/{rev_id}"
+        url = f"{page}/operations/{op_id}/inspections/{item_id}/sampling"
+        token = csrf_token(client, page)
+        assert 'name="reduced_inspection_approved"' in client.get(page).get_data(as_text=True)
+        for data, field in (({"inspection_level": "II", "aql": "1.2"}, "aql"),
+                            ({"inspection_level": "IV", "aql": "1.0"}, "inspection_level"),
+                            ({"inspection_level": "II"}, "aql"),
+                            ({"reduced_inspection_approved": "on"}, "reduced_inspection_approved")):
+            bad = client.post(url, data={**data, "reason": "AQL plan", "csrf_token": token})
+            assert bad.status_code == 422 and f'data-field="{field}"' in bad.get_data(as_text=True), data
+        ok = client.post(url, data={"inspection_level": "II", "aql": "0.65", "reduced_inspection_approved": "on",
+                                    "reason": "switching score allowed; production steady", "csrf_token": token})
+        assert ok.status_code == 302, ok.get_data(as_text=True)
+        html = client.get(page).get_data(as_text=True)
+        assert "ISO 2859-1 · level II · AQL 0.65" in html and "data-reduced-approved" in html
+        assert "inspection Visual: particles, bubbles, incomplete bond changed" in html  # the draft's diff
+        added = client.post(f"{page}/operations/{op_id}/inspections", data={
+            "name": "Cosmetic", "kind": "attribute", "sample_size": "1", "method": "visual", "csrf_token": token,
+            "acceptance_criteria": "ISO 2859-1", "inspection_level": "I", "aql": "2.5"})
+        assert added.status_code == 302, added.get_data(as_text=True)
+        with demo_db.sessions() as s:
+            op = next(o for o in s.get(RoutingRevision, rev_id).operations if o.id == op_id)
+            got = {i.name: (i.inspection_level, i.aql, i.reduced_inspection_approved) for i in op.inspection_items}
+            assert got["Visual: particles, bubbles, incomplete bond"] == ("II", 0.65, True)
+            assert got["Cosmetic"] == ("I", 2.5, False)
+            entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "routing.update_inspection_item")).one()
+            assert entry.reason == "switching score allowed; production steady"
+            assert entry.after_value["reduced_inspection_approved"] is True and entry.before_value["aql"] is None
+    finally:
+        app.extensions["sealtrail.engine"].dispose()
+
+
+@pytest.mark.parametrize("key", ["op", "qa", "auditor"])
+def test_only_process_engineers_set_an_inspections_sampling(demo_db, key):
+    rev_id, op_id, item_id = _is200_draft(demo_db)
+    app = make_app(demo_db)
+    client = app.test_client()
+    try:
+        assert sign_in(client, make_persona(demo_db, key)).status_code == 302
+        token = csrf_token(client, "/lots/")
+        assert client.post(f"/drafts/routing/{rev_id}/operations/{op_id}/inspections/{item_id}/sampling",
+                           data={"inspection_level": "II", "aql": "1.0", "reduced_inspection_approved": "on",
+                                 "reason": "x", "csrf_token": token}).status_code == 403
+    finally:
+        app.extensions["sealtrail.engine"].dispose()
