@@ -1,14 +1,28 @@
-"""GS1 element strings: parse what a scanner sends, build what a label prints.
+"""GS1 element strings: read what a scanner sends (with biip), build what a label prints.
 
-Supported application identifiers (GS1 General Specifications §3.2):
-``01`` GTIN (14 digits, mod-10 check digit), ``10`` batch/lot (up to 20, CSET 82),
-``11`` production date and ``17`` expiration date (YYMMDD; DD ``00`` = last day of the month),
-``21`` serial number (up to 20, CSET 82). Anything else is refused with its AI named, so a
-wrong scan never silently becomes a lot number.
+Reading is biip's (PyPI ``biip``, pinned): its table of application identifiers, their formats
+and patterns, where a variable-length field ends, the GTIN check digit and the symbology
+identifiers all come from it. On top of biip we keep our own, stricter rules:
+
+- only the AIs of a UDI are accepted (GS1 General Specifications §3.2): ``01`` GTIN (14 digits,
+  mod-10 check digit), ``10`` batch/lot (up to 20, CSET 82), ``11`` production date and ``17``
+  expiration date (YYMMDD; DD ``00`` = last day of the month), ``21`` serial number (up to 20,
+  CSET 82). Anything else — an AI biip knows but we do not use, or no AI at all — is refused
+  with the AI (or the position) named, so a wrong scan never silently becomes a lot number;
+- an AI may appear once; a variable-length field that runs past its maximum is refused (biip
+  would stop at the maximum and read the rest as the next AI);
+- dates are checked against an injected ``today`` (biip's century window reads the wall clock,
+  so its date check is switched off and ours, §7.12, applies).
+Every refusal is a ValidationFailed on field ``gs1`` whose message names the AI and its title.
 
 Accepted inputs: the bracketed human-readable form ``(01)…(10)…``, a raw element string with
-FNC1 transmitted as ASCII GS (0x1D), optionally prefixed by a symbology identifier (``]C1``
-GS1-128, ``]d2`` GS1 DataMatrix, ``]Q3`` GS1 QR, ``]e0`` GS1 DataBar).
+FNC1 transmitted as ASCII GS (0x1D), optionally prefixed by the symbology identifier of a
+symbology that carries GS1 element strings (``]C1`` GS1-128, ``]d2`` GS1 DataMatrix, ``]Q3``
+GS1 QR, ``]e0`` GS1 DataBar, ``]J1`` GS1 DotCode). HIBC (``+…`` LIC/PAS) is not read: the biip
+release we pin has no HIBC parser, and a HIBC primary carries no GTIN to find a unit by.
+
+Building the label side (``elements_for``, ``hri``, ``element_string``) is composition, not
+parsing, and stays here; it runs the same checks so a label can never print what a scan refuses.
 """
 from __future__ import annotations
 
@@ -17,13 +31,19 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from biip import ParseConfig, ParseError
+from biip.checksums import gs1_standard_check_digit
+from biip.gs1_application_identifiers import GS1ApplicationIdentifier
+from biip.gs1_element_strings import GS1ElementString
+from biip.symbology import GS1Symbology, SymbologyIdentifier
+
 from engine.errors import ValidationFailed
 
 GS = "\x1d"
 FNC1 = "\xf1"  # how python-barcode spells FNC1 inside a Code 128 data string
-SYMBOLOGY_IDS = ("]C1", "]d2", "]Q3", "]e0", "]J1")
+SYMBOLOGY_IDS = tuple(sorted("]" + s.value for s in GS1Symbology.with_gs1_messages()))
 
-# AI -> (title, fixed length or None, max length, kind)
+# The AIs we accept: AI -> (title, fixed length or None, max length, kind)
 AIS: dict[str, tuple[str, int | None, int, str]] = {
     "01": ("GTIN", 14, 14, "gtin"),
     "10": ("BATCH/LOT", None, 20, "cset82"),
@@ -31,8 +51,10 @@ AIS: dict[str, tuple[str, int | None, int, str]] = {
     "17": ("USE BY OR EXPIRY", 6, 6, "date"),
     "21": ("SERIAL", None, 20, "cset82"),
 }
+# biip's own date check would place YY with the wall clock; ours uses the injected ``today``.
+_BIIP = ParseConfig(gs1_element_strings_verify_date=False, separator_chars=(GS,))
 _CSET82 = re.compile(r"^[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]+$")
-_BRACKETED = re.compile(r"\((\d{2,4})\)")
+_BRACKETED = re.compile(r"\((\d{2,4})\)")  # the HRI notation: splits "(AI)value" pairs only
 
 
 @dataclass(frozen=True)
@@ -55,8 +77,7 @@ class GS1Data:
 
 def gtin_check_digit(body: str) -> str:
     """The GS1 mod-10 check digit for ``body`` (all digits but the last)."""
-    total = sum(int(ch) * (3 if i % 2 == 0 else 1) for i, ch in enumerate(reversed(body)))
-    return str((10 - total % 10) % 10)
+    return str(gs1_standard_check_digit(body))
 
 
 def looks_like_gs1(text: str) -> bool:
@@ -69,52 +90,92 @@ def looks_like_gs1(text: str) -> bool:
 
 def parse(text: str, *, today: dt.date | None = None) -> GS1Data:
     """Parse a GS1 element string (bracketed, or raw with GS separators); raise ValidationFailed."""
-    raw = text.strip()
-    for prefix in SYMBOLOGY_IDS:
-        if raw.startswith(prefix):
-            raw = raw[len(prefix):]
-            break
-    raw = raw.replace(FNC1, GS).strip(GS)
+    raw = _without_symbology_id(text.strip()).replace(FNC1, GS).strip(GS)
     if not raw:
         raise ValidationFailed("empty GS1 string", field="gs1")
-    pairs = _split_bracketed(raw) if raw.startswith("(") else _split_raw(raw)
-    return _build(pairs, today or dt.date.today())
+    today = today or dt.date.today()
+    pairs = _split_bracketed(raw, today) if raw.startswith("(") else _split_raw(raw, today)
+    return _build(pairs, today)
 
 
-def _split_bracketed(raw: str) -> list[tuple[str, str]]:
+def _without_symbology_id(raw: str) -> str:
+    for prefix in SYMBOLOGY_IDS:  # biip's list; its ISO table lacks DotCode's "J", so match here
+        if raw.startswith(prefix):
+            return raw[len(prefix):]
+    if not raw.startswith("]"):
+        return raw
+    try:
+        symbology = SymbologyIdentifier.extract(raw)
+    except ParseError:
+        raise ValidationFailed(f"unknown symbology identifier {raw[:3]!r}", field="gs1") from None
+    raise ValidationFailed(f"symbology identifier {symbology.value} ({symbology.iso_symbology.name}) "
+                           f"carries no GS1 element strings", field="gs1")
+
+
+def _split_bracketed(raw: str, today: dt.date) -> list[tuple[str, str]]:
     parts = _BRACKETED.split(raw)
     if parts[0]:
         raise ValidationFailed(f"text before the first AI: {parts[0]!r}", field="gs1")
-    return [(parts[i], parts[i + 1]) for i in range(1, len(parts), 2)]
+    pairs = []
+    for ai, value in zip(parts[1::2], parts[2::2]):
+        _supported(ai)
+        element = _read(ai, ai + value, value, today, whole=True)
+        pairs.append((ai, element.value))
+    return pairs
 
 
-def _split_raw(raw: str) -> list[tuple[str, str]]:
+def _split_raw(raw: str, today: dt.date) -> list[tuple[str, str]]:
     pairs, pos = [], 0
     while pos < len(raw):
-        ai = raw[pos:pos + 2]
-        if ai not in AIS:
-            raise ValidationFailed(f"unsupported GS1 application identifier ({ai}) at position {pos}",
-                                   field="gs1")
-        _, fixed, _, _ = AIS[ai]
-        pos += 2
-        if fixed:
-            value, pos = raw[pos:pos + fixed], pos + fixed
-            if raw[pos:pos + 1] == GS:  # a superfluous separator after a fixed field is tolerated
-                pos += 1
-        else:
-            end = raw.find(GS, pos)
-            end = len(raw) if end < 0 else end
-            value, pos = raw[pos:end], end + 1
-        pairs.append((ai, value))
+        rest = raw[pos:]
+        try:
+            ai = GS1ApplicationIdentifier.extract(rest).ai
+        except ParseError:
+            raise ValidationFailed(f"no GS1 application identifier at position {pos}: {rest[:8]!r}",
+                                   field="gs1") from None
+        _supported(ai, pos)
+        candidate = rest[len(ai):].split(GS, 1)[0]
+        element = _read(ai, rest, candidate, today, whole=False)
+        pos += len(element)
+        while raw[pos:pos + 1] == GS:  # a separator after any field is allowed (GenSpec §7.8.6)
+            pos += 1
+        pairs.append((ai, element.value))
     return pairs
+
+
+def _supported(ai: str, pos: int | None = None) -> None:
+    if ai not in AIS:
+        where = "" if pos is None else f" at position {pos}"
+        raise ValidationFailed(f"unsupported GS1 application identifier ({ai}){where}", field="gs1")
+
+
+def _read(ai: str, text: str, candidate: str, today: dt.date, *, whole: bool) -> GS1ElementString:
+    """One element string read by biip; a refusal names the AI (our check's words where it has them).
+
+    ``candidate`` is what the scan holds for the AI (up to the next separator): a variable field
+    that biip ends early — at its maximum length or a character outside its pattern — would have
+    its rest read as the next AI, so it is refused here instead.
+    """
+    title = AIS[ai][0]
+    try:
+        element = (GS1ElementString.parse if whole else GS1ElementString.extract)(text, config=_BIIP)
+    except ParseError as exc:
+        _check(ai, candidate, today)
+        raise ValidationFailed(f"({ai}) {title} {candidate!r} is not valid: {exc}", field="gs1") from None
+    if element.gtin_error:
+        _check(ai, element.value, today)
+        raise ValidationFailed(f"({ai}) {title} {element.value}: {element.gtin_error}", field="gs1")
+    if AIS[ai][1] is None and element.value != candidate:
+        _check(ai, candidate, today)
+        raise ValidationFailed(f"({ai}) {title} {candidate!r} does not fit its format {element.ai.format}",
+                               field="gs1")
+    return element
 
 
 def _build(pairs: list[tuple[str, str]], today: dt.date) -> GS1Data:
     values: dict[str, object] = {}
     seen: set[str] = set()
     for ai, value in pairs:
-        if ai not in AIS:
-            raise ValidationFailed(f"unsupported GS1 application identifier ({ai})", field="gs1")
         if ai in seen:
             raise ValidationFailed(f"GS1 application identifier ({ai}) appears twice", field="gs1")
         seen.add(ai)
