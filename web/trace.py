@@ -20,6 +20,7 @@ from web.db import transaction
 from web.nav import NavItem, add_nav
 from web import kpi_records
 from web.trace_charts import dashboard_charts
+from web import inspection_plans as sampling_text
 
 bp = Blueprint("trace", __name__, url_prefix="/trace")
 blueprint_rule(bp, "signed_in")
@@ -84,7 +85,7 @@ def dhr(lot: str):
     with transaction() as session:
         record = dhr_data.build_dhr(session, genealogy.get_lot(session, lot), timezone=_timezone())
     symbol = Markup(barcode.svg([tuple(e) for e in record["udi"]["elements"]])) if record["udi"] else None
-    return render_template("trace/dhr.html", active_nav="trace", r=record, symbol=symbol)
+    return render_template("trace/dhr.html", active_nav="trace", r=record, symbol=symbol, sampling_text=sampling_text)
 
 
 @bp.get("/dhr.pdf/<path:lot>")

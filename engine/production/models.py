@@ -202,7 +202,8 @@ class InspectionResult(Base):
     unit: Mapped[str | None] = mapped_column(String(32))
     result: Mapped[str] = mapped_column(String(8))
     notes: Mapped[str] = mapped_column(Text, default="")
-    # The ISO 2859-1 plan the result was judged by (engine.masterdata.sampling.SamplingPlan), if any.
+    # The ISO 2859-1 plan the result was judged by (engine.masterdata.sampling.SamplingPlan), if any,
+    # with why its severity applied (engine.masterdata.switching.Switching: reason, switching score).
     sampling_plan: Mapped[dict | None] = mapped_column(JSON)
     inspected_at: Mapped[datetime] = mapped_column(UTCDateTime)
     inspector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

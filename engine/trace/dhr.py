@@ -154,7 +154,8 @@ def _inspections(session: Session, lot: Lot) -> list[dict]:
              "method": r.inspection_item.method, "acceptance": r.inspection_item.acceptance_criteria,
              "sample_size": r.sample_size, "defects": r.defects_found, "measured_value": r.measured_value,
              "unit": r.unit, "result": r.result, "inspected_at": _iso(r.inspected_at),
-             "inspector": _who(users, r.inspector_id), "notes": r.notes, "changes": _history(by_id, r, users)}
+             "inspector": _who(users, r.inspector_id), "notes": r.notes, "changes": _history(by_id, r, users),
+             "sampling_plan": r.sampling_plan}
             for r in rows if r.id not in superseded]
 
 

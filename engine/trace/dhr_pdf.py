@@ -224,9 +224,17 @@ def _operations(pdf: DhrPdf, r: dict):
         ins = op["inspections"]
         if ins:
             pdf.grid(["Inspection", "Sample", "Defects", "Value", "Result", "Inspected", "Inspector"],
-                     [[i["item"], i["sample_size"], i["defects"], _num(i["measured_value"]), i["result"],
+                     [[i["item"], _sample(i), i["defects"], _num(i["measured_value"]), i["result"],
                        i["inspected_at"], i["inspector"]] for i in ins],
                      marks=[i["result"] != "pass" for i in ins])
+
+
+def _sample(i: dict) -> str:
+    """The sample size, with the ISO 2859-1 plan it was judged by (severity, code letter, Ac/Re)."""
+    plan = i.get("sampling_plan")
+    if not plan:
+        return str(i["sample_size"])
+    return f"{i['sample_size']} ({plan['severity']} {plan['code_letter']}, Ac {plan['accept']} Re {plan['reject']})"
 
 
 def _quality(pdf: DhrPdf, r: dict):

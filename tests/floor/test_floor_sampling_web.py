@@ -140,3 +140,22 @@ def test_every_signed_in_role_reads_the_plans(demo_db, key):
     assert got.status_code == 200 and got.json["plans"][0]["sampling_plan"]["severity"] == "normal"
     assert got.json["plans"][0]["sampling_plan"]["switching"]["reason"] == "start"
     app.extensions["sealtrail.engine"].dispose()
+
+
+def test_the_dhr_shows_the_plan_each_inspection_was_judged_by(demo_db, api):
+    _aql_plant(demo_db)
+    client, read, write = api
+    assert client.post(f"/api/v1/lots/{LOT}/operations", headers=write, json={
+        "operation": "UVB", "operator": "zhang.wei", "equipment": "UV-02"}).status_code == 201
+    assert client.post(f"/api/v1/lots/{LOT}/inspections", headers=write, json={
+        "operation": "UVB", "inspection": ITEM, "sample_size": 50, "defects_found": 1}).status_code == 201
+    record = client.get(f"/api/v1/lots/{LOT}/dhr", headers=read).json
+    (row,) = [i for i in record["inspections"] if i["item"] == ITEM]
+    assert (row["sampling_plan"]["severity"], row["sampling_plan"]["accept"]) == ("reduced", 2)
+    from engine.trace.dhr_pdf import _sample
+    assert _sample(row) == "50 (reduced K, Ac 2 Re 3)"
+    app, browser = _client(demo_db, "qa")
+    html = browser.get(f"/trace/dhr/{LOT}").get_data(as_text=True)
+    assert 'data-sampling-severity="reduced"' in html and "Reduced inspection</span>, ISO 2859-1 code letter K, Ac 2, Re 3" \
+        in html and "switching score 30 reached; reduced inspection approved for this item" in html
+    app.extensions["sealtrail.engine"].dispose()
