@@ -27,7 +27,7 @@ from audit import Actor
 from audit.canonical import iso_utc
 from audit.chain import append
 from audit.errors import SignatureError
-from audit.models import SecurityAlert, SigningAccount
+from audit.models import SecurityAlert, SigningAccount, as_loaded
 from audit.policy import Signer, SigningPolicy, parse_time
 
 log = logging.getLogger("sealtrail.security")
@@ -62,15 +62,16 @@ def locked_account(session: Session, user_id: str) -> SigningAccount:
     # One statement: create the row if missing, else a no-op update. The update locks the row
     # (as FOR UPDATE would), serialising concurrent attempts by one user on PostgreSQL (SQLite:
     # BEGIN IMMEDIATE); RETURNING gives the row as committed by whoever held the lock before.
-    return session.scalars(_UPSERT_ACCOUNT[session.get_bind().dialect.name == "postgresql"],
-                           {"account_user": user_id}, execution_options={"populate_existing": True}).one()
+    values = session.execute(_UPSERT_ACCOUNT[session.get_bind().dialect.name == "postgresql"],
+                             {"account_user": user_id}).one()._asdict()
+    return as_loaded(session, SigningAccount, values)
 
 
 def _upsert_account(insert_):
     table = SigningAccount.__table__
-    return (insert_(SigningAccount).values(user_id=bindparam("account_user"), failed_attempts=0)
+    return (insert_(table).values(user_id=bindparam("account_user"), failed_attempts=0)
             .on_conflict_do_update(index_elements=["user_id"], set_={"failed_attempts": table.c.failed_attempts})
-            .returning(SigningAccount))
+            .returning(*table.c))
 
 
 _UPSERT_ACCOUNT = {True: _upsert_account(postgresql.insert), False: _upsert_account(sqlite.insert)}

@@ -33,7 +33,7 @@ from audit.chain import append
 from audit.errors import (AuditValueError, BadMeaning, NotEnrolled, PasswordRequired, ReplayedCode,
                           SessionExpired, SigningLocked, UserDisabled, WrongCode, WrongPassword)
 from audit.lockout import consume_timecode, locked_account, locked_until, refuse
-from audit.models import Signature, SigningSession, TotpCredential
+from audit.models import Signature, SigningSession, TotpCredential, as_loaded
 from audit.policy import MEANINGS, Signer, SigningPolicy, parse_time, signer_of
 from audit.totp import decrypt_secret, matching_timecode
 
@@ -259,20 +259,25 @@ def _credential_and_session(session: Session, user_id: str, signing_session_id: 
     """The user's active authenticator and the signing session ``signing_session_id`` (locked to
     the end of the transaction: signings in one session are serialised), read in one statement."""
     if signing_session_id is not None:
-        found = session.execute(_CREDENTIAL_AND_SESSION, {"user_id": str(user_id), "session_id": signing_session_id},
-                                execution_options={"populate_existing": True}).first()
+        found = session.execute(_CREDENTIAL_AND_SESSION,
+                                {"user_id": str(user_id), "session_id": signing_session_id}).first()
         if found is not None:
-            return found.TotpCredential, found.SigningSession
+            values = found._mapping
+            live = as_loaded(session, SigningSession, {c.key: values[f"s_{c.key}"] for c in _SESSIONS.c})
+            if values["c_id"] is None:
+                return None, live
+            return as_loaded(session, TotpCredential, {c.key: values[f"c_{c.key}"] for c in _CREDENTIALS.c}), live
     return active_credential(session, user_id), None
 
 
+_CREDENTIALS, _SESSIONS = TotpCredential.__table__, SigningSession.__table__
 # The session row is the outer side: it is the one locked (PostgreSQL locks no nullable side).
 _CREDENTIAL_AND_SESSION = (
-    select(TotpCredential, SigningSession)
-    .select_from(SigningSession)
-    .outerjoin(TotpCredential, and_(TotpCredential.user_id == bindparam("user_id"), TotpCredential.status == "active"))
-    .where(SigningSession.id == bindparam("session_id"))
-    .with_for_update(of=SigningSession.__table__))
+    select(*(c.label(f"c_{c.key}") for c in _CREDENTIALS.c), *(c.label(f"s_{c.key}") for c in _SESSIONS.c))
+    .select_from(_SESSIONS)
+    .outerjoin(_CREDENTIALS, and_(_CREDENTIALS.c.user_id == bindparam("user_id"), _CREDENTIALS.c.status == "active"))
+    .where(_SESSIONS.c.id == bindparam("session_id"))
+    .with_for_update(of=_SESSIONS))
 
 
 def _session_for(row: SigningSession | None, signing_session_id: str | None, signer: Signer,
