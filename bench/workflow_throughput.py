@@ -18,6 +18,7 @@ Prints figures; never fails (it is not a test).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -273,7 +274,11 @@ def main() -> None:
             # Alternate with the floor so both see the same machine load (the machine is shared).
             for label, system in systems:
                 cpu_before = BARE_CPU[0]
+                # Each side starts from a collected heap, so neither pays for a full collection
+                # the other's allocations made due (it fell on the bare side in some runs: 3x its time).
+                gc.collect()
                 bare_s, steps = bare_floor(per_round)
+                gc.collect()
                 secs, done = system.run(per_round)
                 t = totals[label]
                 t[0], t[1], t[2], t[3] = t[0] + secs, t[1] + done, t[2] + bare_s, t[3] + steps
