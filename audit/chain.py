@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
@@ -226,33 +227,34 @@ def _write(session: Session, prepared: list[dict]) -> list[dict]:
 # Every returned link is recomputed here before the caller can commit: nothing the server
 # computed is kept unchecked.
 # Its signature, for the grant to the app role (engine/dbroles.py).
-LINKED_APPEND_FUNCTION = ("audit_append_linked(bigint, text[], text[], boolean[], text[], text[], text[], text[], "
-                          "text[], text[], text[], text[], text[], text[], text[])")
-_LINKED_COLUMNS = ("event_id", "at", "fixed", "head", "actor_kind", "actor_id", "actor_name", "action",
-                   "object_type", "object_id", "reason", "before", "after", "payload")
-_LINKED_INSERT = text(
-    "SELECT seq, id, prev_hash, hash, recorded_at FROM audit_append_linked(CAST(:lock_key AS bigint), "
-    + ", ".join(f"CAST(:{name} AS {'boolean' if name == 'fixed' else 'text'}[])" for name in _LINKED_COLUMNS)
-    + ")")
+LINKED_APPEND_FUNCTION = "audit_append_linked(bigint, json)"
+# The entries go as one JSON array (one text parameter, parsed by the server in C).
+_LINKED_INSERT = text("SELECT seq, id, prev_hash, hash, recorded_at "
+                      "FROM audit_append_linked(CAST(:lock_key AS bigint), CAST(:entries AS json))")
+_LINKED_KEYS = ("actor_kind", "actor_id", "actor_name", "action", "object_type", "object_id", "reason", "before",
+                "after", "payload")
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _write_linked_by_server(session: Session, conn, prepared: list[dict]) -> list[dict] | None:
     """Lock, link and insert ``prepared`` in one statement; None (nothing written, the lock held)
     when the chain is empty (its first entry links to the installation's genesis hash)."""
     now = iso_utc(dt.datetime.now(dt.timezone.utc))
-    params: dict[str, list] = {name: [] for name in _LINKED_COLUMNS}
+    entries = []
     heads = []
-    for fields in prepared:
+    for n, fields in enumerate(prepared, 1):
         fields["event_id"] = str(uuid.uuid4())
         head = entry_head(fields["event_id"], fields["actor_kind"], fields["actor_id"], fields["actor_name"],
                           fields["action"], fields["object_type"], fields["object_id"], fields["reason"],
                           fields["before"], fields["after"], fields["payload"])
         heads.append(head)
-        values = dict(fields, at=fields["recorded_at"] or now, fixed=fields["recorded_at"] is not None, head=head)
-        for name in _LINKED_COLUMNS:
-            params[name].append(values[name])
+        entry = {key: fields[key] for key in _LINKED_KEYS}
+        entry.update(n=n, event_id=fields["event_id"], at=fields["recorded_at"] or now,
+                     fixed=fields["recorded_at"] is not None, head=head)
+        entries.append(entry)
+    params = {"lock_key": CHAIN_LOCK_KEY, "entries": _to_json(entries)}
     try:
-        written = sorted(tuple(row) for row in conn.execute(_LINKED_INSERT, dict(params, lock_key=CHAIN_LOCK_KEY)))
+        written = sorted(tuple(row) for row in conn.execute(_LINKED_INSERT, params))
     except IntegrityError as exc:
         raise ChainConflict("the audit chain head moved during the append; the transaction "
                             "must be retried") from exc

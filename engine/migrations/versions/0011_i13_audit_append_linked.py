@@ -7,10 +7,11 @@ The function is VOLATILE, so the INSERT runs with a snapshot taken after the loc
 reads the committed head, as a separate statement would. SECURITY INVOKER (the default): it
 writes with the caller's privileges (the app role's INSERT on audit_entry); EXECUTE is revoked
 from PUBLIC and granted to the app role by ``sealtrail db-grants`` (engine/dbroles.py).
-Each link is ``sha256(prev_hash || head text || tail)``, where the client sends each entry's
-canonical text up to its recorded time (``audit.canonical.entry_head``) and the server appends
-the tail (recorded time, seq, format version 1); the client recomputes every returned link
-before its transaction can commit.
+The entries come as one JSON array of objects (one parameter; the server parses it in C). Each
+link is ``sha256(prev_hash || head text || tail)``, where the client sends each entry's canonical
+text up to its recorded time (``audit.canonical.entry_head``) and the server appends the tail
+(recorded time, seq, format version 1); the client recomputes every returned link before its
+transaction can commit.
 
 Revision ID: 0011_i13_audit_append_linked
 Revises: 0000_base
@@ -23,14 +24,10 @@ down_revision = "0000_base"
 branch_labels = None
 depends_on = ("0002_audit",)  # audit_entry
 
-SIGNATURE = ("audit_append_linked(bigint, text[], text[], boolean[], text[], text[], text[], text[], text[], "
-             "text[], text[], text[], text[], text[], text[])")
+SIGNATURE = "audit_append_linked(bigint, json)"
 
 FUNCTION = r"""
-CREATE FUNCTION audit_append_linked(
-    lock_key bigint, event_ids text[], ats text[], fixeds boolean[], heads text[], actor_kinds text[],
-    actor_ids text[], actor_names text[], actions text[], object_types text[], object_ids text[],
-    reasons text[], befores text[], afters text[], payloads text[])
+CREATE FUNCTION audit_append_linked(lock_key bigint, entries json)
 RETURNS TABLE (seq bigint, id bigint, prev_hash text, hash text, recorded_at text)
 LANGUAGE plpgsql VOLATILE AS $fn$
 #variable_conflict use_column
@@ -39,10 +36,10 @@ BEGIN
     -- A statement of its own: its snapshot is taken after the lock was granted.
     RETURN QUERY
     WITH RECURSIVE input AS (
-        SELECT * FROM unnest(event_ids, ats, fixeds, heads, actor_kinds, actor_ids, actor_names, actions,
-                             object_types, object_ids, reasons, befores, afters, payloads)
-            WITH ORDINALITY AS t(event_id, at, fixed, head, actor_kind, actor_id, actor_name, action,
-                                 object_type, object_id, reason, before, after, payload, n)
+        SELECT * FROM json_to_recordset(entries)
+            AS t(n bigint, event_id text, at text, fixed boolean, head text, actor_kind text, actor_id text,
+                 actor_name text, action text, object_type text, object_id text, reason text, before text,
+                 after text, payload text)
     ), top AS (
         SELECT e.seq, e.hash, e.recorded_at FROM audit_entry e ORDER BY e.seq DESC LIMIT 1
     ), link(n, seq, prev_hash, hash, recorded_at) AS (
