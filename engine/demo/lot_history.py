@@ -9,8 +9,10 @@ from sqlalchemy import select
 
 from engine.demo.plant_data import CODE_START, ITEMS, LUER_GTIN
 from engine.masterdata.models import Product
-from engine.production import lots, records
+from engine.production import inspection_plans, lots, records
 from engine.trace import component_serials, serials
+
+AQL_LOT = "IS200-2611-006"
 
 # day offset from lot start for each operation sequence (EO and aeration run days later)
 _DAY_OF_OP = {10: 0, 20: 0, 30: 1, 40: 1, 50: 2, 60: 3, 70: 4}
@@ -71,8 +73,17 @@ def run_production(plant) -> list[str]:
                      operator="li.na", transcribed_from="paper batch record BR-IS200-2610-003")
     planned = lots.plan_lot(plant.s, pm, lot_number="IS200-2611-004", quantity=2000,
                             product=_product(plant))
-    made += [fg1.lot_number, fg2.lot_number, fg3.lot_number, planned.lot_number]
+    made += [fg1.lot_number, fg2.lot_number, fg3.lot_number, planned.lot_number, _aql_lot(plant).lot_number]
     return made
+
+
+def _aql_lot(plant):
+    """Lot 006: 3,200 sets released to the floor yesterday, no operation run yet. Its visual inspection
+    at PULL (ISO 2859-1, level II, AQL 1.0) asks for code letter K on normal inspection: 125 sets,
+    Ac 3, Re 4. Being in process it is not in the planner's order book."""
+    pm = plant.actor("liu.yang")
+    lot = lots.plan_lot(plant.s, pm, lot_number=AQL_LOT, quantity=3200, product=_product(plant))
+    return lots.start_lot(plant.s, pm, lot, started_at=plant.at(1, 14))
 
 
 def _product(plant):
@@ -122,7 +133,9 @@ class _LotRunner:
                                                execution=ex)
             for insp in op.inspection_items:
                 measured = _inspection_value(rng, insp) if insp.kind == "variable" else None
-                records.record_inspection(p.s, qa, lot, insp, sample_size=insp.sample_size, defects_found=0,
+                plan = inspection_plans.plan_for(p.s, insp, lot)  # an AQL item draws its plan's sample
+                sample = plan.sample_size if plan else insp.sample_size
+                records.record_inspection(p.s, qa, lot, insp, sample_size=sample, defects_found=0,
                                           measured_value=measured, unit=insp.unit, inspector=p.u["chen.jing"],
                                           inspected_at=begin + timedelta(minutes=40))
             hours = 4 if op.code == "EO" else 1

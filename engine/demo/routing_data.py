@@ -62,9 +62,11 @@ ROUTINGS = {
          "inspections": [
              dict(name="Pull strength of bonded joints", kind="variable", method="Tensile test per YY 0286.1 §6.3",
                   sample_size=13, acceptance_criteria="each joint ≥ 15 N for 15 s", unit="N", lsl=15),
+             # ISO 2859-1, level II, AQL 1.0: the lot size sets the sample and Ac/Re (a lot of
+             # 1,201-3,200 sets: code letter K, 125 sets, Ac 3, Re 4 on normal inspection).
              dict(name="Visual: particles, bubbles, incomplete bond", kind="attribute",
-                  method="Visual inspection under 1000 lx", sample_size=80, accept_number=1,
-                  acceptance_criteria="AQL 0.65: accept with ≤ 1 defective"),
+                  method="Visual inspection under 1000 lx", sample_size=125, inspection_level="II", aql=1.0,
+                  acceptance_criteria="ISO 2859-1, level II, AQL 1.0: sample and Ac/Re from the lot size"),
          ]},
         {"seq": 50, "code": "PACK", "setup": 20, "per_unit": 0.05, "name": "Pouch sealing and labelling", "wc": "Packaging", "equipment": ["SEAL-01"],
          "docs": [("SOP-001", "sop")],

@@ -15,7 +15,7 @@ from engine.processes.deviations import open_deviation
 from engine.processes.release import request_release
 from engine.processes.release_checks import exceptions_for
 from engine.production import lots as lot_uc
-from engine.production import records
+from engine.production import inspection_plans, records
 from engine.users import accounts
 from engine.workflows import actor_of, complete_task, deploy_all_shipped, get_instance, visible_tasks, open_tasks, workflow_data
 
@@ -78,8 +78,10 @@ def _run_live_lot(s, *, oos: str | None = None, leak_tester_recalibrated: bool =
                                        execution=ex, equipment=equipment)
         for item in op.inspection_items:
             measured = _value(item.lsl, None, item.usl) if item.kind == "variable" else None
-            records.record_inspection(s, qa, lot, item, sample_size=item.sample_size, measured_value=measured,
-                                      unit=item.unit, inspected_at=at + dt.timedelta(minutes=2), inspector=inspector)
+            plan = inspection_plans.plan_for(s, item, lot)  # an AQL item: the plan's sample
+            records.record_inspection(s, qa, lot, item, sample_size=plan.sample_size if plan else item.sample_size,
+                                      measured_value=measured, unit=item.unit,
+                                      inspected_at=at + dt.timedelta(minutes=2), inspector=inspector)
         if ex.ended_at is None:
             records.finish_operation(s, pm, ex, ended_at=at + dt.timedelta(minutes=4), quantity_good=500)
     lot_uc.complete_lot(s, pm, lot, quantity_made=500, completed_at=now - dt.timedelta(minutes=1))
