@@ -7,7 +7,9 @@ tester is overdue for calibration), SOPs with revisions, training records, and l
 measurements — lot IS200-2610-002 has a pressure-decay value above its USL; Li Na is not
 trained on SOP-001 rev B (cleanroom gowning, which the Cleanroom A operations follow), the
 effective revision, yet ran lot IS200-2610-003 (transcribed from its paper batch record): on the
-live floor the interlocks refuse her, and the overdue leak tester LT-01, today.
+live floor the interlocks refuse her, and the overdue leak tester LT-01, today. Lot IS200-2611-006
+(3,200 sets, in process) shows the ISO 2859-1 plan of the visual inspection at PULL (level II,
+AQL 1.0: code letter K, 125 sets, Ac 3, Re 4).
 
 Every write goes through the engine's use cases, so the demo's audit trail is a real one.
 Dates are relative to the day of loading.

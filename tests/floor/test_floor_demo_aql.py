@@ -37,7 +37,7 @@ def test_the_demo_item_is_released_master_data_with_an_audited_level_and_aql(dem
         lot = lots.get_lot(s, LOT)
         assert (lot.status, lot.quantity_planned) == ("in_process", 3200)
         rev = lot.routing_revision
-        assert rev.state == "released" and rev.routing.code == "RT-IS200"
+        assert rev.state == "released" and rev.master.code == "RT-IS200"
         item = next(i for op in rev.operations if op.code == "PULL" for i in op.inspection_items if i.name == ITEM)
         assert (item.kind, item.inspection_level, item.aql, item.reduced_inspection_approved) == \
             ("attribute", "II", 1.0, False)
