@@ -34,12 +34,7 @@ def serials_group() -> None:
 @with_appcontext
 def assign(lot: str, first: str | None, count: int | None, given: tuple[str, ...], by: str) -> None:
     """Assign serials to units of the finished LOT (a range, or serials one by one)."""
-    if bool(first) == bool(given) or bool(first) != (count is not None):
-        raise click.UsageError("give --first with --count, or --serial (repeatable)")
-    try:
-        wanted = serials.expand_range(first, count) if first else list(given)
-    except SealtrailError as exc:
-        raise click.ClickException(exc.message) from exc
+    wanted = _wanted_serials(first, count, given)
 
     def change(session, user):
         target = genealogy.get_lot(session, lot)
@@ -76,12 +71,7 @@ def pack(scan: str, by: str) -> None:
 @with_appcontext
 def receive(lot: str, first: str | None, count: int | None, given: tuple[str, ...], by: str) -> None:
     """Record the serials of a serialised component's LOT (as received, or as made)."""
-    if bool(first) == bool(given) or bool(first) != (count is not None):
-        raise click.UsageError("give --first with --count, or --serial (repeatable)")
-    try:
-        wanted = serials.expand_range(first, count) if first else list(given)
-    except SealtrailError as exc:
-        raise click.ClickException(exc.message) from exc
+    wanted = _wanted_serials(first, count, given)
 
     def change(session, user):
         target = genealogy.get_lot(session, lot)
@@ -150,3 +140,13 @@ def labels(lot: str, output: Path, first: str | None, count: int | None) -> None
         raise click.ClickException(exc.message) from exc
     output.write_bytes(render_labels_pdf(rows, title=f"Unit labels {number}"))
     click.echo(f"{len(rows)} label(s) of lot {number} ({rows[0]['serial']} … {rows[-1]['serial']}) written to {output}")
+
+
+def _wanted_serials(first: str | None, count: int | None, given: tuple[str, ...]) -> list[str]:
+    """The serials a command names: a range (--first with --count) or one by one (--serial)."""
+    if bool(first) == bool(given) or bool(first) != (count is not None):
+        raise click.UsageError("give --first with --count, or --serial (repeatable)")
+    try:
+        return serials.expand_range(first, count) if first else list(given)
+    except SealtrailError as exc:
+        raise click.ClickException(exc.message) from exc
