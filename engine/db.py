@@ -108,12 +108,12 @@ def insert_rows(session: Session, model: type, rows: list[dict]) -> list:
     (key,) = table.primary_key.columns
     if rows and key.name not in rows[0]:
         if len(rows) == 1:  # one row: a plain INSERT … RETURNING, not the executemany machinery
-            rows[0][key.name] = session.execute(_insert_of(table, returning=True), rows[0]).scalar_one()
+            rows[0][key.name] = session.connection().execute(_insert_of(table, returning=True), rows[0]).scalar_one()
         else:
-            for row, new_id in zip(rows, session.execute(_insert_of(table, returning=True), rows).scalars().all()):
+            for row, new_id in zip(rows, session.connection().execute(_insert_of(table, returning=True), rows).scalars().all()):
                 row[key.name] = new_id
     elif rows:
-        session.execute(_insert_of(table, returning=False), rows)
+        session.connection().execute(_insert_of(table, returning=False), rows)
     objects = []
     for row in rows:
         obj = model(**row)

@@ -70,7 +70,8 @@ def start_instance(session, actor: Actor, process_id: str, *, data: dict | None 
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data or {})
     runtime.run_guarded(workflow.do_engine_steps, f"starting {process_id}")
-    runtime.save(session, instance, workflow, now)
+    # A new instance: no message waits and no task rows yet (nothing to delete or read back).
+    runtime.save(session, instance, workflow, now, previous_messages=set(), open_before=set())
     chain.append(session, actor, "workflow.instance_started", "process_instance", instance.id,
                  after={"process_id": version.process_id, "version": version.version,
                         "business_key": instance.business_key, "data": data or {}, "status": instance.status})

@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -208,11 +208,12 @@ def replace_message_waits(session, instance: ProcessInstance, messages: set[str]
 
 
 def save(session, instance: ProcessInstance, workflow, now: datetime | None = None, *,
-         previous_messages: set[str] | None = None) -> list[WorkflowTask]:
+         previous_messages: set[str] | None = None, open_before: set[str] | None = None) -> list[WorkflowTask]:
     """Persist the workflow into ``instance`` (status, state, timers, message waits, task table).
 
     ``previous_messages``: the messages the workflow waited for when it was loaded; when given and
-    unchanged, the message-wait rows are left alone (one statement less per step)."""
+    unchanged, the message-wait rows are left alone (one statement less per step). ``open_before``:
+    as for :func:`sync_tasks` (an instance inserted in this transaction has none: ``set()``)."""
     now = now or utcnow()
     next_timer, messages = waits(workflow)
     for key, value in state_values(workflow, status_of(workflow, pending=(next_timer, messages)),
@@ -221,18 +222,23 @@ def save(session, instance: ProcessInstance, workflow, now: datetime | None = No
     session.flush()
     if previous_messages is None or previous_messages != messages:
         replace_message_waits(session, instance, messages)
-    created = sync_tasks(session, instance, workflow, now)
+    created = sync_tasks(session, instance, workflow, now, open_before=open_before)
     session.flush()
     return created
 
 
 def record_event(session, instance: ProcessInstance, actor, kind: str, *, task_id: str | None = None,
-                 detail: dict | None = None, now: datetime | None = None) -> InstanceEvent:
-    """Append one line to the instance's history (the audit chain has the tamper-evident copy)."""
-    (ev,) = insert_rows(session, InstanceEvent, [dict(
+                 detail: dict | None = None, now: datetime | None = None) -> None:
+    """Append one line to the instance's history (the audit chain has the tamper-evident copy).
+
+    Written once and never read back in the same transaction: one Core INSERT on the session's
+    connection, with no RETURNING and no ORM object (the history is read by :func:`instance_history`)."""
+    session.connection().execute(_INSERT_EVENT, dict(
         instance_id=instance.id, at=now or utcnow(), kind=kind, actor_id=actor.id, actor_name=actor.name,
-        task_id=task_id, detail_json=json.dumps(detail, default=str, sort_keys=True) if detail else None)])
-    return ev
+        task_id=task_id, detail_json=json.dumps(detail, default=str, sort_keys=True) if detail else None))
+
+
+_INSERT_EVENT = insert(InstanceEvent.__table__)
 
 
 def find_task(workflow, task_id: str):
