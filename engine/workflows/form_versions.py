@@ -49,10 +49,13 @@ def versions(session, name: str) -> list[FormVersion]:
                                 .order_by(FormVersion.version.desc())))
 
 
-_PINNED_TEXT = select(FormVersion.schema_json).where(FormVersion.name == bindparam("name"),
-                                                     FormVersion.version == bindparam("version"))
-_LATEST_TEXT = (select(FormVersion.schema_json).where(FormVersion.name == bindparam("name"))
-                .order_by(FormVersion.version.desc()).limit(1))
+# Core statements on the table, run on the session's connection: one column of a row written once
+# (and flushed by ``save``), so no ORM entity loading and no autoflush is needed to read it.
+_FORMS = FormVersion.__table__
+_PINNED_TEXT = select(_FORMS.c.schema_json).where(_FORMS.c.name == bindparam("name"),
+                                                  _FORMS.c.version == bindparam("version"))
+_LATEST_TEXT = (select(_FORMS.c.schema_json).where(_FORMS.c.name == bindparam("name"))
+                .order_by(_FORMS.c.version.desc()).limit(1))
 
 
 def _stored_text(session, name: str) -> str | None:
@@ -60,8 +63,9 @@ def _stored_text(session, name: str) -> str | None:
     (NotFound when it is not stored), else the latest; None when the form is a file."""
     match = _PIN.match(name)
     if not match:
-        return session.scalar(_LATEST_TEXT, {"name": base_name(name)})
-    text = session.scalar(_PINNED_TEXT, {"name": match.group("name"), "version": int(match.group("version"))})
+        return session.connection().execute(_LATEST_TEXT, {"name": base_name(name)}).scalar()
+    text = session.connection().execute(
+        _PINNED_TEXT, {"name": match.group("name"), "version": int(match.group("version"))}).scalar()
     if text is None:
         raise NotFound(f"form {name!r} is not stored", field="form")
     return text
