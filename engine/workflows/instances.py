@@ -5,7 +5,7 @@ import json
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from audit import SYSTEM, Actor, chain
 from engine.db import utcnow
@@ -42,6 +42,13 @@ def start_lane(session, process_id: str) -> str | None:
     return _start_lane(spec)
 
 
+_VERSIONS = ProcessVersion.__table__
+# Versions are immutable and flushed by deploy: a Core read of two columns, not the whole row
+# (its diagram and stored spec are large and, once parsed, cached by version id).
+_LATEST_VERSION = (select(_VERSIONS.c.id, _VERSIONS.c.version).where(_VERSIONS.c.process_id == bindparam("process_id"))
+                   .order_by(_VERSIONS.c.version.desc()).limit(1))
+
+
 def start_instance(session, actor: Actor, process_id: str, *, data: dict | None = None,
                    business_key: str | None = None, user=None,
                    version: ProcessVersion | None = None) -> ProcessInstance:
@@ -53,14 +60,20 @@ def start_instance(session, actor: Actor, process_id: str, *, data: dict | None 
         json.dumps(data or {})
     except (TypeError, ValueError) as exc:
         raise ValidationFailed(f"start data is not JSON: {exc}", field="data") from None
-    version = version or get_latest_version(session, process_id)
-    spec, subprocess_specs = serializer.SPECS.get(session, version)
+    if version is None:  # the newest version's id and number; its spec and diagram only when not cached
+        found = session.connection().execute(_LATEST_VERSION, {"process_id": process_id}).first()
+        if found is None:
+            raise NotFound(f"process {process_id!r} is not deployed", obj=process_id)
+        version_id, number = found
+    else:
+        version_id, number, process_id = version.id, version.version, version.process_id
+    spec, subprocess_specs = runtime.specs_of(session, version_id)
     lane = _start_lane(spec)
     if user is not None and lane and lane not in user.roles:
         raise Forbidden(f"starting {process_id!r} needs the role {lane!r}")
     now = utcnow()
     instance = ProcessInstance(
-        process_version_id=version.id, process_id=version.process_id, business_key=business_key,
+        process_version_id=version_id, process_id=process_id, business_key=business_key,
         status="running", state_json="{}", spiff_version=serializer.SPIFF_VERSION,
         serializer_version=serializer.SERIALIZER_VERSION, started_at=now, started_by_id=actor.id,
         started_by_name=actor.name, updated_at=now)
@@ -73,10 +86,10 @@ def start_instance(session, actor: Actor, process_id: str, *, data: dict | None 
     # A new instance: no message waits and no task rows yet (nothing to delete or read back).
     runtime.save(session, instance, workflow, now, previous_messages=set(), open_before=set())
     chain.append(session, actor, "workflow.instance_started", "process_instance", instance.id,
-                 after={"process_id": version.process_id, "version": version.version,
+                 after={"process_id": process_id, "version": number,
                         "business_key": instance.business_key, "data": data or {}, "status": instance.status})
     runtime.record_event(session, instance, actor, "started", now=now,
-                         detail={"version": version.version, "business_key": business_key})
+                         detail={"version": number, "business_key": business_key})
     session.flush()
     return instance
 
