@@ -121,13 +121,15 @@ def _due_at(task, now: datetime) -> datetime | None:
 
 
 def sync_tasks(session, instance: ProcessInstance, workflow, now: datetime, *,
-               open_before: set[str] | None = None, business_key_changed: bool = True) -> list[WorkflowTask]:
+               open_before: set[str] | None = None, business_key_changed: bool = True,
+               ready_tasks: list | None = None) -> list[WorkflowTask]:
     """Insert rows for newly READY user tasks; cancel open rows whose task is no longer READY.
 
     ``open_before``: the ids of the READY user tasks of the workflow as it was loaded in this
     transaction. The task table mirrors them (every save writes both in one transaction), so
-    when given the open rows are not read back: only the difference is written."""
-    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    when given the open rows are not read back: only the difference is written. ``ready_tasks``:
+    :func:`ready_user_tasks` of the workflow as it is now, when already computed."""
+    ready = {str(t.id): t for t in (ready_user_tasks(workflow) if ready_tasks is None else ready_tasks)}
     if open_before is None:
         open_rows = {r.id: r for r in session.scalars(
             select(WorkflowTask).where(WorkflowTask.instance_id == instance.id, WorkflowTask.state == "ready"))}
@@ -179,13 +181,20 @@ def _description(task, instance: ProcessInstance) -> dict:
                 form=(props.get("formJsonSchemaFilename") or "").removesuffix(".json") or None)
 
 
-def status_of(workflow, *, pending: tuple[datetime | None, set[str]] | None = None) -> str:
+def ready_user_tasks(workflow) -> list:
+    """The workflow's READY user (manual) tasks: one walk of its task tree."""
+    return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+def status_of(workflow, *, pending: tuple[datetime | None, set[str]] | None = None,
+              ready_tasks: list | None = None) -> str:
     """The instance status the workflow is in: completed, waiting (for people, timers or
-    messages) or running. ``pending``: :func:`waits` of the workflow when already computed."""
+    messages) or running. ``pending``: :func:`waits` of the workflow when already computed;
+    ``ready_tasks``: :func:`ready_user_tasks` of it when already computed."""
     if workflow.is_completed():
         return "completed"
     next_timer, messages = pending if pending is not None else waits(workflow)
-    if workflow.get_tasks(state=TaskState.READY, manual=True) or next_timer or messages:
+    if (ready_user_tasks(workflow) if ready_tasks is None else ready_tasks) or next_timer or messages:
         return "waiting"
     return "running"
 

@@ -171,6 +171,7 @@ class _Step:
     messages: set[str]
     messages_before: set[str]
     open_before: set[str]
+    ready: list  # the READY user tasks after the step
 
 
 def complete_task(session, *, user, task_id: str, data: dict, totp_code: str, policy,
@@ -251,16 +252,18 @@ def _run_forward(workflow, task, row: WorkflowTask, payload: _Payload) -> _Step:
 
     runtime.run_guarded(step, f"completing {row.spec_name}")
     next_timer, messages = runtime.waits(workflow)
-    return _Step(before=before, status=runtime.status_of(workflow, pending=(next_timer, messages)),
+    ready = runtime.ready_user_tasks(workflow)
+    return _Step(before=before, status=runtime.status_of(workflow, pending=(next_timer, messages), ready_tasks=ready),
                  next_timer=next_timer, messages=messages, messages_before=messages_before,
-                 open_before=open_before)
+                 open_before=open_before, ready=ready)
 
 
 def _save_instance(session, instance: ProcessInstance, workflow, step: _Step, now: datetime) -> list[WorkflowTask]:
     """Write the state with one versioned UPDATE (Conflict if someone else moved the instance),
     then bring the task table and the message waits in step without reading them back."""
-    values = {attr.key: attr.value for attr in inspect(instance).attrs
-              if attr.key != "lock_version" and attr.history.has_changes()}  # e.g. a business key set by a script
+    state = inspect(instance)  # loaded clean: changed only when a script set something (e.g. a business key)
+    values = {attr.key: attr.value for attr in state.attrs
+              if attr.key != "lock_version" and attr.history.has_changes()} if state.modified else {}
     values.update(runtime.state_values(workflow, step.status, step.next_timer, now))
     version = instance.lock_version
     result = session.connection().execute(_SAVE_INSTANCE, dict(values, lock_version=version + 1,
@@ -272,7 +275,7 @@ def _save_instance(session, instance: ProcessInstance, workflow, step: _Step, no
     if step.messages != step.messages_before:
         runtime.replace_message_waits(session, instance, step.messages)
     return runtime.sync_tasks(session, instance, workflow, now, open_before=step.open_before,
-                              business_key_changed="business_key" in values)
+                              business_key_changed="business_key" in values, ready_tasks=step.ready)
 
 
 def _audit(session, actor: Actor, grant: Grant, row: WorkflowTask, instance: ProcessInstance,
