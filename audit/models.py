@@ -13,7 +13,7 @@ import json
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, make_transient_to_detached, mapped_column
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 NAMING = {
@@ -207,6 +207,18 @@ class SecurityAlert(AuditBase):
     acknowledged_by: Mapped[str | None] = mapped_column(String(200))
 
 
+def clean_object(session, model: type, values: dict):
+    """A new object of ``model`` holding ``values`` (columns of a row just read or written by a
+    Core statement), persistent and clean in ``session``. Its attributes are filled as the ORM's
+    loading fills them (straight into the instance's dict, with no per-attribute change events
+    and no history): nothing for a flush to write."""
+    obj = model.__mapper__.class_manager.new_instance()
+    instance_state(obj).dict.update(values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
+
+
 def as_loaded(session, model: type, values: dict):
     """The row ``values`` (every column of ``model``, read by a Core statement) as a persistent,
     clean ORM object, as a query with ``populate_existing`` would give it: an object of that
@@ -215,9 +227,7 @@ def as_loaded(session, model: type, values: dict):
     key = identity_key(model, tuple(values[c.key] for c in model.__table__.primary_key.columns))
     obj = session.identity_map.get(key)
     if obj is None:
-        obj = model(**values)
-        make_transient_to_detached(obj)
-        session.add(obj)
+        obj = clean_object(session, model, values)
     else:
         for name, value in values.items():
             set_committed_value(obj, name, value)

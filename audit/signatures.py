@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import rfc8785
 from sqlalchemy import and_, bindparam, insert, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from audit.canonical import iso_utc, normalize
@@ -33,7 +33,7 @@ from audit.chain import append
 from audit.errors import (AuditValueError, BadMeaning, NotEnrolled, PasswordRequired, ReplayedCode,
                           SessionExpired, SigningLocked, UserDisabled, WrongCode, WrongPassword)
 from audit.lockout import consume_timecode, locked_account, locked_until, refuse
-from audit.models import Signature, SigningSession, TotpCredential, as_loaded
+from audit.models import Signature, SigningSession, TotpCredential, as_loaded, clean_object
 from audit.policy import MEANINGS, Signer, SigningPolicy, parse_time, signer_of
 from audit.totp import decrypt_secret, matching_timecode
 
@@ -170,9 +170,7 @@ def store_signature(session: Session, grant: Grant, entry) -> Signature:
                   components=grant.components, signing_session_id=grant.signing_session_id,
                   totp_timecode=grant.timecode, audit_entry_id=entry.id)
     values["id"] = session.execute(_INSERT_SIGNATURE, values).scalar_one()
-    signature = Signature(**values)
-    make_transient_to_detached(signature)
-    session.add(signature)
+    signature = clean_object(session, Signature, values)
     live = grant.live
     if live is not None:
         first = live.first_signed_at or iso_utc(grant.signed_at)

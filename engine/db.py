@@ -18,7 +18,9 @@ from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event, exc, insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from audit.models import clean_object
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -114,13 +116,7 @@ def insert_rows(session: Session, model: type, rows: list[dict]) -> list:
                 row[key.name] = new_id
     elif rows:
         session.connection().execute(_insert_of(table, returning=False), rows)
-    objects = []
-    for row in rows:
-        obj = model(**row)
-        make_transient_to_detached(obj)
-        session.add(obj)  # persistent and clean: nothing to flush
-        objects.append(obj)
-    return objects
+    return [clean_object(session, model, row) for row in rows]  # persistent and clean: nothing to flush
 
 
 _INSERTS: dict[tuple, object] = {}
