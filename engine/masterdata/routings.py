@@ -165,15 +165,7 @@ def update_operation(session: Session, actor: Actor, op: RoutingOperation, *, re
     if "setup_minutes" in fields or "run_minutes_per_unit" in fields:
         check_standard_time(fields.get("setup_minutes", op.setup_minutes),
                             fields.get("run_minutes_per_unit", op.run_minutes_per_unit), _op_name(op))
-    before = row_values(op)
-    for key, value in fields.items():
-        setattr(op, key, value)
-    session.flush()
-    old, new = changed_values(before, row_values(op))
-    if new:
-        chain.append(session, actor, "routing.update_operation", "routing_revision", audit_id(op.revision),
-                     reason=reason or "draft edit", before={"operation": op.code, **old},
-                     after={"operation": op.code, **new})
+    _write_draft_edit(session, actor, op, op, fields, "routing.update_operation", reason)
     return op
 
 
@@ -238,17 +230,9 @@ def update_parameter(session: Session, actor: Actor, param: OperationParameter, 
     op = param.operation
     _draft(op.revision)
     _only(fields, PARAMETER_FIELDS, "parameter")
-    before = row_values(param)
     probe = OperationParameter(**{**{k: getattr(param, k) for k in PARAMETER_FIELDS}, **fields})
     check_parameter(probe, _op_name(op))
-    for key, value in fields.items():
-        setattr(param, key, value)
-    session.flush()
-    old, new = changed_values(before, row_values(param))
-    if new:
-        chain.append(session, actor, "routing.update_parameter", "routing_revision", audit_id(op.revision),
-                     reason=reason or "draft edit", before={"operation": op.code, "parameter": param.name, **old},
-                     after={"operation": op.code, "parameter": param.name, **new})
+    _write_draft_edit(session, actor, op, param, fields, "routing.update_parameter", reason, named="parameter")
     return param
 
 
@@ -282,19 +266,11 @@ def update_inspection_item(session: Session, actor: Actor, item: InspectionItem,
     op = item.operation
     _draft(op.revision)
     _only(fields, INSPECTION_FIELDS, "inspection")
-    before = row_values(item)
     probe = InspectionItem(**{**{k: getattr(item, k) for k in INSPECTION_FIELDS}, **fields})
     check_inspection(probe, _op_name(op))
     if fields.get("name", item.name) != item.name and any(i.name == fields["name"] for i in op.inspection_items):
         raise ValidationFailed(f"{_op_name(op)}: inspection {fields['name']!r} exists", field="name", obj=_op_name(op))
-    for key, value in fields.items():
-        setattr(item, key, value)
-    session.flush()
-    old, new = changed_values(before, row_values(item))
-    if new:
-        chain.append(session, actor, "routing.update_inspection_item", "routing_revision", audit_id(op.revision),
-                     reason=reason or "draft edit", before={"operation": op.code, "inspection": item.name, **old},
-                     after={"operation": op.code, "inspection": item.name, **new})
+    _write_draft_edit(session, actor, op, item, fields, "routing.update_inspection_item", reason, named="inspection")
     return item
 
 
@@ -310,6 +286,21 @@ def effective_operations_using_equipment(session: Session, equipment: Equipment)
     return list(session.scalars(
         select(RoutingOperation).join(OperationEquipment).join(RoutingRevision)
         .where(OperationEquipment.equipment_id == equipment.id, RoutingRevision.state == "released")))
+
+
+def _write_draft_edit(session: Session, actor: Actor, op: RoutingOperation, row, fields: dict, action: str,
+                      reason: str | None, named: str | None = None) -> None:
+    """Set checked ``fields`` on ``row`` (the operation or one of its parts) of a draft routing and
+    audit what changed (old → new), naming the operation and, with ``named``, the part by its name."""
+    before = row_values(row)
+    for key, value in fields.items():
+        setattr(row, key, value)
+    session.flush()
+    old, new = changed_values(before, row_values(row))
+    if new:
+        label = {"operation": op.code, **({named: row.name} if named else {})}
+        chain.append(session, actor, action, "routing_revision", audit_id(op.revision),
+                     reason=reason or "draft edit", before={**label, **old}, after={**label, **new})
 
 
 def _only(fields: dict, allowed: tuple[str, ...], what: str) -> None:
